@@ -1,0 +1,13 @@
+"""The `oai` command-line front door; the only package that joins provider and harvester.
+
+Modules:
+    cli       click group, global --config/--db/-v/-q, one thin function per command
+    config    config.toml read once into frozen settings
+    logs      logging configured once, to stderr
+    serving   waitress for `oai serve`, one in-process request for `serve --get`
+    demo      `oai demo`: sample records served on 127.0.0.1 and harvested
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []

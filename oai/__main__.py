@@ -1,0 +1,7 @@
+"""python -m oai runs the CLI."""
+
+from __future__ import annotations
+
+from oai.cli import main
+
+main()

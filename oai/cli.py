@@ -1,0 +1,210 @@
+"""The `oai` command: a thin skin over the store, provider and harvester.
+
+Data goes to stdout, logs to stderr. Exit 0 success, 1 failure (one line on stderr),
+2 usage error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from oai import config as config_module
+from oai import logs
+from oai.config import Config
+from provider.app import make_app
+from store.datestamps import format_utc
+from store.db import Store, open_store
+from store.errors import StoreError
+from store.settings import ConfigError
+from store.transfer import export_rows, import_file
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every command gets: the settings (with --db applied)."""
+
+    config: Config
+
+    @contextmanager
+    def store(self) -> Iterator[Store]:
+        """Open the configured store, turning store errors into one-line CLI errors."""
+        try:
+            store = open_store(self.config.store.path)
+        except StoreError as exc:
+            raise click.ClickException(str(exc)) from exc
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+def _now() -> str:
+    return format_utc(datetime.now(UTC))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Settings file (default ./config.toml; without it every setting has a default).",
+)
+@click.option("--db", "db_path", default=None, help="SQLite store; overrides [store] path.")
+@click.option("-v", "--verbose", count=True, help="More log lines on stderr (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
+@click.version_option(package_name="oai-mirror")
+@click.pass_context
+def main(
+    ctx: click.Context, config_path: str | None, db_path: str | None, verbose: int, quiet: bool
+) -> None:
+    """OAI-PMH provider and harvester over one SQLite mirror.
+
+    \b
+    Example:
+      oai demo
+      oai --db mirror.db serve --port 8080
+    """
+    logs.configure(-1 if quiet else verbose)
+    try:
+        settings = config_module.load(config_path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if db_path is not None:
+        settings = dataclasses.replace(
+            settings, store=dataclasses.replace(settings.store, path=db_path)
+        )
+    ctx.obj = Context(settings)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option(
+    "--port",
+    default=8080,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port (0: any free port).",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Worker threads (default [provider] threads).",
+)
+@click.option(
+    "--get",
+    "get_path",
+    default=None,
+    metavar="PATH",
+    help="Answer one request in-process, print it, exit.",
+)
+@click.pass_obj
+def serve(obj: Context, host: str, port: int, threads: int | None, get_path: str | None) -> None:
+    """Serve the store over OAI-PMH at http://HOST:PORT/oai (GET and POST).
+
+    \b
+    Example:
+      oai --db mirror.db serve --port 8080
+      oai serve --get '/oai?verb=Identify'
+    """
+    from oai import serving  # noqa: PLC0415 - waitress is only needed here
+
+    settings = obj.config.provider
+    app = make_app(obj.config.store.path, settings)
+    if get_path is not None:
+        status, body = serving.request_once(app, get_path)
+        click.echo(body.decode("utf-8", "replace"), nl=False)
+        if not status.startswith("200"):
+            raise click.ClickException(f"the request answered {status}")
+        return
+    serving.serve_forever(app, host, port, threads or settings.threads)
+
+
+@main.command(name="import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def import_command(obj: Context, files: tuple[Path, ...]) -> None:
+    """Load oai_dc XML or JSONL (the export shape) files as source `local`.
+
+    Each file loads whole or not at all; the others still load. Re-importing
+    unchanged records changes nothing.
+
+    \b
+    Example:
+      oai import records.jsonl more.xml
+    """
+    failed = []
+    with obj.store() as store:
+        for path in files:
+            try:
+                result = import_file(store, path, obj.config.provider.repository_identifier, _now())
+            except StoreError as exc:
+                click.echo(f"error: {exc}", err=True)
+                failed.append(str(path))
+                continue
+            counts = result.counts
+            click.echo(
+                f"{path}: {result.records} records: {counts.added} added, {counts.updated} updated,"
+                f" {counts.deleted} deleted, {counts.unchanged} unchanged"
+            )
+    if failed:
+        raise click.ClickException(
+            f"{len(failed)} of {len(files)} files not imported: {', '.join(failed)}"
+        )
+
+
+@main.command()
+@click.option("--source", default=None, help="Only this source (default: all).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
+@click.pass_obj
+def export(obj: Context, source: str | None, fmt: str) -> None:
+    """Write every record, tombstones included, as JSONL on stdout.
+
+    \b
+    Example:
+      oai export --source local > local.jsonl
+    """
+    del fmt  # jsonl is the only format so far
+    with obj.store() as store:
+        out = sys.stdout
+        for row in export_rows(store, source):
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+@main.command()
+@click.option(
+    "--port", default=0, type=click.IntRange(0, 65535), help="Port to serve on (0: any free port)."
+)
+@click.pass_obj
+def demo(obj: Context, port: int) -> None:
+    """Serve the sample records and harvest them with a real OAI-PMH client.
+
+    Uses a temporary store unless --db is given.
+
+    \b
+    Example:
+      oai demo
+    """
+    from oai import demo as demo_module  # noqa: PLC0415 - pulls in the HTTP client
+
+    demo_module.run(obj.config, port=port, echo=click.echo)
+
+
+@main.command(name="help-all", hidden=True)
+def help_all() -> None:
+    """Print every command's help (used to check the README)."""
+    for name, command in sorted(main.commands.items()):
+        click.echo(f"## {name}\n{command.help}\n")

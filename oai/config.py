@@ -1,0 +1,118 @@
+"""config.toml, read once into frozen settings; every key is documented in the README."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from harvester.settings import SourceSettings
+from provider.settings import ProviderSettings
+from store.identifiers import REPOSITORY_IDENTIFIER, SOURCE_NAME
+from store.settings import ConfigError, StoreSettings, read_table
+
+DEFAULT_PATH = "config.toml"
+_EMAIL = re.compile(r"^\S+@(\S+\.)+\S+$")
+_PREFIX = re.compile(r"^[A-Za-z0-9\-_.!~*'()]+$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}Z)?$")
+
+
+@dataclass(frozen=True)
+class Config:
+    """All settings: [store], [provider] and each [sources.NAME]."""
+
+    store: StoreSettings = field(default_factory=StoreSettings)
+    provider: ProviderSettings = field(default_factory=ProviderSettings)
+    sources: tuple[SourceSettings, ...] = ()
+
+
+def _is_http_url(value: str) -> bool:
+    parsed = urlparse(value)
+    return parsed.scheme in ("http", "https") and bool(parsed.netloc)
+
+
+def _check_provider(settings: ProviderSettings, file: str) -> None:
+    if not REPOSITORY_IDENTIFIER.match(settings.repository_identifier):
+        raise ConfigError(
+            f"provider.repository_identifier in {file} must be a domain name of two or more"
+            f" labels, each starting with a letter; got {settings.repository_identifier!r}"
+        )
+    if not settings.admin_email or not all(_EMAIL.match(e) for e in settings.admin_email):
+        raise ConfigError(f"provider.admin_email in {file} must list e-mail addresses")
+    if settings.base_url is not None and not _is_http_url(settings.base_url):
+        raise ConfigError(f"provider.base_url in {file} must be an http(s) URL")
+    for key, value, low in (
+        ("page_size", settings.page_size, 1),
+        ("token_lifetime", settings.token_lifetime, 60),
+        ("threads", settings.threads, 1),
+    ):
+        if value < low:
+            raise ConfigError(f"provider.{key} in {file} must be at least {low}, got {value}")
+    if settings.sources is not None:
+        for name in settings.sources:
+            if not SOURCE_NAME.match(name):
+                raise ConfigError(f"provider.sources in {file}: {name!r} is not a source name")
+
+
+def _check_source(source: SourceSettings, file: str) -> None:
+    where = f"sources.{source.name}"
+    if not SOURCE_NAME.match(source.name) or source.name == "local":
+        raise ConfigError(
+            f"[{where}] in {file}: a source name is letters, digits and -_.!~*'() only, and"
+            " 'local' is reserved for imported records"
+        )
+    if not _is_http_url(source.url):
+        raise ConfigError(f"{where}.url in {file} must be an http(s) URL, got {source.url!r}")
+    if not _PREFIX.match(source.metadata_prefix):
+        raise ConfigError(f"{where}.metadata_prefix in {file} is not a metadataPrefix")
+    if source.from_ is not None and not _DATE.match(source.from_):
+        raise ConfigError(f"{where}.from in {file} must be YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ")
+
+
+def parse(data: dict[str, Any], file: str) -> Config:
+    """Build a Config from parsed TOML. Raises ConfigError naming the key and the file."""
+    unknown = set(data) - {"store", "provider", "sources"}
+    if unknown:
+        raise ConfigError(f"unknown table or key {sorted(unknown)[0]} in {file}")
+    store = read_table(StoreSettings, data.get("store", {}), section="store", file=file)
+    provider = read_table(ProviderSettings, data.get("provider", {}), section="provider", file=file)
+    _check_provider(provider, file)
+    tables = data.get("sources", {})
+    if not isinstance(tables, dict):
+        raise ConfigError(f"sources in {file} must be tables [sources.NAME]")
+    sources = []
+    for name, table in tables.items():
+        if not isinstance(table, dict) or "url" not in table:
+            raise ConfigError(f"[sources.{name}] in {file} needs a url")
+        source = read_table(
+            SourceSettings,
+            table,
+            section=f"sources.{name}",
+            file=file,
+            renames={"set": "set_spec", "from": "from_"},
+            extra={"name": name},
+        )
+        _check_source(source, file)
+        sources.append(source)
+    return Config(store, provider, tuple(sources))
+
+
+def load(path: str | Path | None) -> Config:
+    """Read config.toml; a missing default file gives the defaults.
+
+    Raises ConfigError when an explicitly named file is missing, or on any bad content.
+    """
+    target = Path(path or DEFAULT_PATH)
+    if not target.exists():
+        if path is None:
+            return Config()
+        raise ConfigError(f"config file {target} does not exist")
+    try:
+        with target.open("rb") as handle:
+            data = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{target}: not valid TOML ({exc})") from exc
+    return parse(data, str(target))

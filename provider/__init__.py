@@ -1,0 +1,16 @@
+"""The OAI-PMH 2.0 provider: publishes the store's records as oai_dc over all six verbs.
+
+Modules:
+    app         make_app(): the WSGI application (HTTP, compression, one log line a request)
+    service     Repository.respond(): one request answered from the store
+    verbs       pure: arguments -> typed request, or badVerb/badArgument
+    tokens      pure: signed, stateless resumption tokens
+    queries     read-only SQL: keyset pages, records, sets, earliest datestamp
+    responses   lxml builders: envelope, errors, one per verb
+    errors      OAIError and one subclass per error code
+    settings    ProviderSettings
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []

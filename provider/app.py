@@ -1,0 +1,185 @@
+"""The WSGI application: HTTP in, one OAI-PMH response out, never an HTTP 500 by design.
+
+`make_app(store_path, settings)` returns the plain WSGI callable; any WSGI server can run it
+(`oai serve` uses waitress; see the README for gunicorn).
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl
+from wsgiref.util import application_uri
+
+from provider.service import Repository
+from provider.settings import ProviderSettings
+from store.db import Store, connect, open_store, token_secret
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+logger = logging.getLogger(__name__)
+
+ENDPOINT = "/oai"
+MAX_POST_BYTES = 1 << 20
+FORM_TYPE = "application/x-www-form-urlencoded"
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The current time, UTC."""
+    return datetime.now(UTC)
+
+
+def _accepted_coding(header: str) -> str | None:
+    """Pick gzip or deflate if the Accept-Encoding header allows it with q > 0."""
+    weights: dict[str, float] = {}
+    for part in header.split(","):
+        name, _, params = part.strip().partition(";")
+        quality = 1.0
+        params = params.strip()
+        if params.startswith("q="):
+            try:
+                quality = float(params[2:])
+            except ValueError:
+                quality = 0.0
+        weights[name.strip().lower()] = quality
+    for coding in ("gzip", "deflate"):
+        if weights.get(coding, weights.get("*", 0.0)) > 0:
+            return coding
+    return None
+
+
+def _compress(body: bytes, coding: str) -> bytes:
+    if coding == "gzip":
+        return gzip.compress(body, compresslevel=5, mtime=0)
+    # HTTP "deflate" is the zlib format (RFC 9110 §8.4.1.2), not a raw deflate stream.
+    return zlib.compress(body, 5)
+
+
+def _plain(
+    start_response: StartResponse,
+    status: str,
+    text: str,
+    extra: list[tuple[str, str]] | None = None,
+) -> list[bytes]:
+    body = text.encode()
+    start_response(
+        status,
+        [
+            ("Content-Type", "text/plain; charset=UTF-8"),
+            ("Content-Length", str(len(body))),
+            *(extra or []),
+        ],
+    )
+    return [body]
+
+
+def _read_args(environ: WSGIEnvironment) -> dict[str, list[str]] | str:
+    """Return the request's arguments in order, or an HTTP status line for a refused body."""
+    method = environ["REQUEST_METHOD"]
+    if method == "GET":
+        # PEP 3333 hands the raw query over as latin-1; percent-escapes decode as UTF-8.
+        raw = environ.get("QUERY_STRING", "").encode("latin-1").decode("utf-8", "replace")
+    else:
+        content_type = environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+        if content_type != FORM_TYPE:
+            return "415 Unsupported Media Type"
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return "400 Bad Request"
+        if length > MAX_POST_BYTES:
+            return "413 Content Too Large"
+        raw = environ["wsgi.input"].read(length).decode("utf-8", "replace") if length > 0 else ""
+    args: dict[str, list[str]] = {}
+    for name, value in parse_qsl(raw, keep_blank_values=True, encoding="utf-8", errors="replace"):
+        args.setdefault(name, []).append(value)
+    return args
+
+
+class ProviderApp:
+    """The WSGI callable. Each server thread gets its own SQLite connection."""
+
+    def __init__(self, store_path: str, settings: ProviderSettings, clock: Clock) -> None:
+        self.store_path = store_path
+        self.settings = settings
+        self.clock = clock
+        store = open_store(store_path)  # creates and migrates the file if needed
+        try:
+            secret = settings.token_secret or token_secret(store)
+        finally:
+            store.close()
+        self.repository = Repository(settings, secret)
+        self._local = threading.local()
+
+    def _connection(self) -> Store:
+        store: Store | None = getattr(self._local, "store", None)
+        if store is None:
+            store = connect(self.store_path)
+            self._local.store = store
+        return store
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        started = time.perf_counter()
+        try:
+            return self._handle(environ, start_response, started)
+        except Exception:
+            # A bug, never an expected outcome: the suite fails if any request gets here.
+            logger.exception("internal error answering %s", environ.get("QUERY_STRING", ""))
+            return _plain(start_response, "500 Internal Server Error", "internal error\n")
+
+    def _handle(
+        self, environ: WSGIEnvironment, start_response: StartResponse, started: float
+    ) -> Iterable[bytes]:
+        method = environ["REQUEST_METHOD"]
+        path = environ.get("PATH_INFO", "")
+        if path != ENDPOINT:
+            return _plain(start_response, "404 Not Found", f"the OAI-PMH endpoint is {ENDPOINT}\n")
+        if method not in ("GET", "POST"):
+            return _plain(
+                start_response,
+                "405 Method Not Allowed",
+                "use GET or POST\n",
+                [("Allow", "GET, POST")],
+            )
+        args = _read_args(environ)
+        if isinstance(args, str):
+            return _plain(start_response, args, "arguments must be form-urlencoded\n")
+        base_url = self.settings.base_url or application_uri(environ).rstrip("/") + ENDPOINT
+        now = self.clock()
+        conn = self._connection().conn
+        conn.execute("BEGIN")  # one snapshot for every query of this response
+        try:
+            body = self.repository.respond(conn, args, base_url, now)
+        finally:
+            conn.execute("COMMIT")
+        headers = [("Content-Type", "text/xml; charset=UTF-8"), ("Vary", "Accept-Encoding")]
+        coding = _accepted_coding(environ.get("HTTP_ACCEPT_ENCODING", ""))
+        if coding is not None:
+            body = _compress(body, coding)
+            headers.append(("Content-Encoding", coding))
+        headers.append(("Content-Length", str(len(body))))
+        start_response("200 OK", headers)
+        logger.info(
+            "%s %s verb=%s %d bytes %.1f ms",
+            method,
+            ENDPOINT,
+            ",".join(args.get("verb", [])) or "-",
+            len(body),
+            (time.perf_counter() - started) * 1000,
+        )
+        return [body]
+
+
+def make_app(
+    store_path: str, settings: ProviderSettings | None = None, *, clock: Clock = utc_now
+) -> WSGIApplication:
+    """Return the provider as a WSGI application serving `store_path` at /oai."""
+    return ProviderApp(store_path, settings or ProviderSettings(), clock)

@@ -1,0 +1,185 @@
+"""Read-only SQL for the provider: keyset pages, one record, sets, the earliest datestamp."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from store.identifiers import LOCAL_SOURCE
+from store.schema import RECORD_SETS, RECORDS, SETS, SOURCES
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """The selection of a ListIdentifiers/ListRecords request, over published sources."""
+
+    from_: str | None
+    until: str | None
+    set_spec: str | None
+    sources: tuple[str, ...] | None
+    # Records written after the list began (a higher change_seq) are left out of it.
+    max_change_seq: int
+
+
+def _where(query: ListQuery, table: str) -> tuple[list[str], list[object]]:
+    clauses: list[str] = []
+    params: list[object] = []
+    if query.set_spec is not None:
+        clauses.append(f"{table}.set_spec = ?")
+        params.append(query.set_spec)
+    if query.from_ is not None:
+        clauses.append(f"{table}.local_datestamp >= ?")
+        params.append(query.from_)
+    if query.until is not None:
+        clauses.append(f"{table}.local_datestamp <= ?")
+        params.append(query.until)
+    clauses.append(f"{RECORDS}.change_seq <= ?")
+    params.append(query.max_change_seq)
+    if query.sources is not None:
+        clauses.append(f"{table}.source IN ({', '.join('?' * len(query.sources))})")
+        params.extend(query.sources)
+    return clauses, params
+
+
+def _join(table: str) -> str:
+    if table == RECORD_SETS:
+        return f" JOIN {RECORDS} ON {RECORDS}.id = {RECORD_SETS}.record_id"
+    return ""
+
+
+def list_page(
+    conn: sqlite3.Connection,
+    query: ListQuery,
+    after: tuple[str, str] | None,
+    limit: int,
+    *,
+    full_records: bool,
+) -> list[tuple[str, str, bytes]]:
+    """Return up to `limit` rows (local datestamp, local identifier, XML) after the key.
+
+    Keyset paging on the (local_datestamp, local_identifier) index: the cost of a page does
+    not grow with its position in the list.
+    """
+    column = "record_xml" if full_records else "header_xml"
+    table = RECORD_SETS if query.set_spec is not None else RECORDS
+    clauses, params = _where(query, table)
+    if after is not None:
+        clauses.append(f"({table}.local_datestamp, {table}.local_identifier) > (?, ?)")
+        params.extend(after)
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    sql = (
+        f"SELECT {table}.local_datestamp, {table}.local_identifier, {RECORDS}.{column}"
+        f" FROM {table}{_join(table)}{where}"
+        f" ORDER BY {table}.local_datestamp, {table}.local_identifier LIMIT ?"
+    )
+    return conn.execute(sql, [*params, limit]).fetchall()
+
+
+def count_list(conn: sqlite3.Connection, query: ListQuery) -> int:
+    """Return how many records the selection holds (completeListSize)."""
+    table = RECORD_SETS if query.set_spec is not None else RECORDS
+    clauses, params = _where(query, table)
+    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    sql = f"SELECT count(*) FROM {table}{_join(table)}{where}"
+    return int(conn.execute(sql, params).fetchone()[0])
+
+
+def _published(sources: tuple[str, ...] | None) -> tuple[str, list[object]]:
+    if sources is None:
+        return "", []
+    return f" AND source IN ({', '.join('?' * len(sources))})", list(sources)
+
+
+def get_record(
+    conn: sqlite3.Connection, local_identifier: str, sources: tuple[str, ...] | None
+) -> bytes | None:
+    """Return the record's rendered XML, or None if no published record has the identifier."""
+    extra, params = _published(sources)
+    row = conn.execute(
+        f"SELECT record_xml FROM {RECORDS} WHERE local_identifier = ?{extra}",
+        [local_identifier, *params],
+    ).fetchone()
+    return None if row is None else bytes(row[0])
+
+
+def record_exists(
+    conn: sqlite3.Connection, local_identifier: str, sources: tuple[str, ...] | None
+) -> bool:
+    """True when a published record (tombstones included) has the identifier."""
+    extra, params = _published(sources)
+    row = conn.execute(
+        f"SELECT 1 FROM {RECORDS} WHERE local_identifier = ?{extra}",
+        [local_identifier, *params],
+    ).fetchone()
+    return row is not None
+
+
+def earliest_datestamp(conn: sqlite3.Connection, sources: tuple[str, ...] | None) -> str | None:
+    """Return the smallest local datestamp of a published record, or None when there is none."""
+    if sources is None:
+        row = conn.execute(f"SELECT min(local_datestamp) FROM {RECORDS}").fetchone()
+    else:
+        marks = ", ".join("?" * len(sources))
+        row = conn.execute(
+            f"SELECT min(local_datestamp) FROM {RECORDS} WHERE source IN ({marks})",
+            list(sources),
+        ).fetchone()
+    return None if row is None or row[0] is None else str(row[0])
+
+
+def sample_identifier(conn: sqlite3.Connection, prefix: str) -> str | None:
+    """Return some record's local identifier that starts with `prefix`, or None."""
+    # A range on the unique index instead of LIKE, which SQLite would answer with a scan.
+    row = conn.execute(
+        f"SELECT local_identifier FROM {RECORDS} WHERE local_identifier > ?"
+        " AND local_identifier < ? ORDER BY local_identifier LIMIT 1",
+        [prefix, prefix + "\U0010ffff"],
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def harvested_sources(
+    conn: sqlite3.Connection, sources: tuple[str, ...] | None
+) -> list[tuple[str, str | None, str | None]]:
+    """Return (name, repository name, base URL) of each published harvested source."""
+    extra, params = _published(sources)
+    extra = extra.replace("source IN", "name IN")
+    rows = conn.execute(
+        f"SELECT name, repository_name, base_url FROM {SOURCES} WHERE name != ?{extra}"
+        " ORDER BY name",
+        [LOCAL_SOURCE, *params],
+    ).fetchall()
+    return [(str(r[0]), r[1], r[2]) for r in rows]
+
+
+def all_sets(conn: sqlite3.Connection, sources: tuple[str, ...] | None) -> list[tuple[str, str]]:
+    """Return every published (setSpec, setName), sorted by setSpec.
+
+    The sets are those records are in (with their ancestors), each published harvested
+    source as a set of its own, and the names harvested from origins or set for local sets.
+    """
+    names: dict[str, str] = {}
+    for name, repository_name, _ in harvested_sources(conn, sources):
+        names[name] = repository_name or name
+    extra, params = _published(sources)
+    # Skip-scan over the set_spec-first primary key: one index seek per distinct set.
+    spec = ""
+    while True:
+        row = conn.execute(
+            f"SELECT set_spec FROM {RECORD_SETS} WHERE set_spec > ?{extra}"
+            " ORDER BY set_spec LIMIT 1",
+            [spec, *params],
+        ).fetchone()
+        if row is None:
+            break
+        spec = str(row[0])
+        names.setdefault(spec, spec)
+    for source, origin_spec, set_name in conn.execute(
+        f"SELECT source, set_spec, set_name FROM {SETS}"
+    ).fetchall():
+        if sources is not None and source not in sources:
+            continue
+        # Named sets are listed even when empty: an empty set is legal (protocol §2.6).
+        published = origin_spec if source == LOCAL_SOURCE else f"{source}:{origin_spec}"
+        names[published] = str(set_name)
+    return sorted(names.items())

@@ -1,0 +1,230 @@
+"""Answers one OAI-PMH request from the store: verbs dispatched to queries and builders."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from provider import queries, responses, tokens
+from provider.errors import (
+    BadResumptionToken,
+    CannotDisseminateFormat,
+    IdDoesNotExist,
+    NoRecordsMatch,
+    NoSetHierarchy,
+    OAIError,
+    OAIErrors,
+)
+from provider.settings import ProviderSettings
+from provider.verbs import (
+    GetRecordRequest,
+    IdentifyRequest,
+    ListMetadataFormatsRequest,
+    ListRequest,
+    ListSetsRequest,
+    Request,
+    parse_request,
+)
+from store.datestamps import format_utc
+from store.records import current_change_seq
+
+OAI_DC = "oai_dc"
+COMPRESSION = ("gzip", "deflate")
+
+
+@dataclass(frozen=True)
+class Repository:
+    """This repository as seen through the protocol: settings plus the token key."""
+
+    settings: ProviderSettings
+    secret: str
+
+    def respond(
+        self,
+        conn: sqlite3.Connection,
+        args: Mapping[str, Sequence[str]],
+        base_url: str,
+        now: datetime,
+    ) -> bytes:
+        """Return the XML response to one request; OAI errors become <error> elements."""
+        response_date = format_utc(now)
+        echo = {name: values[0] for name, values in args.items() if values}
+        try:
+            request = parse_request(args)
+            return self._dispatch(conn, request, echo, base_url, now)
+        except OAIErrors as problems:
+            return responses.errors(response_date, base_url, echo, problems.errors)
+        except OAIError as problem:
+            return responses.errors(response_date, base_url, echo, [problem])
+
+    def _dispatch(
+        self,
+        conn: sqlite3.Connection,
+        request: Request,
+        echo: Mapping[str, str],
+        base_url: str,
+        now: datetime,
+    ) -> bytes:
+        date = format_utc(now)
+        sources = self.settings.sources
+        if isinstance(request, IdentifyRequest):
+            return responses.identify(date, echo, self._identify_info(conn, base_url, date))
+        if isinstance(request, ListMetadataFormatsRequest):
+            if request.identifier is not None and not queries.record_exists(
+                conn, request.identifier, sources
+            ):
+                raise IdDoesNotExist(f"no record has the identifier {request.identifier!r}")
+            return responses.list_metadata_formats(date, base_url, echo)
+        if isinstance(request, ListSetsRequest):
+            return self._list_sets(conn, request, echo, base_url, now)
+        if isinstance(request, GetRecordRequest):
+            problems: list[OAIError] = []
+            if request.metadata_prefix != OAI_DC:
+                problems.append(_cannot_disseminate(request.metadata_prefix))
+            fragment = queries.get_record(conn, request.identifier, sources)
+            if fragment is None or problems:
+                if fragment is None:
+                    problems.append(
+                        IdDoesNotExist(f"no record has the identifier {request.identifier!r}")
+                    )
+                raise OAIErrors(problems)
+            return responses.with_fragments(date, base_url, echo, "GetRecord", [fragment], None)
+        return self._list(conn, request, echo, base_url, now)
+
+    def _identify_info(
+        self, conn: sqlite3.Connection, base_url: str, response_date: str
+    ) -> responses.IdentifyInfo:
+        settings = self.settings
+        prefix = f"oai:{settings.repository_identifier}:"
+        sample = queries.sample_identifier(conn, prefix) or f"{prefix}local/1"
+        harvested = queries.harvested_sources(conn, settings.sources)
+        return responses.IdentifyInfo(
+            repository_name=settings.repository_name,
+            base_url=base_url,
+            admin_emails=settings.admin_email,
+            earliest_datestamp=queries.earliest_datestamp(conn, settings.sources) or response_date,
+            repository_identifier=settings.repository_identifier,
+            sample_identifier=sample,
+            friends=[url for _, _, url in harvested if url],
+            compression=COMPRESSION,
+        )
+
+    def _list_sets(
+        self,
+        conn: sqlite3.Connection,
+        request: ListSetsRequest,
+        echo: Mapping[str, str],
+        base_url: str,
+        now: datetime,
+    ) -> bytes:
+        cursor, after = 0, ""
+        if request.resumption_token is not None:
+            state = tokens.decode(request.resumption_token, "ListSets", self.secret, now)
+            cursor, after = state.cursor, state.after[1]
+        sets = queries.all_sets(conn, self.settings.sources)
+        if not sets:
+            raise NoSetHierarchy("this repository has no sets")
+        remaining = [item for item in sets if item[0] > after]
+        page = remaining[: self.settings.page_size]
+        token = None
+        if len(remaining) > len(page):
+            state = tokens.ListState(
+                "ListSets",
+                None,
+                None,
+                None,
+                None,
+                0,
+                ("", page[-1][0]),
+                cursor + len(page),
+                len(sets),
+                self._expires(now),
+            )
+            token = self._token_info(state, cursor)
+        elif request.resumption_token is not None:
+            token = responses.TokenInfo("", cursor, len(sets), None)
+        if not page:
+            raise BadResumptionToken("the resumption token points past the end of the list")
+        return responses.list_sets(format_utc(now), base_url, echo, page, token)
+
+    def _list(
+        self,
+        conn: sqlite3.Connection,
+        request: ListRequest,
+        echo: Mapping[str, str],
+        base_url: str,
+        now: datetime,
+    ) -> bytes:
+        sources = self.settings.sources
+        if request.resumption_token is not None:
+            state = tokens.decode(request.resumption_token, request.verb, self.secret, now)
+            query = queries.ListQuery(
+                state.from_, state.until, state.set_spec, sources, state.max_change_seq
+            )
+            after: tuple[str, str] | None = state.after
+            cursor, size, prefix = state.cursor, state.complete_list_size, state.metadata_prefix
+        else:
+            problems: list[OAIError] = []
+            if request.metadata_prefix != OAI_DC:
+                problems.append(_cannot_disseminate(request.metadata_prefix))
+            if request.set_spec is not None and not queries.all_sets(conn, sources):
+                problems.append(NoSetHierarchy("this repository has no sets"))
+            if problems:
+                raise OAIErrors(problems)
+            # Freeze the list at the last write before it began (implementation guidelines
+            # §5.1): a record changed during the list is not served twice, and the next
+            # incremental harvest (from = this responseDate) is sure to see it.
+            query = queries.ListQuery(
+                request.from_, request.until, request.set_spec, sources, current_change_seq(conn)
+            )
+            after, cursor, size, prefix = None, 0, -1, request.metadata_prefix
+        page_size = self.settings.page_size
+        rows = queries.list_page(
+            conn, query, after, page_size + 1, full_records=request.verb == "ListRecords"
+        )
+        if not rows:
+            if after is None:
+                raise NoRecordsMatch("no record matches the arguments")
+            raise BadResumptionToken("the resumption token points past the end of the list")
+        more = len(rows) > page_size
+        rows = rows[:page_size]
+        if size < 0:
+            size = queries.count_list(conn, query) if more else len(rows)
+        token = None
+        if more:
+            state = tokens.ListState(
+                request.verb,
+                prefix,
+                query.from_,
+                query.until,
+                query.set_spec,
+                query.max_change_seq,
+                (rows[-1][0], rows[-1][1]),
+                cursor + len(rows),
+                max(size, cursor + len(rows) + 1),
+                self._expires(now),
+            )
+            token = self._token_info(state, cursor)
+        elif after is not None:
+            token = responses.TokenInfo("", cursor, max(size, cursor + len(rows)), None)
+        fragments = [row[2] for row in rows]
+        return responses.with_fragments(
+            format_utc(now), base_url, echo, request.verb, fragments, token
+        )
+
+    def _expires(self, now: datetime) -> int:
+        return int(now.timestamp()) + self.settings.token_lifetime
+
+    def _token_info(self, state: tokens.ListState, cursor: int) -> responses.TokenInfo:
+        return responses.TokenInfo(
+            tokens.encode(state, self.secret),
+            cursor,
+            state.complete_list_size,
+            format_utc(state.expiration_date),
+        )
+
+
+def _cannot_disseminate(prefix: str | None) -> CannotDisseminateFormat:
+    return CannotDisseminateFormat(f"the metadata format {prefix!r} is not supported")

@@ -1,0 +1,106 @@
+"""Stateless, signed resumption tokens (pure: the secret and the clock are passed in).
+
+A token is base64url(JSON state) "." base64url(HMAC-SHA256 over verb and state), so it uses
+only URL-safe characters, cannot be altered, and is refused by any other verb.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from provider.errors import BadResumptionToken
+
+_SIGNATURE_BYTES = 16
+
+
+@dataclass(frozen=True)
+class ListState:
+    """Where a list stands: its query, the last key served, and its counters.
+
+    `after` is the (local datestamp, local identifier) of the last record served, or for
+    ListSets ("", last setSpec). `max_change_seq` freezes the list when its first page is
+    built: records written later are left to the next (incremental) list.
+    """
+
+    verb: str
+    metadata_prefix: str | None
+    from_: str | None
+    until: str | None
+    set_spec: str | None
+    max_change_seq: int
+    after: tuple[str, str]
+    cursor: int
+    complete_list_size: int
+    expires: int
+
+    @property
+    def expiration_date(self) -> datetime:
+        """The moment after which the token is refused."""
+        return datetime.fromtimestamp(self.expires, UTC)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _sign(secret: str, verb: str, payload: str) -> str:
+    mac = hmac.new(secret.encode(), f"{verb}\n{payload}".encode(), hashlib.sha256)
+    return _b64(mac.digest()[:_SIGNATURE_BYTES])
+
+
+def encode(state: ListState, secret: str) -> str:
+    """Return the token text for `state`."""
+    body = [
+        state.metadata_prefix,
+        state.from_,
+        state.until,
+        state.set_spec,
+        state.max_change_seq,
+        list(state.after),
+        state.cursor,
+        state.complete_list_size,
+        state.expires,
+    ]
+    payload = _b64(json.dumps(body, separators=(",", ":")).encode())
+    return f"{payload}.{_sign(secret, state.verb, payload)}"
+
+
+def decode(token: str, verb: str, secret: str, now: datetime) -> ListState:
+    """Return the state in `token`.
+
+    Raises BadResumptionToken when it is malformed, signed for another verb or with another
+    key, or expired at `now`.
+    """
+    payload, _, signature = token.partition(".")
+    if not payload or not hmac.compare_digest(signature, _sign(secret, verb, payload)):
+        raise BadResumptionToken("the resumption token is not one this repository issued")
+    try:
+        body = json.loads(_unb64(payload))
+        prefix, from_, until, set_spec, max_seq, after, cursor, size, expires = body
+        state = ListState(
+            verb,
+            prefix,
+            from_,
+            until,
+            set_spec,
+            int(max_seq),
+            (str(after[0]), str(after[1])),
+            int(cursor),
+            int(size),
+            int(expires),
+        )
+    except (ValueError, TypeError, IndexError, binascii.Error) as exc:
+        raise BadResumptionToken("the resumption token is malformed") from exc
+    if now.timestamp() > state.expires:
+        raise BadResumptionToken("the resumption token has expired")
+    return state

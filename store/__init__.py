@@ -1,0 +1,18 @@
+"""The SQLite mirror shared by the provider and the harvester.
+
+Modules:
+    schema        DDL and migrations: the documented interface people query
+    db            open_store(): WAL, busy timeout, migrations, store metadata
+    records       Record dataclass and save_records(): upserts, tombstones, local datestamps
+    dublin_core   oai_dc element <-> {element: [values]}
+    render        a record's published XML, rendered once when it is written
+    datestamps    UTC datestamp parsing and formatting
+    identifiers   local identifiers and setSpecs this repository publishes
+    xmlsafe       the one safe lxml parser for untrusted XML
+    transfer      import of oai_dc XML / JSONL files, export as JSONL
+    errors        StoreError and its subclasses
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,135 @@
+"""Simple Dublin Core as data: oai_dc element <-> {element: [DCValue, ...]}."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+
+from store.xmlsafe import strip_illegal_text
+
+NS_OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
+NS_DC = "http://purl.org/dc/elements/1.1/"
+NS_XSI = "http://www.w3.org/2001/XMLSchema-instance"
+NS_XML = "http://www.w3.org/XML/1998/namespace"
+OAI_DC_SCHEMA = "http://www.openarchives.org/OAI/2.0/oai_dc.xsd"
+
+# The 15 elements of Simple DC, in the order the provider writes them.
+ELEMENTS: tuple[str, ...] = (
+    "title",
+    "creator",
+    "subject",
+    "description",
+    "publisher",
+    "contributor",
+    "date",
+    "type",
+    "format",
+    "identifier",
+    "source",
+    "language",
+    "relation",
+    "coverage",
+    "rights",
+)
+_ELEMENT_SET = frozenset(ELEMENTS)
+_LANGUAGE = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
+
+
+@dataclass(frozen=True, order=True)
+class DCValue:
+    """One value of one DC element, with its xml:lang when the source gave one."""
+
+    value: str
+    lang: str | None = None
+
+    def to_json(self) -> str | dict[str, str]:
+        """Return the export form: a plain string, or {"value", "lang"} when a lang is set."""
+        if self.lang is None:
+            return self.value
+        return {"value": self.value, "lang": self.lang}
+
+    @classmethod
+    def from_json(cls, item: Any) -> DCValue:
+        """Read the export form back. Raises ValueError on any other shape."""
+        if isinstance(item, str):
+            return cls(item)
+        if isinstance(item, dict) and isinstance(item.get("value"), str):
+            lang = item.get("lang")
+            if lang is not None and not isinstance(lang, str):
+                raise ValueError(f"lang must be a string, got {lang!r}")
+            if set(item) - {"value", "lang"}:
+                raise ValueError(f"unexpected keys in a DC value: {sorted(item)}")
+            return cls(item["value"], lang)
+        raise ValueError(f"a DC value is a string or {{'value', 'lang'}}, got {item!r}")
+
+
+Metadata = Mapping[str, Sequence[DCValue]]
+
+
+def is_element(name: str) -> bool:
+    """True for the 15 Simple DC element names."""
+    return name in _ELEMENT_SET
+
+
+def from_element(dc: etree._Element) -> tuple[dict[str, list[DCValue]], list[str]]:
+    """Read DC values from an oai_dc:dc (or any DC-bearing) element.
+
+    Returns (metadata, warnings). Elements outside the 15 are reported in warnings and
+    skipped; whitespace around values is trimmed, and empty values are dropped.
+    """
+    metadata: dict[str, list[DCValue]] = {}
+    warnings: list[str] = []
+    for child in dc.iterchildren(tag=etree.Element):
+        qname = etree.QName(child)
+        if qname.namespace != NS_DC or qname.localname not in _ELEMENT_SET:
+            warnings.append(f"ignored element {qname.text} (not one of the 15 DC elements)")
+            continue
+        text = "".join(str(t) for t in child.itertext()).strip()
+        if not text:
+            continue
+        lang = child.get(f"{{{NS_XML}}}lang")
+        metadata.setdefault(qname.localname, []).append(DCValue(text, lang or None))
+    return metadata, warnings
+
+
+def to_json(metadata: Metadata) -> dict[str, list[str | dict[str, str]]]:
+    """Return the export/JSON form {element: [value, ...]} in canonical element order."""
+    return {name: [v.to_json() for v in metadata[name]] for name in ELEMENTS if metadata.get(name)}
+
+
+def from_json(data: Any) -> dict[str, list[DCValue]]:
+    """Read the export form. Raises ValueError naming the offending element."""
+    if not isinstance(data, dict):
+        raise ValueError(f"metadata must be an object of element: [values], got {data!r}")
+    metadata: dict[str, list[DCValue]] = {}
+    for name, values in data.items():
+        if name not in _ELEMENT_SET:
+            raise ValueError(f"{name!r} is not one of the 15 Dublin Core elements")
+        if not isinstance(values, list):
+            raise ValueError(f"metadata.{name} must be a list")
+        parsed = [DCValue.from_json(v) for v in values]
+        if parsed:
+            metadata[name] = parsed
+    return metadata
+
+
+def build_element(metadata: Metadata) -> etree._Element:
+    """Build an oai_dc:dc element, valid against oai_dc.xsd, from stored values.
+
+    Characters XML forbids are dropped and an xml:lang that is not a language tag is left
+    out, because a published record must validate whatever its origin sent.
+    """
+    nsmap = {"oai_dc": NS_OAI_DC, "dc": NS_DC, "xsi": NS_XSI}
+    root = etree.Element(f"{{{NS_OAI_DC}}}dc", nsmap=nsmap)
+    root.set(f"{{{NS_XSI}}}schemaLocation", f"{NS_OAI_DC} {OAI_DC_SCHEMA}")
+    for name in ELEMENTS:
+        for item in metadata.get(name, ()):
+            child = etree.SubElement(root, f"{{{NS_DC}}}{name}")
+            child.text = strip_illegal_text(item.value)
+            if item.lang and _LANGUAGE.match(item.lang):
+                child.set(f"{{{NS_XML}}}lang", item.lang)
+    return root

@@ -1,0 +1,25 @@
+"""Errors raised by the store.
+
+StoreError
+ +-- ImportFormatError   an import file is malformed (names file and line or element)
+ +-- UnknownRecord       an identifier matches no record (or several, ambiguously)
+ +-- SchemaError         the database file is newer than this program, or not a store
+"""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Root of every error the store raises."""
+
+
+class ImportFormatError(StoreError, ValueError):
+    """An import file could not be read; the message names the file and where."""
+
+
+class UnknownRecord(StoreError, LookupError):
+    """No record (or more than one) has the identifier asked for."""
+
+
+class SchemaError(StoreError):
+    """The file is not a store this program can open."""

@@ -1,0 +1,284 @@
+"""Records in the store: the Record dataclass, upserts with tombstones, and look-ups."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from store import dublin_core
+from store.datestamps import normalise
+from store.dublin_core import DCValue
+from store.errors import UnknownRecord
+from store.identifiers import (
+    LOCAL_SOURCE,
+    local_identifier,
+    published_set_specs,
+    with_ancestors,
+)
+from store.render import Provenance, render
+from store.schema import RECORD_SETS, RECORDS, SOURCES, STORE_META
+
+_XSD_DATE_OR_DATETIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?)?$"
+)
+
+
+@dataclass(frozen=True)
+class Record:
+    """One record as its origin describes it (identifier, datestamp and sets at the origin)."""
+
+    source: str
+    identifier: str
+    datestamp: str
+    deleted: bool = False
+    sets: tuple[str, ...] = ()
+    metadata: Mapping[str, Sequence[DCValue]] = field(default_factory=dict)
+    metadata_xml: str | None = None
+
+
+@dataclass
+class SaveCounts:
+    """What save_records() did."""
+
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+
+    def add(self, other: SaveCounts) -> None:
+        """Add another count into this one."""
+        self.added += other.added
+        self.updated += other.updated
+        self.deleted += other.deleted
+        self.unchanged += other.unchanged
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """A source row: where its records come from and in which format."""
+
+    name: str
+    base_url: str | None = None
+    metadata_prefix: str = "oai_dc"
+    metadata_namespace: str = dublin_core.NS_OAI_DC
+    set_spec: str | None = None
+    repository_name: str | None = None
+
+
+def ensure_source(conn: sqlite3.Connection, source: SourceInfo, now: str) -> None:
+    """Insert the source, or update its description; keeps created_at."""
+    conn.execute(
+        f"INSERT INTO {SOURCES} (name, base_url, metadata_prefix, metadata_namespace, set_spec,"
+        " repository_name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (name) DO UPDATE SET base_url = excluded.base_url,"
+        " metadata_prefix = excluded.metadata_prefix,"
+        " metadata_namespace = excluded.metadata_namespace, set_spec = excluded.set_spec,"
+        " repository_name = coalesce(excluded.repository_name, repository_name)",
+        [
+            source.name,
+            source.base_url,
+            source.metadata_prefix,
+            source.metadata_namespace,
+            source.set_spec,
+            source.repository_name,
+            now,
+        ],
+    )
+
+
+def load_source(conn: sqlite3.Connection, name: str) -> SourceInfo | None:
+    """Return the source row, or None."""
+    row = conn.execute(
+        f"SELECT name, base_url, metadata_prefix, metadata_namespace, set_spec, repository_name"
+        f" FROM {SOURCES} WHERE name = ?",
+        [name],
+    ).fetchone()
+    return None if row is None else SourceInfo(*row)
+
+
+def content_hash(record: Record, normalised_datestamp: str) -> str:
+    """Hash of everything the provider's dissemination of a record depends on."""
+    payload = [
+        record.deleted,
+        record.datestamp,
+        normalised_datestamp,
+        sorted(set(record.sets)),
+        None if record.deleted else dublin_core.to_json(record.metadata),
+    ]
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _provenance_datestamp(raw: str, normalised: str) -> str:
+    # Provenance copies the origin's datestamp in its own granularity when it is a legal
+    # xs:date/xs:dateTime; anything stranger is published normalised.
+    return raw if _XSD_DATE_OR_DATETIME.match(raw) else normalised
+
+
+def current_change_seq(conn: sqlite3.Connection) -> int:
+    """Return the number of the last write that changed a record (0 before any)."""
+    row = conn.execute(f"SELECT value FROM {STORE_META} WHERE key = 'change_seq'").fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def _next_change_seq(conn: sqlite3.Connection) -> int:
+    seq = current_change_seq(conn) + 1
+    conn.execute(
+        f"INSERT INTO {STORE_META} (key, value) VALUES ('change_seq', ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [str(seq)],
+    )
+    return seq
+
+
+def save_records(
+    conn: sqlite3.Connection,
+    records: Iterable[Record],
+    *,
+    repository_identifier: str,
+    now: str,
+    harvest_date: str | None = None,
+) -> SaveCounts:
+    """Upsert records by (source, identifier) inside the caller's transaction.
+
+    An unchanged record is left alone (its local datestamp stays); a changed or deleted one
+    gets local datestamp `now` and a fresh rendering; a deleted one becomes a tombstone.
+    Sources must exist already (ensure_source). Raises ValueError for an unreadable
+    datestamp, before anything of that record is written.
+    """
+    counts = SaveCounts()
+    sources: dict[str, SourceInfo | None] = {}
+    # Every record this call changes carries the same write number; the provider freezes a
+    # list at the number current when it began, so a record changed mid-list is not served
+    # twice, while records written earlier in the same second are still served.
+    change_seq: int | None = None
+    for record in records:
+        normalised = normalise(record.datestamp)
+        digest = content_hash(record, normalised)
+        existing = conn.execute(
+            f"SELECT id, content_hash, harvest_date, deleted FROM {RECORDS}"
+            " WHERE source = ? AND identifier = ?",
+            [record.source, record.identifier],
+        ).fetchone()
+        if existing is not None and existing[1] == digest:
+            counts.unchanged += 1
+            continue
+        if change_seq is None:
+            change_seq = _next_change_seq(conn)
+        if record.source not in sources:
+            sources[record.source] = load_source(conn, record.source)
+        source = sources[record.source]
+        lid = local_identifier(repository_identifier, record.source, record.identifier)
+        specs = published_set_specs(record.source, record.sets)
+        provenance = None
+        if record.source != LOCAL_SOURCE and source is not None and source.base_url:
+            provenance = Provenance(
+                base_url=source.base_url,
+                identifier=record.identifier,
+                datestamp=_provenance_datestamp(record.datestamp, normalised),
+                metadata_namespace=source.metadata_namespace,
+                harvest_date=harvest_date or now,
+            )
+        rendered = render(
+            local_identifier=lid,
+            local_datestamp=now,
+            set_specs=specs,
+            deleted=record.deleted,
+            metadata=None if record.deleted else record.metadata,
+            provenance=provenance,
+        )
+        values = {
+            "source": record.source,
+            "identifier": record.identifier,
+            "local_identifier": lid,
+            "datestamp": normalised,
+            "datestamp_raw": record.datestamp,
+            "local_datestamp": now,
+            "deleted": int(record.deleted),
+            "sets": json.dumps(sorted(set(record.sets))),
+            "metadata": None
+            if record.deleted
+            else json.dumps(dublin_core.to_json(record.metadata), ensure_ascii=False),
+            "metadata_xml": None if record.deleted else record.metadata_xml,
+            "harvest_date": harvest_date if record.source != LOCAL_SOURCE else None,
+            "content_hash": digest,
+            "change_seq": change_seq,
+            "header_xml": rendered.header_xml,
+            "record_xml": rendered.record_xml,
+        }
+        if existing is None:
+            columns = ", ".join(values)
+            marks = ", ".join("?" * len(values))
+            record_id = conn.execute(
+                f"INSERT INTO {RECORDS} ({columns}) VALUES ({marks})", list(values.values())
+            ).lastrowid
+            if record.deleted:
+                counts.deleted += 1
+            else:
+                counts.added += 1
+        else:
+            record_id = existing[0]
+            assignments = ", ".join(f"{name} = ?" for name in values)
+            conn.execute(
+                f"UPDATE {RECORDS} SET {assignments} WHERE id = ?",
+                [*values.values(), record_id],
+            )
+            conn.execute(f"DELETE FROM {RECORD_SETS} WHERE record_id = ?", [record_id])
+            if record.deleted and not existing[3]:
+                counts.deleted += 1
+            else:
+                counts.updated += 1
+        conn.executemany(
+            f"INSERT INTO {RECORD_SETS} (set_spec, local_datestamp, local_identifier, source,"
+            " record_id) VALUES (?, ?, ?, ?, ?)",
+            [(spec, now, lid, record.source, record_id) for spec in with_ancestors(specs)],
+        )
+    return counts
+
+
+def row_to_record(row: sqlite3.Row | tuple[object, ...]) -> Record:
+    """Build a Record from (source, identifier, datestamp_raw, deleted, sets, metadata, xml)."""
+    source, identifier, datestamp_raw, deleted, sets, metadata, metadata_xml = row
+    return Record(
+        source=str(source),
+        identifier=str(identifier),
+        datestamp=str(datestamp_raw),
+        deleted=bool(deleted),
+        sets=tuple(json.loads(str(sets))),
+        metadata={} if metadata is None else dublin_core.from_json(json.loads(str(metadata))),
+        metadata_xml=None if metadata_xml is None else str(metadata_xml),
+    )
+
+
+RECORD_COLUMNS = "source, identifier, datestamp_raw, deleted, sets, metadata, metadata_xml"
+
+
+def find_record_id(conn: sqlite3.Connection, identifier: str) -> int:
+    """Return the row id of the record with this local identifier, or origin identifier.
+
+    Raises UnknownRecord when none matches, or when an origin identifier is ambiguous
+    across sources.
+    """
+    row = conn.execute(
+        f"SELECT id FROM {RECORDS} WHERE local_identifier = ?", [identifier]
+    ).fetchone()
+    if row is not None:
+        return int(row[0])
+    # Naming the sources lets SQLite use the (source, identifier) index: no full scan.
+    rows = conn.execute(
+        f"SELECT id, source FROM {RECORDS} WHERE identifier = ?"
+        f" AND source IN (SELECT name FROM {SOURCES})",
+        [identifier],
+    ).fetchall()
+    if not rows:
+        raise UnknownRecord(f"no record has the identifier {identifier!r}")
+    if len(rows) > 1:
+        names = ", ".join(sorted(str(r[1]) for r in rows))
+        raise UnknownRecord(
+            f"identifier {identifier!r} is in several sources ({names}); "
+            "give this repository's identifier instead"
+        )
+    return int(rows[0][0])

@@ -1,0 +1,116 @@
+"""The store's schema: the documented interface people query with sqlite3 and Datasette.
+
+Every change is a new named migration appended below (never an edit to an applied one)
+and a line in the README's schema changelog.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+SOURCES = "sources"
+RECORDS = "records"
+RECORD_SETS = "record_sets"
+SETS = "sets"
+STORE_META = "store_meta"
+
+# One value of one DC element per row, read from records.metadata (JSON).
+_VALUE = "CASE WHEN v.type = 'object' THEN json_extract(v.value, '$.value') ELSE v.value END"
+_LANG = "CASE WHEN v.type = 'object' THEN json_extract(v.value, '$.lang') END"
+
+
+def _joined(element: str) -> str:
+    return f"(SELECT group_concat({_VALUE}, '; ') FROM json_each(r.metadata, '$.{element}') v)"
+
+
+INITIAL_DDL = f"""
+CREATE TABLE {SOURCES} (
+    name TEXT PRIMARY KEY,
+    base_url TEXT,
+    metadata_prefix TEXT NOT NULL DEFAULT 'oai_dc',
+    metadata_namespace TEXT NOT NULL DEFAULT 'http://www.openarchives.org/OAI/2.0/oai_dc/',
+    set_spec TEXT,
+    repository_name TEXT,
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE {RECORDS} (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL REFERENCES {SOURCES}(name),
+    identifier TEXT NOT NULL,
+    local_identifier TEXT NOT NULL UNIQUE,
+    datestamp TEXT NOT NULL,
+    datestamp_raw TEXT NOT NULL,
+    local_datestamp TEXT NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1)),
+    sets TEXT NOT NULL DEFAULT '[]',
+    metadata TEXT,
+    metadata_xml TEXT,
+    harvest_date TEXT,
+    content_hash TEXT NOT NULL,
+    change_seq INTEGER NOT NULL,
+    header_xml BLOB NOT NULL,
+    record_xml BLOB NOT NULL,
+    UNIQUE (source, identifier)
+);
+CREATE INDEX records_by_local_datestamp ON {RECORDS} (local_datestamp, local_identifier);
+
+CREATE TABLE {RECORD_SETS} (
+    set_spec TEXT NOT NULL,
+    local_datestamp TEXT NOT NULL,
+    local_identifier TEXT NOT NULL,
+    source TEXT NOT NULL,
+    record_id INTEGER NOT NULL REFERENCES {RECORDS}(id) ON DELETE CASCADE,
+    PRIMARY KEY (set_spec, local_datestamp, local_identifier)
+) WITHOUT ROWID;
+CREATE INDEX record_sets_by_record ON {RECORD_SETS} (record_id);
+
+CREATE TABLE {SETS} (
+    source TEXT NOT NULL REFERENCES {SOURCES}(name),
+    set_spec TEXT NOT NULL,
+    set_name TEXT NOT NULL,
+    PRIMARY KEY (source, set_spec)
+);
+
+CREATE TABLE {STORE_META} (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+CREATE VIEW record_dc AS
+SELECT r.id AS record_id, r.source, r.identifier, r.local_identifier,
+       e.key AS element, CAST(v.key AS INTEGER) AS position, {_VALUE} AS value, {_LANG} AS lang
+FROM {RECORDS} r, json_each(r.metadata) e, json_each(e.value) v
+WHERE r.deleted = 0;
+
+CREATE VIEW record_creators AS
+SELECT record_id, source, identifier, local_identifier, position, value AS creator
+FROM record_dc WHERE element = 'creator';
+
+CREATE VIEW record_subjects AS
+SELECT record_id, source, identifier, local_identifier, position, value AS subject
+FROM record_dc WHERE element = 'subject';
+
+CREATE VIEW records_flat AS
+SELECT r.id AS record_id, r.source, r.identifier, r.local_identifier, r.datestamp,
+       r.local_datestamp, r.deleted, r.sets,
+       {_joined("title")} AS titles,
+       {_joined("creator")} AS creators,
+       {_joined("subject")} AS subjects,
+       {_joined("date")} AS dates,
+       {_joined("type")} AS types,
+       {_joined("identifier")} AS identifiers
+FROM {RECORDS} r;
+"""
+
+migrations = Migrations("oai-mirror")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    """Sources, records with their rendered XML, set memberships, set names, store metadata."""
+    # executescript() would COMMIT the migration's transaction, so run statement by statement
+    for statement in INITIAL_DDL.split(";\n"):
+        if statement.strip():
+            db.execute(statement)

@@ -1,0 +1,204 @@
+"""Moving records in and out: oai_dc XML and JSONL import as source `local`, JSONL export.
+
+Each file is read and checked whole before anything of it is written, then saved in one
+transaction: a malformed file loads nothing, and what was stored before is untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from store import dublin_core
+from store.datestamps import normalise
+from store.db import Store
+from store.errors import ImportFormatError
+from store.identifiers import LOCAL_SOURCE, SET_SPEC, is_valid_uri
+from store.records import (
+    RECORD_COLUMNS,
+    Record,
+    SaveCounts,
+    SourceInfo,
+    ensure_source,
+    row_to_record,
+    save_records,
+)
+from store.schema import RECORDS
+from store.xmlsafe import make_parser
+
+logger = logging.getLogger(__name__)
+
+NS_OAI = "http://www.openarchives.org/OAI/2.0/"
+_EXPORT_KEYS = {"source", "identifier", "datestamp", "deleted", "sets", "metadata"}
+_LOCAL_KEYS = {"local_identifier", "local_datestamp"}
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What importing one file did."""
+
+    path: str
+    records: int
+    counts: SaveCounts
+
+
+def _checked(record: Record, where: str) -> Record:
+    if not is_valid_uri(record.identifier):
+        raise ImportFormatError(f"{where}: identifier {record.identifier!r} is not a URI")
+    try:
+        normalise(record.datestamp)
+    except ValueError as exc:
+        raise ImportFormatError(f"{where}: {exc}") from exc
+    for spec in record.sets:
+        if not SET_SPEC.match(spec):
+            raise ImportFormatError(f"{where}: {spec!r} is not a legal setSpec")
+    return record
+
+
+def record_from_json(data: Any, where: str) -> Record:
+    """Read one export-shaped object. Raises ImportFormatError naming `where`."""
+    if not isinstance(data, dict):
+        raise ImportFormatError(f"{where}: expected a JSON object")
+    unknown = set(data) - _EXPORT_KEYS - _LOCAL_KEYS
+    if unknown:
+        raise ImportFormatError(f"{where}: unknown keys {sorted(unknown)}")
+    for key in ("identifier", "datestamp"):
+        if not isinstance(data.get(key), str):
+            raise ImportFormatError(f"{where}: {key} must be a string")
+    deleted = data.get("deleted", False)
+    sets = data.get("sets", [])
+    if not isinstance(deleted, bool):
+        raise ImportFormatError(f"{where}: deleted must be true or false")
+    if not isinstance(sets, list) or not all(isinstance(s, str) for s in sets):
+        raise ImportFormatError(f"{where}: sets must be a list of strings")
+    try:
+        metadata = dublin_core.from_json(data.get("metadata") or {})
+    except ValueError as exc:
+        raise ImportFormatError(f"{where}: {exc}") from exc
+    if deleted and metadata:
+        raise ImportFormatError(f"{where}: a deleted record carries no metadata")
+    record = Record(
+        source=LOCAL_SOURCE,
+        identifier=data["identifier"],
+        datestamp=data["datestamp"],
+        deleted=deleted,
+        sets=tuple(sets),
+        metadata=metadata,
+    )
+    return _checked(record, where)
+
+
+def read_jsonl(path: Path) -> list[Record]:
+    """Read a JSONL file in the export shape. Raises ImportFormatError naming file:line."""
+    records = []
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ImportFormatError(f"{where}: not JSON ({exc.msg})") from exc
+            records.append(record_from_json(data, where))
+    return records
+
+
+def _oai_record(element: etree._Element, path: Path) -> Record:
+    where = f"{path}:{element.sourceline}"
+    header = element.find(f"{{{NS_OAI}}}header")
+    if header is None:
+        raise ImportFormatError(f"{where}: <record> without <header>")
+    identifier = header.findtext(f"{{{NS_OAI}}}identifier", "").strip()
+    datestamp = header.findtext(f"{{{NS_OAI}}}datestamp", "").strip()
+    sets = tuple(s.text.strip() for s in header.iterfind(f"{{{NS_OAI}}}setSpec") if s.text)
+    deleted = header.get("status") == "deleted"
+    metadata: dict[str, list[dublin_core.DCValue]] = {}
+    metadata_xml = None
+    dc = element.find(f"{{{NS_OAI}}}metadata/{{{dublin_core.NS_OAI_DC}}}dc")
+    if not deleted:
+        if dc is None:
+            raise ImportFormatError(f"{where}: record {identifier!r} has no oai_dc:dc metadata")
+        metadata, warnings = dublin_core.from_element(dc)
+        for warning in warnings:
+            logger.warning("%s: %s", where, warning)
+        metadata_xml = etree.tostring(dc, encoding="unicode")
+    record = Record(LOCAL_SOURCE, identifier, datestamp, deleted, sets, metadata, metadata_xml)
+    return _checked(record, where)
+
+
+def read_xml(path: Path, now: str) -> list[Record]:
+    """Read an OAI-PMH response holding records, or a bare oai_dc:dc document.
+
+    A bare document's identifier is its first dc:identifier that is a URI, and its
+    datestamp is `now`. Raises ImportFormatError naming file:line.
+    """
+    try:
+        root = etree.parse(str(path), make_parser()).getroot()
+    except etree.XMLSyntaxError as exc:
+        raise ImportFormatError(f"{path}:{exc.lineno}: not well-formed XML ({exc.msg})") from exc
+    if root.tag == f"{{{NS_OAI}}}OAI-PMH":
+        return [_oai_record(r, path) for r in root.iter(f"{{{NS_OAI}}}record")]
+    if root.tag == f"{{{dublin_core.NS_OAI_DC}}}dc":
+        metadata, _ = dublin_core.from_element(root)
+        uris = [v.value for v in metadata.get("identifier", []) if is_valid_uri(v.value)]
+        if not uris:
+            raise ImportFormatError(f"{path}:{root.sourceline}: oai_dc:dc has no dc:identifier URI")
+        xml = etree.tostring(root, encoding="unicode")
+        return [_checked(Record(LOCAL_SOURCE, uris[0], now, False, (), metadata, xml), str(path))]
+    raise ImportFormatError(
+        f"{path}:{root.sourceline}: root <{etree.QName(root).localname}> is neither OAI-PMH"
+        " nor oai_dc:dc"
+    )
+
+
+def read_file(path: Path, now: str) -> list[Record]:
+    """Read a .jsonl/.json file or an XML file, by its name's ending."""
+    if path.suffix.lower() in (".jsonl", ".json", ".ndjson"):
+        return read_jsonl(path)
+    return read_xml(path, now)
+
+
+def import_file(store: Store, path: Path, repository_identifier: str, now: str) -> ImportResult:
+    """Import one file as source `local`, all of it or (on any error) none of it."""
+    try:
+        records = read_file(path, now)
+    except OSError as exc:
+        raise ImportFormatError(f"{path}: cannot read ({exc.strerror})") from exc
+    seen: set[str] = set()
+    for record in records:
+        if record.identifier in seen:
+            raise ImportFormatError(f"{path}: identifier {record.identifier!r} appears twice")
+        seen.add(record.identifier)
+    with store.write() as conn:
+        ensure_source(conn, SourceInfo(LOCAL_SOURCE), now)
+        counts = save_records(conn, records, repository_identifier=repository_identifier, now=now)
+    return ImportResult(str(path), len(records), counts)
+
+
+def export_rows(store: Store, source: str | None = None) -> Iterator[dict[str, Any]]:
+    """Yield every record (tombstones included) in the export shape, by source and identifier."""
+    where, params = ("WHERE source = ?", [source]) if source else ("", [])
+    cursor = store.conn.execute(
+        f"SELECT {RECORD_COLUMNS}, local_identifier, local_datestamp FROM {RECORDS} {where}"
+        " ORDER BY source, identifier",
+        params,
+    )
+    for row in cursor:
+        record = row_to_record(row[:7])
+        yield {
+            "source": record.source,
+            "identifier": record.identifier,
+            "datestamp": record.datestamp,
+            "deleted": record.deleted,
+            "sets": list(record.sets),
+            "metadata": dublin_core.to_json(record.metadata),
+            "local_identifier": row[7],
+            "local_datestamp": row[8],
+        }

@@ -1,0 +1,38 @@
+"""The one way this project parses XML it did not write: no DTDs, entities or network."""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+# XML 1.0 §2.2: C0 controls other than tab, LF and CR, and U+FFFE/U+FFFF are never legal.
+_ILLEGAL_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_ILLEGAL_XML_BYTES = re.compile(b"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def make_parser(*, huge_tree: bool = False) -> etree.XMLParser:
+    """Return a parser that resolves no entities, loads no DTD and reaches no network."""
+    return etree.XMLParser(
+        resolve_entities=False,
+        load_dtd=False,
+        no_network=True,
+        dtd_validation=False,
+        huge_tree=huge_tree,
+        remove_blank_text=False,
+    )
+
+
+def parse_bytes(data: bytes) -> etree._Element:
+    """Parse untrusted XML. Raises etree.XMLSyntaxError when it is not well-formed."""
+    return etree.fromstring(data, make_parser())
+
+
+def strip_illegal_text(text: str) -> str:
+    """Remove characters that XML 1.0 forbids (even as character references)."""
+    return _ILLEGAL_XML_CHARS.sub("", text)
+
+
+def strip_illegal_bytes(data: bytes) -> bytes:
+    """Remove C0 control bytes that XML 1.0 forbids; UTF-8 multibyte sequences are untouched."""
+    return _ILLEGAL_XML_BYTES.sub(b"", data)

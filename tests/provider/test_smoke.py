@@ -1,0 +1,25 @@
+"""The provider answers the six verbs over real HTTP with schema-valid XML."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from tests.conftest import RunningProvider
+from tests.xsd import xpath_texts
+
+NS = {"o": "http://www.openarchives.org/OAI/2.0/"}
+
+
+def test_identify_names_base_url(provider: RunningProvider) -> None:
+    reply = provider.get(verb="Identify")
+    assert reply.status == 200
+    assert reply.headers["Content-Type"] == "text/xml; charset=UTF-8"
+    doc = etree.fromstring(reply.body)
+    assert doc.findtext("o:Identify/o:baseURL", namespaces=NS) == provider.url
+
+
+def test_list_records_walks_every_record_once(provider: RunningProvider) -> None:
+    reply = provider.get(verb="ListRecords", metadataPrefix="oai_dc")
+    doc = etree.fromstring(reply.body)
+    identifiers = xpath_texts(doc, "//o:header/o:identifier")
+    assert len(identifiers) == len(set(identifiers)) == 9 + 4
