@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from provider.app import make_app
 from store.datestamps import format_utc
 from store.db import Store, open_store
 from store.errors import StoreError
+from store.records import ensure_repository_identifier
 from store.settings import ConfigError
 from store.transfer import export_rows, import_file
 
@@ -42,8 +44,12 @@ class Context:
         """Open the configured store, turning store errors into one-line CLI errors."""
         try:
             store = open_store(self.config.store.path)
-        except StoreError as exc:
-            raise click.ClickException(str(exc)) from exc
+            with store.write() as conn:
+                ensure_repository_identifier(
+                    conn, self.config.provider.repository_identifier, _now()
+                )
+        except (StoreError, sqlite3.Error) as exc:
+            raise click.ClickException(f"{self.config.store.path}: {exc}") from exc
         try:
             yield store
         finally:
@@ -201,10 +207,3 @@ def demo(obj: Context, port: int) -> None:
     from oai import demo as demo_module  # noqa: PLC0415 - pulls in the HTTP client
 
     demo_module.run(obj.config, port=port, echo=click.echo)
-
-
-@main.command(name="help-all", hidden=True)
-def help_all() -> None:
-    """Print every command's help (used to check the README)."""
-    for name, command in sorted(main.commands.items()):
-        click.echo(f"## {name}\n{command.help}\n")

@@ -19,7 +19,9 @@ from wsgiref.util import application_uri
 
 from provider.service import Repository
 from provider.settings import ProviderSettings
+from store.datestamps import format_utc
 from store.db import Store, connect, open_store, token_secret
+from store.records import ensure_repository_identifier
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -114,6 +116,10 @@ class ProviderApp:
         store = open_store(store_path)  # creates and migrates the file if needed
         try:
             secret = settings.token_secret or token_secret(store)
+            with store.write() as conn:
+                ensure_repository_identifier(
+                    conn, settings.repository_identifier, format_utc(clock())
+                )
         finally:
             store.close()
         self.repository = Repository(settings, secret)

@@ -282,3 +282,45 @@ def find_record_id(conn: sqlite3.Connection, identifier: str) -> int:
             "give this repository's identifier instead"
         )
     return int(rows[0][0])
+
+
+def ensure_repository_identifier(
+    conn: sqlite3.Connection, repository_identifier: str, now: str
+) -> int:
+    """Make the published identifiers follow `repository_identifier`, inside a transaction.
+
+    The first call records it; after a change of setting, every harvested record is
+    re-published under the new identifier (a new local datestamp, since what is
+    disseminated changed). Returns how many records were re-published.
+    """
+    row = conn.execute(
+        f"SELECT value FROM {STORE_META} WHERE key = 'repository_identifier'"
+    ).fetchone()
+    if row is not None and row[0] == repository_identifier:
+        return 0
+    conn.execute(
+        f"INSERT INTO {STORE_META} (key, value) VALUES ('repository_identifier', ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [repository_identifier],
+    )
+    sample = conn.execute(
+        f"SELECT source, identifier, local_identifier FROM {RECORDS} WHERE source != ? LIMIT 1",
+        [LOCAL_SOURCE],
+    ).fetchone()
+    if sample is None or sample[2] == local_identifier(repository_identifier, *sample[:2]):
+        return 0  # nothing published yet under another identifier
+    rows = conn.execute(
+        f"SELECT {RECORD_COLUMNS}, harvest_date FROM {RECORDS} WHERE source != ?",
+        [LOCAL_SOURCE],
+    ).fetchall()
+    # An emptied hash makes save_records treat each record as changed and render it anew.
+    conn.execute(f"UPDATE {RECORDS} SET content_hash = '' WHERE source != ?", [LOCAL_SOURCE])
+    for values in rows:
+        save_records(
+            conn,
+            [row_to_record(values[:7])],
+            repository_identifier=repository_identifier,
+            now=now,
+            harvest_date=values[7],
+        )
+    return len(rows)

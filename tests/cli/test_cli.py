@@ -1,0 +1,142 @@
+"""The `oai` command: exit codes, stdout/stderr discipline, import/export, serve --get, help."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from oai.cli import main
+from tests.conftest import SAMPLE
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_import_then_export_round_trips_the_sample(runner: CliRunner, tmp_path: Path) -> None:
+    db = str(tmp_path / "m.db")
+    first = runner.invoke(main, ["--db", db, "import", str(SAMPLE)])
+    assert first.exit_code == 0, first.output
+    assert "8 added" in first.stdout and "1 deleted" in first.stdout
+    again = runner.invoke(main, ["--db", db, "import", str(SAMPLE)])
+    assert "9 unchanged" in again.stdout
+    exported = runner.invoke(main, ["--db", db, "export"])
+    rows = [json.loads(line) for line in exported.stdout.splitlines()]
+    original = {
+        json.loads(line)["identifier"]: json.loads(line)
+        for line in SAMPLE.read_text(encoding="utf-8").splitlines()
+    }
+    assert len(rows) == 9
+    for row in rows:
+        expected = original[row["identifier"]]
+        assert {k: row[k] for k in expected} == expected
+        assert row["local_identifier"] == row["identifier"]
+
+
+def test_malformed_import_names_file_and_line_and_keeps_the_store(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    db = str(tmp_path / "m.db")
+    runner.invoke(main, ["--db", db, "import", str(SAMPLE)])
+    before = runner.invoke(main, ["--db", db, "export"]).stdout
+    bad = tmp_path / "bad.jsonl"
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()
+    changed = json.loads(lines[1])
+    changed["metadata"]["title"] = ["Changed title"]
+    bad.write_text("\n".join([json.dumps(changed), "{not json"]) + "\n", encoding="utf-8")
+    result = runner.invoke(main, ["--db", db, "import", str(bad), str(SAMPLE)])
+    assert result.exit_code == 1
+    assert f"{bad}:2" in result.stderr
+    assert "not imported" in result.stderr
+    assert runner.invoke(main, ["--db", db, "export"]).stdout == before
+
+
+def test_import_reads_an_oai_pmh_response(runner: CliRunner, tmp_path: Path) -> None:
+    db = str(tmp_path / "m.db")
+    runner.invoke(main, ["--db", db, "import", str(SAMPLE)])
+    served = runner.invoke(
+        main, ["--db", db, "serve", "--get", "/oai?verb=ListRecords&metadataPrefix=oai_dc"]
+    )
+    assert served.exit_code == 0
+    xml = tmp_path / "page.xml"
+    xml.write_text(served.stdout, encoding="utf-8")
+    other = str(tmp_path / "other.db")
+    result = runner.invoke(main, ["--db", other, "import", str(xml)])
+    assert result.exit_code == 0, result.output
+    assert "8 added" in result.stdout and "1 deleted" in result.stdout
+
+
+def test_serve_get_answers_in_process(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(
+        main, ["--db", str(tmp_path / "m.db"), "serve", "--get", "/oai?verb=Identify"]
+    )
+    assert result.exit_code == 0
+    assert "<repositoryName>OAI-PMH mirror</repositoryName>" in result.stdout
+    missing = runner.invoke(main, ["--db", str(tmp_path / "m.db"), "serve", "--get", "/nope"])
+    assert missing.exit_code == 1
+
+
+def test_bad_config_exits_1_with_one_line(runner: CliRunner, tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("[provider]\npage_size = -1\n", encoding="utf-8")
+    result = runner.invoke(main, ["--config", str(config), "export"])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "provider.page_size" in result.stderr
+
+
+def test_usage_error_exits_2(runner: CliRunner) -> None:
+    assert runner.invoke(main, ["export", "--format", "xml"]).exit_code == 2
+    assert runner.invoke(main, ["no-such-command"]).exit_code == 2
+
+
+def test_not_a_store_exits_1(runner: CliRunner, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not sqlite" * 100)
+    result = runner.invoke(main, ["--db", str(junk), "export"])
+    assert result.exit_code == 1
+    assert str(junk) in result.stderr
+
+
+def test_demo_harvests_the_sample_over_http(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "Sickle harvested 9 records (1 deleted)" in result.stdout
+
+
+def _commands() -> dict[str, click.Command]:
+    assert isinstance(main, click.Group)
+    return {name: cmd for name, cmd in main.commands.items() if not cmd.hidden}
+
+
+@pytest.mark.parametrize("name", sorted(_commands()))
+def test_every_command_has_help_with_an_example_and_a_readme_entry(name: str) -> None:
+    command = _commands()[name]
+    assert command.help and "Example" in command.help
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert re.search(rf"`oai {name}\b", readme), f"README lacks `oai {name}`"
+
+
+def test_installed_console_script_runs() -> None:
+    script = shutil.which("oai")
+    command = [script] if script else [sys.executable, "-m", "oai"]
+    done = subprocess.run(
+        [*command, "--help"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0
+    assert "serve" in done.stdout
