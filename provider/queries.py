@@ -33,7 +33,7 @@ def _where(query: ListQuery, table: str) -> tuple[list[str], list[object]]:
     if query.until is not None:
         clauses.append(f"{table}.local_datestamp <= ?")
         params.append(query.until)
-    clauses.append(f"{RECORDS}.change_seq <= ?")
+    clauses.append(f"{table}.change_seq <= ?")
     params.append(query.max_change_seq)
     if query.sources is not None:
         clauses.append(f"{table}.source IN ({', '.join('?' * len(query.sources))})")
@@ -80,8 +80,7 @@ def count_list(conn: sqlite3.Connection, query: ListQuery) -> int:
     table = RECORD_SETS if query.set_spec is not None else RECORDS
     clauses, params = _where(query, table)
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-    sql = f"SELECT count(*) FROM {table}{_join(table)}{where}"
-    return int(conn.execute(sql, params).fetchone()[0])
+    return int(conn.execute(f"SELECT count(*) FROM {table}{where}", params).fetchone()[0])
 
 
 def _published(sources: tuple[str, ...] | None) -> tuple[str, list[object]]:

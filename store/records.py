@@ -233,8 +233,11 @@ def save_records(
                 counts.updated += 1
         conn.executemany(
             f"INSERT INTO {RECORD_SETS} (set_spec, local_datestamp, local_identifier, source,"
-            " record_id) VALUES (?, ?, ?, ?, ?)",
-            [(spec, now, lid, record.source, record_id) for spec in with_ancestors(specs)],
+            " change_seq, record_id) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (spec, now, lid, record.source, change_seq, record_id)
+                for spec in with_ancestors(specs)
+            ],
         )
     return counts
 

@@ -54,13 +54,17 @@ CREATE TABLE {RECORDS} (
     record_xml BLOB NOT NULL,
     UNIQUE (source, identifier)
 );
-CREATE INDEX records_by_local_datestamp ON {RECORDS} (local_datestamp, local_identifier);
+-- Covers the provider's list queries (keyset, frozen change_seq, published sources) and
+-- their counts, so completeListSize never reads the wide rows.
+CREATE INDEX records_by_local_datestamp
+    ON {RECORDS} (local_datestamp, local_identifier, change_seq, source);
 
 CREATE TABLE {RECORD_SETS} (
     set_spec TEXT NOT NULL,
     local_datestamp TEXT NOT NULL,
     local_identifier TEXT NOT NULL,
     source TEXT NOT NULL,
+    change_seq INTEGER NOT NULL,
     record_id INTEGER NOT NULL REFERENCES {RECORDS}(id) ON DELETE CASCADE,
     PRIMARY KEY (set_spec, local_datestamp, local_identifier)
 ) WITHOUT ROWID;
