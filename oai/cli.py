@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
@@ -129,6 +130,9 @@ def serve(obj: Context, host: str, port: int, threads: int | None, get_path: str
     from oai import serving  # noqa: PLC0415 - waitress is only needed here
 
     settings = obj.config.provider
+    if logging.getLogger().getEffectiveLevel() <= logging.WARNING:
+        # One access line per request is part of serving (not shown under -q).
+        logging.getLogger("provider.app").setLevel(logging.INFO)
     app = make_app(obj.config.store.path, settings)
     if get_path is not None:
         status, body = serving.request_once(app, get_path)
