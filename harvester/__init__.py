@@ -1,6 +1,8 @@
 """The harvester: pulls remote OAI-PMH repositories into the store.
 
 Modules:
+    pages       pure: response bytes -> Page (records, token, responseDate, OAI error)
+    errors      HarvestError -> FetchError, RemoteOAIError(code), MalformedResponse
     settings    SourceSettings: one [sources.NAME] table
 """
 

@@ -1,0 +1,223 @@
+"""One response body -> one Page: records, resumption token, responseDate, or OAI error.
+
+Pure: no I/O, no clock. The body is parsed once with the safe parser. When it is not
+well-formed, one repair is tried (strip what XML forbids, drop text before the root,
+re-decode a lying encoding declaration); when the envelope is sound but single records are
+not, those records are quarantined and the rest of the page is kept.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from harvester.errors import MalformedResponse
+from store import dublin_core
+from store.dublin_core import DCValue
+from store.records import Record
+from store.xmlsafe import make_parser, strip_illegal_bytes
+
+NS_OAI = "http://www.openarchives.org/OAI/2.0/"
+_OAI = f"{{{NS_OAI}}}"
+_HEADER = f"{_OAI}header"
+_METADATA = f"{_OAI}metadata"
+_DC_ROOT = f"{{{dublin_core.NS_OAI_DC}}}dc"
+_DC_PREFIX = f"{{{dublin_core.NS_DC}}}"
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+_LIST_VERBS = ("ListRecords", "ListIdentifiers", "GetRecord")
+_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>", re.DOTALL)
+_RECORD_CHUNK = re.compile(rb"<(?:\w+:)?(record|header)[\s>].*?</(?:\w+:)?\1\s*>", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """A record the page carried but that could not be read."""
+
+    raw: bytes
+    error: str
+
+
+@dataclass(frozen=True)
+class Page:
+    """What one list response says."""
+
+    response_date: str | None
+    records: list[Record] = field(default_factory=list)
+    quarantined: list[Quarantined] = field(default_factory=list)
+    token: str | None = None
+    cursor: int | None = None
+    complete_list_size: int | None = None
+    expiration_date: str | None = None
+    error_code: str | None = None
+    error_message: str = ""
+    repaired: str | None = None
+
+
+def _text(element: etree._Element | None) -> str:
+    if element is None:
+        return ""
+    return "".join(str(t) for t in element.itertext()).strip()
+
+
+def _metadata(record: etree._Element) -> tuple[dict[str, list[DCValue]], str | None]:
+    container = record.find(_METADATA)
+    if container is None or len(container) == 0:
+        return {}, None
+    payload = container[0]
+    metadata: dict[str, list[DCValue]] = {}
+    # Lean extraction: direct DC children of whatever the payload root is (oai_dc, or a
+    # format that embeds DC elements); other formats keep only their XML.
+    for child in payload.iterchildren():
+        tag = child.tag
+        if not isinstance(tag, str) or not tag.startswith(_DC_PREFIX):
+            continue
+        name = tag[len(_DC_PREFIX) :]
+        if not dublin_core.is_element(name):
+            continue
+        text = _text(child)
+        if text:
+            metadata.setdefault(name, []).append(DCValue(text, child.get(_XML_LANG) or None))
+    return metadata, etree.tostring(payload, encoding="unicode")
+
+
+def read_record(element: etree._Element, source: str) -> Record:
+    """Read one <record> (or a bare <header>). Raises ValueError when it has no identity."""
+    header = element if element.tag == _HEADER else element.find(_HEADER)
+    if header is None:
+        raise ValueError("record without header")
+    identifier = _text(header.find(f"{_OAI}identifier"))
+    datestamp = _text(header.find(f"{_OAI}datestamp"))
+    if not identifier or not datestamp:
+        raise ValueError("header without identifier or datestamp")
+    deleted = header.get("status") == "deleted"
+    sets = tuple(_text(s) for s in header.iterfind(f"{_OAI}setSpec") if _text(s))
+    if deleted or element.tag == _HEADER:
+        return Record(source, identifier, datestamp, deleted, sets)
+    metadata, xml = _metadata(element)
+    return Record(source, identifier, datestamp, False, sets, metadata, xml)
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _from_tree(root: etree._Element, source: str, repaired: str | None) -> Page:
+    if root.tag != f"{_OAI}OAI-PMH":
+        name = etree.QName(root).localname if isinstance(root.tag, str) else "?"
+        raise MalformedResponse(f"the root element is <{name}>, not an OAI-PMH response")
+    response_date = _text(root.find(f"{_OAI}responseDate")) or None
+    error = root.find(f"{_OAI}error")
+    if error is not None:
+        return Page(response_date, error_code=error.get("code", ""), error_message=_text(error))
+    body = next(
+        (c for c in root if isinstance(c.tag, str) and c.tag[len(_OAI) :] in _LIST_VERBS), None
+    )
+    if body is None:
+        raise MalformedResponse("the response holds neither records nor an error")
+    records: list[Record] = []
+    quarantined: list[Quarantined] = []
+    for element in body:
+        if element.tag not in (f"{_OAI}record", _HEADER):
+            continue
+        try:
+            records.append(read_record(element, source))
+        except ValueError as exc:
+            quarantined.append(Quarantined(etree.tostring(element), str(exc)))
+    token_element = body.find(f"{_OAI}resumptionToken")
+    token = _text(token_element) or None
+    attrs: dict[str, str] = dict(token_element.attrib) if token_element is not None else {}
+    return Page(
+        response_date,
+        records,
+        quarantined,
+        token,
+        _int(attrs.get("cursor")),
+        _int(attrs.get("completeListSize")),
+        attrs.get("expirationDate"),
+        repaired=repaired,
+    )
+
+
+def _parse(data: bytes) -> etree._Element:
+    return etree.fromstring(data, make_parser(huge_tree=False))
+
+
+def _repairs(body: bytes) -> list[tuple[str, bytes]]:
+    """Candidate repaired bodies, mildest first."""
+    start = body.find(b"<")
+    trimmed = body[start:] if start > 0 else body
+    cleaned = strip_illegal_bytes(trimmed)
+    candidates = [("stripped characters XML forbids and text before the root", cleaned)]
+    # A declaration that lies about the encoding (e.g. says ISO-8859-1, sends UTF-8) or an
+    # XML declaration that is not at the very start: drop it and decode UTF-8 ourselves.
+    undeclared = _DECLARATION.sub(b"", cleaned, count=1)
+    text = undeclared.decode("utf-8", errors="replace").encode("utf-8")
+    candidates.append(("re-read as UTF-8 without its XML declaration", text))
+    return candidates
+
+
+def _salvage(body: bytes, source: str) -> Page:
+    """Keep the envelope and every readable record of a page whose records are broken."""
+    chunks = list(_RECORD_CHUNK.finditer(body))
+    if not chunks:
+        raise MalformedResponse("not well-formed XML, and no records to salvage")
+    envelope = body[: chunks[0].start()] + body[chunks[-1].end() :]
+    last_error = ""
+    for _, candidate in _repairs(envelope):
+        try:
+            root = _parse(candidate)
+            break
+        except etree.XMLSyntaxError as exc:
+            last_error = str(exc)
+    else:
+        raise MalformedResponse(f"not well-formed XML even after repair: {last_error}")
+    page = _from_tree(root, source, "records read one by one")
+    records: list[Record] = []
+    quarantined: list[Quarantined] = []
+    nsmap = " ".join(f'xmlns:{p}="{u}"' if p else f'xmlns="{u}"' for p, u in root.nsmap.items())
+    for match in chunks:
+        raw = match.group(0)
+        tag_end = raw.find(b">")
+        wrapped = raw[: raw.find(b" ") if 0 < raw.find(b" ") < tag_end else tag_end]
+        wrapped = wrapped + b" " + nsmap.encode() + raw[len(wrapped) :]
+        try:
+            element = _parse(strip_illegal_bytes(wrapped))
+            records.append(read_record(element, source))
+        except (etree.XMLSyntaxError, ValueError) as exc:
+            quarantined.append(Quarantined(raw, str(exc)))
+    return Page(
+        page.response_date,
+        records,
+        quarantined,
+        page.token,
+        page.cursor,
+        page.complete_list_size,
+        page.expiration_date,
+        repaired=page.repaired,
+    )
+
+
+def parse(body: bytes, source: str) -> Page:
+    """Parse one response body.
+
+    Returns the Page (an OAI error is a Page with error_code set). Raises
+    MalformedResponse when the body is not an OAI-PMH response even after repair.
+    """
+    try:
+        return _from_tree(_parse(body), source, None)
+    except etree.XMLSyntaxError as exc:
+        first_error = str(exc)
+    for what, candidate in _repairs(body):
+        try:
+            return _from_tree(_parse(candidate), source, what)
+        except etree.XMLSyntaxError:
+            continue
+    try:
+        return _salvage(body, source)
+    except MalformedResponse as exc:
+        raise MalformedResponse(f"{exc} (first error: {first_error})") from None
