@@ -130,15 +130,18 @@ def _from_tree(root: etree._Element, source: str, repaired: str | None) -> Page:
             quarantined.append(Quarantined(etree.tostring(element), str(exc)))
     token_element = body.find(f"{_OAI}resumptionToken")
     token = _text(token_element) or None
-    attrs: dict[str, str] = dict(token_element.attrib) if token_element is not None else {}
+
+    def attribute(name: str) -> str | None:
+        return None if token_element is None else token_element.get(name)
+
     return Page(
         response_date,
         records,
         quarantined,
         token,
-        _int(attrs.get("cursor")),
-        _int(attrs.get("completeListSize")),
-        attrs.get("expirationDate"),
+        _int(attribute("cursor")),
+        _int(attribute("completeListSize")),
+        attribute("expirationDate"),
         repaired=repaired,
     )
 
