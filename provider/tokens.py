@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from provider.errors import BadResumptionToken
 
 _SIGNATURE_BYTES = 16
+_LARGEST = 1 << 53  # integers JSON carries exactly; also far beyond any datestamp in seconds
 
 
 @dataclass(frozen=True)
@@ -82,25 +83,28 @@ def decode(token: str, verb: str, secret: str, now: datetime) -> ListState:
     key, or expired at `now`.
     """
     payload, _, signature = token.partition(".")
-    if not payload or not hmac.compare_digest(signature, _sign(secret, verb, payload)):
+    # Bytes: compare_digest raises TypeError on a non-ASCII str, and any token text a client
+    # sends must end in badResumptionToken (protocol §3.6), never in an HTTP 500.
+    expected = _sign(secret, verb, payload).encode()
+    if not payload or not hmac.compare_digest(signature.encode(), expected):
         raise BadResumptionToken("the resumption token is not one this repository issued")
     try:
         body = json.loads(_unb64(payload))
         prefix, from_, until, set_spec, max_seq, after, cursor, size, expires = body
-        state = ListState(
-            verb,
-            prefix,
-            from_,
-            until,
-            set_spec,
-            int(max_seq),
-            (str(after[0]), str(after[1])),
-            int(cursor),
-            int(size),
-            int(expires),
-        )
-    except (ValueError, TypeError, IndexError, binascii.Error) as exc:
+    except (ValueError, TypeError, binascii.Error) as exc:
         raise BadResumptionToken("the resumption token is malformed") from exc
+    # Even a correctly signed body is checked field by field (a token of an older format
+    # must end in badResumptionToken, not in an error deeper down).
+    texts_ok = all(v is None or isinstance(v, str) for v in (prefix, from_, until, set_spec))
+    after_ok = (
+        isinstance(after, list) and len(after) == 2 and all(isinstance(a, str) for a in after)
+    )
+    counts_ok = all(type(n) is int and 0 <= n < _LARGEST for n in (max_seq, cursor, size, expires))
+    if not (texts_ok and after_ok and counts_ok):
+        raise BadResumptionToken("the resumption token is malformed")
+    state = ListState(
+        verb, prefix, from_, until, set_spec, max_seq, (after[0], after[1]), cursor, size, expires
+    )
     if now.timestamp() > state.expires:
         raise BadResumptionToken("the resumption token has expired")
     return state

@@ -20,7 +20,10 @@ _LENIENT = re.compile(
 
 def format_utc(moment: datetime) -> str:
     """Return `moment` as YYYY-MM-DDThh:mm:ssZ (seconds, UTC)."""
-    return moment.astimezone(UTC).strftime(SECONDS_FORMAT)
+    utc = moment.astimezone(UTC)
+    # Not strftime("%Y"): it writes year 999 as "999", which then sorts wrongly against
+    # stored datestamps compared as text.
+    return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S}Z"
 
 
 def parse_strict(value: str) -> tuple[datetime, bool]:
