@@ -46,9 +46,7 @@ class Context:
         try:
             store = open_store(self.config.store.path)
             with store.write() as conn:
-                ensure_repository_identifier(
-                    conn, self.config.provider.repository_identifier, _now()
-                )
+                ensure_repository_identifier(conn, self.config.provider.repository_identifier)
         except (StoreError, sqlite3.Error) as exc:
             raise click.ClickException(f"{self.config.store.path}: {exc}") from exc
         try:
@@ -160,7 +158,7 @@ def import_command(obj: Context, files: tuple[Path, ...]) -> None:
     with obj.store() as store:
         for path in files:
             try:
-                result = import_file(store, path, obj.config.provider.repository_identifier, _now())
+                result = import_file(store, path, obj.config.provider.repository_identifier, _now)
             except StoreError as exc:
                 click.echo(f"error: {exc}", err=True)
                 failed.append(str(path))

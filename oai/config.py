@@ -11,13 +11,13 @@ from urllib.parse import urlparse
 
 from harvester.settings import SourceSettings
 from provider.settings import ProviderSettings
-from store.identifiers import REPOSITORY_IDENTIFIER, SOURCE_NAME
+from store.datestamps import parse_strict
+from store.identifiers import REPOSITORY_IDENTIFIER, SET_SPEC, SOURCE_NAME
 from store.settings import ConfigError, StoreSettings, read_table
 
 DEFAULT_PATH = "config.toml"
 _EMAIL = re.compile(r"^\S+@(\S+\.)+\S+$")
 _PREFIX = re.compile(r"^[A-Za-z0-9\-_.!~*'()]+$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}Z)?$")
 
 
 @dataclass(frozen=True)
@@ -35,41 +35,48 @@ def _is_http_url(value: str) -> bool:
 
 
 def _check_provider(settings: ProviderSettings, file: str) -> None:
-    if not REPOSITORY_IDENTIFIER.match(settings.repository_identifier):
+    if not REPOSITORY_IDENTIFIER.fullmatch(settings.repository_identifier):
         raise ConfigError(
             f"provider.repository_identifier in {file} must be a domain name of two or more"
             f" labels, each starting with a letter; got {settings.repository_identifier!r}"
         )
-    if not settings.admin_email or not all(_EMAIL.match(e) for e in settings.admin_email):
+    if not settings.admin_email or not all(_EMAIL.fullmatch(e) for e in settings.admin_email):
         raise ConfigError(f"provider.admin_email in {file} must list e-mail addresses")
     if settings.base_url is not None and not _is_http_url(settings.base_url):
         raise ConfigError(f"provider.base_url in {file} must be an http(s) URL")
-    for key, value, low in (
-        ("page_size", settings.page_size, 1),
-        ("token_lifetime", settings.token_lifetime, 60),
-        ("threads", settings.threads, 1),
+    for key, value, low, high in (
+        ("page_size", settings.page_size, 1, 10_000),
+        ("token_lifetime", settings.token_lifetime, 60, 10 * 365 * 86_400),
+        ("threads", settings.threads, 1, 256),
     ):
-        if value < low:
-            raise ConfigError(f"provider.{key} in {file} must be at least {low}, got {value}")
+        if not low <= value <= high:
+            raise ConfigError(f"provider.{key} in {file} must be from {low} to {high}, got {value}")
     if settings.sources is not None:
         for name in settings.sources:
-            if not SOURCE_NAME.match(name):
+            if not SOURCE_NAME.fullmatch(name):
                 raise ConfigError(f"provider.sources in {file}: {name!r} is not a source name")
 
 
 def _check_source(source: SourceSettings, file: str) -> None:
     where = f"sources.{source.name}"
-    if not SOURCE_NAME.match(source.name) or source.name == "local":
+    if not SOURCE_NAME.fullmatch(source.name) or source.name == "local":
         raise ConfigError(
             f"[{where}] in {file}: a source name is letters, digits and -_.!~*'() only, and"
             " 'local' is reserved for imported records"
         )
     if not _is_http_url(source.url):
         raise ConfigError(f"{where}.url in {file} must be an http(s) URL, got {source.url!r}")
-    if not _PREFIX.match(source.metadata_prefix):
+    if not _PREFIX.fullmatch(source.metadata_prefix):
         raise ConfigError(f"{where}.metadata_prefix in {file} is not a metadataPrefix")
-    if source.from_ is not None and not _DATE.match(source.from_):
-        raise ConfigError(f"{where}.from in {file} must be YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ")
+    if source.set_spec is not None and not SET_SPEC.fullmatch(source.set_spec):
+        raise ConfigError(f"{where}.set in {file} is not a setSpec, got {source.set_spec!r}")
+    if source.from_ is not None:
+        try:
+            parse_strict(source.from_)
+        except ValueError as exc:
+            raise ConfigError(
+                f"{where}.from in {file} must be YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ"
+            ) from exc
 
 
 def parse(data: dict[str, Any], file: str) -> Config:

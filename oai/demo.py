@@ -38,7 +38,7 @@ def run(config: Config, *, port: int, echo: Callable[[str], None]) -> None:
                 store,
                 sample_path(),
                 config.provider.repository_identifier,
-                format_utc(datetime.now(UTC)),
+                lambda: format_utc(datetime.now(UTC)),
             )
         finally:
             store.close()

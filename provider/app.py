@@ -19,7 +19,6 @@ from wsgiref.util import application_uri
 
 from provider.service import Repository
 from provider.settings import ProviderSettings
-from store.datestamps import format_utc
 from store.db import Store, connect, open_store, token_secret
 from store.records import ensure_repository_identifier
 
@@ -117,9 +116,7 @@ class ProviderApp:
         try:
             secret = settings.token_secret or token_secret(store)
             with store.write() as conn:
-                ensure_repository_identifier(
-                    conn, settings.repository_identifier, format_utc(clock())
-                )
+                ensure_repository_identifier(conn, settings.repository_identifier)
         finally:
             store.close()
         self.repository = Repository(settings, secret)

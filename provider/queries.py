@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from store.identifiers import LOCAL_SOURCE
+from store.identifiers import LOCAL_SOURCE, OAI_IDENTIFIER
 from store.schema import RECORD_SETS, RECORDS, SETS, SOURCES
 
 
@@ -127,14 +127,29 @@ def earliest_datestamp(conn: sqlite3.Connection, sources: tuple[str, ...] | None
 
 
 def sample_identifier(conn: sqlite3.Connection, prefix: str) -> str | None:
-    """Return some record's local identifier that starts with `prefix`, or None."""
+    """Return a record's local identifier that starts with `prefix` and is a valid
+    oai-identifier (imported identifiers need not be), or None."""
     # A range on the unique index instead of LIKE, which SQLite would answer with a scan.
-    row = conn.execute(
+    rows = conn.execute(
         f"SELECT local_identifier FROM {RECORDS} WHERE local_identifier > ?"
-        " AND local_identifier < ? ORDER BY local_identifier LIMIT 1",
+        " AND local_identifier < ? ORDER BY local_identifier LIMIT 20",
         [prefix, prefix + "\U0010ffff"],
-    ).fetchone()
-    return None if row is None else str(row[0])
+    ).fetchall()
+    return next((str(r[0]) for r in rows if OAI_IDENTIFIER.fullmatch(str(r[0]))), None)
+
+
+def has_sets(conn: sqlite3.Connection, sources: tuple[str, ...] | None) -> bool:
+    """True when the repository publishes at least one set."""
+    extra, params = _published(sources)
+    for sql in (
+        f"SELECT 1 FROM {RECORD_SETS} WHERE 1{extra} LIMIT 1",
+        f"SELECT 1 FROM {SOURCES} WHERE name != ?{extra.replace('source IN', 'name IN')} LIMIT 1",
+        f"SELECT 1 FROM {SETS} WHERE 1{extra} LIMIT 1",
+    ):
+        bound = [LOCAL_SOURCE, *params] if "name != ?" in sql else params
+        if conn.execute(sql, bound).fetchone() is not None:
+            return True
+    return False
 
 
 def harvested_sources(

@@ -169,7 +169,7 @@ class Repository:
             problems: list[OAIError] = []
             if request.metadata_prefix != OAI_DC:
                 problems.append(_cannot_disseminate(request.metadata_prefix))
-            if request.set_spec is not None and not queries.all_sets(conn, sources):
+            if request.set_spec is not None and not queries.has_sets(conn, sources):
                 problems.append(NoSetHierarchy("this repository has no sets"))
             if problems:
                 raise OAIErrors(problems)

@@ -176,7 +176,7 @@ def parse_request(args: Mapping[str, Sequence[str]]) -> Request:
         raise OAIErrors(problems)
     one = {name: values[0] for name, values in args.items()}
     prefix = one.get("metadataPrefix")
-    if prefix is not None and not _PREFIX.match(prefix):
+    if prefix is not None and not _PREFIX.fullmatch(prefix):
         problems.append(BadArgument("metadataPrefix has illegal syntax"))
     identifier = one.get("identifier")
     if identifier is not None and not is_valid_uri(identifier):
@@ -184,7 +184,7 @@ def parse_request(args: Mapping[str, Sequence[str]]) -> Request:
         # out of <request>, where the XSD types it as anyURI.
         problems.append(BadArgument("identifier is not a legal URI"))
     set_spec = one.get("set")
-    if set_spec is not None and not _SET_SPEC.match(set_spec):
+    if set_spec is not None and not _SET_SPEC.fullmatch(set_spec):
         problems.append(BadArgument("set is not a legal setSpec"))
     lower, upper, date_problems = _bounds(one.get("from"), one.get("until"))
     problems.extend(date_problems)

@@ -32,9 +32,9 @@ def parse_strict(value: str) -> tuple[datetime, bool]:
     Returns (the UTC moment, True when the value had day granularity).
     Raises ValueError for anything else, impossible dates included.
     """
-    if _DAY.match(value):
+    if _DAY.fullmatch(value):
         return datetime.strptime(value, DAY_FORMAT).replace(tzinfo=UTC), True
-    if _SECONDS.match(value):
+    if _SECONDS.fullmatch(value):
         return datetime.strptime(value, SECONDS_FORMAT).replace(tzinfo=UTC), False
     raise ValueError(f"not a UTC datestamp (YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ): {value!r}")
 
@@ -48,7 +48,7 @@ def normalise(value: str) -> str:
     if not match:
         raise ValueError(f"unreadable datestamp: {value!r}")
     year, month, day, hour, minute, second, zone = match.groups()
-    moment = datetime(
+    moment = datetime(  # raises ValueError for impossible dates
         int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0)
     )
     offset = timedelta(0)
@@ -56,7 +56,10 @@ def normalise(value: str) -> str:
         sign = -1 if zone[0] == "-" else 1
         digits = zone[1:].replace(":", "")
         offset = sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-    return (moment - offset).strftime(SECONDS_FORMAT)
+    try:
+        return format_utc((moment - offset).replace(tzinfo=UTC))
+    except OverflowError as exc:
+        raise ValueError(f"datestamp out of range: {value!r}") from exc
 
 
 def day_start(day: date) -> str:

@@ -130,6 +130,6 @@ def build_element(metadata: Metadata) -> etree._Element:
         for item in metadata.get(name, ()):
             child = etree.SubElement(root, f"{{{NS_DC}}}{name}")
             child.text = strip_illegal_text(item.value)
-            if item.lang and _LANGUAGE.match(item.lang):
+            if item.lang and _LANGUAGE.fullmatch(item.lang):
                 child.set(f"{{{NS_XML}}}lang", item.lang)
     return root

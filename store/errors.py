@@ -4,6 +4,7 @@ StoreError
  +-- ImportFormatError   an import file is malformed (names file and line or element)
  +-- UnknownRecord       an identifier matches no record (or several, ambiguously)
  +-- SchemaError         the database file is newer than this program, or not a store
+ +-- IdentifierConflict  the store already publishes under another repository identifier
 """
 
 from __future__ import annotations
@@ -23,3 +24,7 @@ class UnknownRecord(StoreError, LookupError):
 
 class SchemaError(StoreError):
     """The file is not a store this program can open."""
+
+
+class IdentifierConflict(StoreError):
+    """The configured repository identifier differs from the one the store publishes under."""

@@ -17,6 +17,13 @@ SOURCE_NAME = re.compile(r"^[A-Za-z0-9\-_.!~*'()]+$")
 # RFC 2396 reserved and unreserved characters stay; everything else, '%' included, is
 # escaped with uppercase hex (oai-identifier guidelines §2.4), so the mapping is one-to-one.
 _IDENTIFIER_SAFE = ";/?:@&=+$,-_.!~*'()"
+# An absolute URI: a scheme, then no whitespace, controls, quotes or the characters RFC 3986
+# never allows raw.
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\x00-\x20\x7f\"<>\\^`{|}]+")
+# oai-identifier.xsd's sampleIdentifier pattern.
+OAI_IDENTIFIER = re.compile(
+    r"oai:[a-zA-Z][a-zA-Z0-9\-]*(\.[a-zA-Z][a-zA-Z0-9\-]*)+:[a-zA-Z0-9\-_\.!~\*'\(\);/\?:@&=\+$,%]+"
+)
 
 
 def local_identifier(repository_identifier: str, source: str, identifier: str) -> str:
@@ -37,7 +44,7 @@ def published_set_specs(source: str, origin_sets: Iterable[str]) -> list[str]:
     `{source}:{origin setSpec}` for each origin set. Origin setSpecs that are not legal
     setSpecs are left out of what is published (they stay stored as received).
     """
-    valid = sorted({s for s in origin_sets if SET_SPEC.match(s)})
+    valid = sorted({s for s in origin_sets if SET_SPEC.fullmatch(s)})
     if source == LOCAL_SOURCE:
         return valid
     return [f"{source}:{s}" for s in valid] or [source]
@@ -54,4 +61,4 @@ def with_ancestors(set_specs: Iterable[str]) -> list[str]:
 
 def is_valid_uri(identifier: str) -> bool:
     """True when `identifier` looks like an absolute URI with no whitespace or quotes."""
-    return bool(re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s\"<>\\^`{|}]+$", identifier))
+    return bool(_URI.fullmatch(identifier))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from store import dublin_core
 from store.datestamps import normalise
 from store.dublin_core import DCValue
-from store.errors import UnknownRecord
+from store.errors import IdentifierConflict, UnknownRecord
 from store.identifiers import (
     LOCAL_SOURCE,
     local_identifier,
@@ -115,7 +115,7 @@ def content_hash(record: Record, normalised_datestamp: str) -> str:
 def _provenance_datestamp(raw: str, normalised: str) -> str:
     # Provenance copies the origin's datestamp in its own granularity when it is a legal
     # xs:date/xs:dateTime; anything stranger is published normalised.
-    return raw if _XSD_DATE_OR_DATETIME.match(raw) else normalised
+    return raw if _XSD_DATE_OR_DATETIME.fullmatch(raw) else normalised
 
 
 def current_change_seq(conn: sqlite3.Connection) -> int:
@@ -287,43 +287,31 @@ def find_record_id(conn: sqlite3.Connection, identifier: str) -> int:
     return int(rows[0][0])
 
 
-def ensure_repository_identifier(
-    conn: sqlite3.Connection, repository_identifier: str, now: str
-) -> int:
-    """Make the published identifiers follow `repository_identifier`, inside a transaction.
+def ensure_repository_identifier(conn: sqlite3.Connection, repository_identifier: str) -> None:
+    """Check that the store publishes under `repository_identifier`; record it the first time.
 
-    The first call records it; after a change of setting, every harvested record is
-    re-published under the new identifier (a new local datestamp, since what is
-    disseminated changed). Returns how many records were re-published.
+    Raises IdentifierConflict when harvested records are already published under another
+    namespace: re-publishing them would silently drop identifiers harvesters know, which a
+    repository declaring deletedRecord=persistent must not do.
     """
     row = conn.execute(
         f"SELECT value FROM {STORE_META} WHERE key = 'repository_identifier'"
     ).fetchone()
     if row is not None and row[0] == repository_identifier:
-        return 0
+        return
+    sample = conn.execute(
+        f"SELECT source, identifier, local_identifier FROM {RECORDS} WHERE source != ? LIMIT 1",
+        [LOCAL_SOURCE],
+    ).fetchone()
+    if sample is not None and sample[2] != local_identifier(repository_identifier, *sample[:2]):
+        published = str(sample[2]).split(":")[1]
+        raise IdentifierConflict(
+            f"this store publishes harvested records under the namespace {published!r}, not"
+            f" {repository_identifier!r}: set [provider] repository_identifier back, or"
+            " harvest into a new store"
+        )
     conn.execute(
         f"INSERT INTO {STORE_META} (key, value) VALUES ('repository_identifier', ?)"
         " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         [repository_identifier],
     )
-    sample = conn.execute(
-        f"SELECT source, identifier, local_identifier FROM {RECORDS} WHERE source != ? LIMIT 1",
-        [LOCAL_SOURCE],
-    ).fetchone()
-    if sample is None or sample[2] == local_identifier(repository_identifier, *sample[:2]):
-        return 0  # nothing published yet under another identifier
-    rows = conn.execute(
-        f"SELECT {RECORD_COLUMNS}, harvest_date FROM {RECORDS} WHERE source != ?",
-        [LOCAL_SOURCE],
-    ).fetchall()
-    # An emptied hash makes save_records treat each record as changed and render it anew.
-    conn.execute(f"UPDATE {RECORDS} SET content_hash = '' WHERE source != ?", [LOCAL_SOURCE])
-    for values in rows:
-        save_records(
-            conn,
-            [row_to_record(values[:7])],
-            repository_identifier=repository_identifier,
-            now=now,
-            harvest_date=values[7],
-        )
-    return len(rows)

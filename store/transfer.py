@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,10 +54,10 @@ def _checked(record: Record, where: str) -> Record:
         raise ImportFormatError(f"{where}: identifier {record.identifier!r} is not a URI")
     try:
         normalise(record.datestamp)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise ImportFormatError(f"{where}: {exc}") from exc
     for spec in record.sets:
-        if not SET_SPEC.match(spec):
+        if not SET_SPEC.fullmatch(spec):
             raise ImportFormatError(f"{where}: {spec!r} is not a legal setSpec")
     return record
 
@@ -165,21 +166,52 @@ def read_file(path: Path, now: str) -> list[Record]:
     return read_xml(path, now)
 
 
-def import_file(store: Store, path: Path, repository_identifier: str, now: str) -> ImportResult:
-    """Import one file as source `local`, all of it or (on any error) none of it."""
+def import_file(
+    store: Store, path: Path, repository_identifier: str, clock: Callable[[], str]
+) -> ImportResult:
+    """Import one file as source `local`, all of it or (on any error) none of it.
+
+    `clock` is read once the write lock is held, so the local datestamps are as close as
+    possible to the moment the records become visible to harvesters.
+    """
     try:
-        records = read_file(path, now)
+        records = read_file(path, clock())
     except OSError as exc:
         raise ImportFormatError(f"{path}: cannot read ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise ImportFormatError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
     seen: set[str] = set()
     for record in records:
         if record.identifier in seen:
             raise ImportFormatError(f"{path}: identifier {record.identifier!r} appears twice")
         seen.add(record.identifier)
-    with store.write() as conn:
-        ensure_source(conn, SourceInfo(LOCAL_SOURCE), now)
-        counts = save_records(conn, records, repository_identifier=repository_identifier, now=now)
+    try:
+        with store.write() as conn:
+            now = clock()
+            ensure_source(conn, SourceInfo(LOCAL_SOURCE), now)
+            taken = _published_elsewhere(conn, [r.identifier for r in records])
+            if taken:
+                raise ImportFormatError(
+                    f"{path}: identifier {taken!r} is already published for a harvested record"
+                )
+            counts = save_records(
+                conn, records, repository_identifier=repository_identifier, now=now
+            )
+    except sqlite3.IntegrityError as exc:
+        raise ImportFormatError(f"{path}: conflicts with stored records ({exc})") from exc
     return ImportResult(str(path), len(records), counts)
+
+
+def _published_elsewhere(conn: sqlite3.Connection, identifiers: list[str]) -> str | None:
+    """Return the first identifier a harvested record is already published under, or None."""
+    for identifier in identifiers:
+        row = conn.execute(
+            f"SELECT 1 FROM {RECORDS} WHERE local_identifier = ? AND source != ?",
+            [identifier, LOCAL_SOURCE],
+        ).fetchone()
+        if row is not None:
+            return identifier
+    return None
 
 
 def export_rows(store: Store, source: str | None = None) -> Iterator[dict[str, Any]]:

@@ -63,7 +63,7 @@ def harvested_records(count: int = 3) -> list[Record]:
 
 def fill_store(store: Store, *, extra_local: int = 0, now: str = NOW) -> None:
     """Load the sample records, `extra_local` generated ones, and a harvested source."""
-    import_file(store, SAMPLE, REPOSITORY_IDENTIFIER, now)
+    import_file(store, SAMPLE, REPOSITORY_IDENTIFIER, lambda: now)
     with store.write() as conn:
         ensure_source(conn, HARVESTED, now)
         save_records(

@@ -9,7 +9,7 @@ import pytest
 
 from store.db import Store, open_store
 from store.dublin_core import DCValue
-from store.errors import UnknownRecord
+from store.errors import IdentifierConflict, UnknownRecord
 from store.identifiers import local_identifier, published_set_specs, with_ancestors
 from store.records import (
     Record,
@@ -124,16 +124,15 @@ def test_either_identifier_form_finds_the_record(store: Store) -> None:
         find_record_id(store.conn, "oai:x:nope")
 
 
-def test_new_repository_identifier_republishes_harvested_records(store: Store) -> None:
+def test_another_repository_identifier_is_refused_once_records_are_published(
+    store: Store,
+) -> None:
     _save(store, [Record("remote", "oai:x:1", "2020-01-01")], "2024-01-01T00:00:00Z")
     with store.write() as conn:
-        assert ensure_repository_identifier(conn, RID, "2024-05-01T00:00:00Z") == 0
-        assert ensure_repository_identifier(conn, "new.example.org", "2024-05-01T00:00:00Z") == 1
-    lid, stamp, *_ = _row(store, "oai:x:1")
-    assert lid == "oai:new.example.org:remote/oai:x:1"
-    assert stamp == "2024-05-01T00:00:00Z"
-    xml = store.conn.execute("SELECT header_xml FROM records").fetchone()[0]
-    assert b"oai:new.example.org:remote/oai:x:1" in xml
+        ensure_repository_identifier(conn, RID)
+    with pytest.raises(IdentifierConflict, match=RID), store.write() as conn:
+        ensure_repository_identifier(conn, "new.example.org")
+    assert _row(store, "oai:x:1")[0] == "oai:repository.example.org:remote/oai:x:1"
 
 
 def test_views_flatten_dublin_core(store: Store) -> None:
