@@ -85,6 +85,10 @@ from = "2024-01-01"
         ("[sources.'bad name']\nurl = 'http://x.org/oai'\n", "sources.bad name"),
         ("[sources.local]\nurl = 'http://x.org/oai'\n", "sources.local"),
         ("[sourcez]\n", "sourcez"),
+        ("[provider]\ntoken_lifetime = 1000000000000\n", "provider.token_lifetime"),
+        ('[provider]\nadmin_email = "a@b.org\\n"\n', "provider.admin_email"),
+        ("[sources.a]\nurl = 'http://x.org/oai'\nset = 'a b'\n", "sources.a.set"),
+        ("[sources.a]\nurl = 'http://x.org/oai'\nfrom = '2020-02-30'\n", "sources.a.from"),
     ],
 )
 def test_bad_settings_name_key_and_file(tmp_path: Path, text: str, named: str) -> None:
