@@ -14,6 +14,7 @@ from lxml import etree
 
 from provider.errors import OAIError
 from store.dublin_core import NS_OAI_DC, NS_XSI, OAI_DC_SCHEMA
+from store.xmlsafe import strip_illegal_text
 
 NS_OAI = "http://www.openarchives.org/OAI/2.0/"
 OAI_SCHEMA = "http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd"
@@ -86,7 +87,8 @@ def errors(
     echo = not any(p.code in ("badVerb", "badArgument") for p in problems)
     root = _envelope(response_date, base_url, request_args if echo else None)
     for problem in problems:
-        _sub(root, "error", problem.message).set("code", problem.code)
+        # The message may quote client input; XML forbids some characters even escaped.
+        _sub(root, "error", strip_illegal_text(problem.message)).set("code", problem.code)
     return _serialise(root)
 
 

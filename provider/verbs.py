@@ -108,7 +108,8 @@ def parse_verb(args: Mapping[str, Sequence[str]]) -> str:
 def _check_arguments(verb: str, args: Mapping[str, Sequence[str]]) -> list[OAIError]:
     rules = VERB_RULES[verb]
     problems: list[OAIError] = []
-    given = [name for name in args if name != "verb"]
+    # An empty list of values is an argument not given (HTTP cannot send one; callers can).
+    given = [name for name, values in args.items() if name != "verb" and values]
     for name in given:
         values = args[name]
         if name not in rules.allowed:
@@ -124,13 +125,15 @@ def _check_arguments(verb: str, args: Mapping[str, Sequence[str]]) -> list[OAIEr
         others = [name for name in given if name != rules.exclusive]
         if others:
             problems.append(
-                BadArgument(f"{rules.exclusive} is exclusive, but {', '.join(others)} also given")
+                BadArgument(
+                    f"{rules.exclusive} is exclusive, but {', '.join(map(repr, others))} also given"
+                )
             )
     else:
         problems.extend(
             BadArgument(f"{verb} requires the argument {name!r}")
             for name in rules.required
-            if name not in args
+            if not args.get(name)
         )
     return problems
 
@@ -174,7 +177,7 @@ def parse_request(args: Mapping[str, Sequence[str]]) -> Request:
     problems = _check_arguments(verb, args)
     if problems:
         raise OAIErrors(problems)
-    one = {name: values[0] for name, values in args.items()}
+    one = {name: values[0] for name, values in args.items() if values}
     prefix = one.get("metadataPrefix")
     if prefix is not None and not _PREFIX.fullmatch(prefix):
         problems.append(BadArgument("metadataPrefix has illegal syntax"))

@@ -8,13 +8,15 @@ from datetime import UTC, date, datetime, timedelta
 SECONDS_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 DAY_FORMAT = "%Y-%m-%d"
 
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_SECONDS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+# re.ASCII: \d would also take other scripts' digits, which the XSD's date types refuse.
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
+_SECONDS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$", re.ASCII)
 # What real repositories send besides the two legal forms: fractions, offsets, a space
 # instead of 'T', a missing 'Z' (seen in the scrapi and hepcrawl captures).
 _LENIENT = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?"
-    r"\s*(Z|[+-]\d{2}:?\d{2})?)?$"
+    r"\s*(Z|[+-]\d{2}:?\d{2})?)?$",
+    re.ASCII,
 )
 
 

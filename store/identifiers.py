@@ -19,7 +19,7 @@ SOURCE_NAME = re.compile(r"^[A-Za-z0-9\-_.!~*'()]+$")
 _IDENTIFIER_SAFE = ";/?:@&=+$,-_.!~*'()"
 # An absolute URI: a scheme, then no whitespace, controls, quotes or the characters RFC 3986
 # never allows raw.
-_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\x00-\x20\x7f\"<>\\^`{|}]+")
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\x00-\x20\x7f\"<>\\^`{|}\ud800-\udfff\ufffe\uffff]+")
 # oai-identifier.xsd's sampleIdentifier pattern.
 OAI_IDENTIFIER = re.compile(
     r"oai:[a-zA-Z][a-zA-Z0-9\-]*(\.[a-zA-Z][a-zA-Z0-9\-]*)+:[a-zA-Z0-9\-_\.!~\*'\(\);/\?:@&=\+$,%]+"

@@ -23,7 +23,7 @@ from store.render import Provenance, render
 from store.schema import RECORD_SETS, RECORDS, SOURCES, STORE_META
 
 _XSD_DATE_OR_DATETIME = re.compile(
-    r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?)?$"
+    r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?)?$", re.ASCII
 )
 
 

@@ -118,3 +118,79 @@ def m001_initial(db: Database) -> None:
     for statement in INITIAL_DDL.split(";\n"):
         if statement.strip():
             db.execute(statement)
+
+
+HARVEST_STATE = "harvest_state"
+HARVEST_RUNS = "harvest_runs"
+QUARANTINE = "quarantine"
+
+HARVEST_DDL = f"""
+ALTER TABLE {SOURCES} ADD COLUMN identify_xml TEXT;
+ALTER TABLE {SOURCES} ADD COLUMN granularity TEXT;
+ALTER TABLE {SOURCES} ADD COLUMN earliest_datestamp TEXT;
+ALTER TABLE {SOURCES} ADD COLUMN deleted_record TEXT;
+ALTER TABLE {SOURCES} ADD COLUMN compression TEXT;
+ALTER TABLE {SOURCES} ADD COLUMN identified_at TEXT;
+ALTER TABLE {RECORDS} ADD COLUMN seen_list INTEGER;
+
+CREATE TABLE {HARVEST_STATE} (
+    source TEXT PRIMARY KEY REFERENCES {SOURCES}(name),
+    next_from TEXT,
+    last_success TEXT,
+    failures_in_row INTEGER NOT NULL DEFAULT 0,
+    list_id INTEGER,
+    list_from TEXT,
+    list_until TEXT,
+    list_full INTEGER NOT NULL DEFAULT 0,
+    list_started TEXT,
+    list_first_response_date TEXT,
+    token TEXT,
+    token_expires TEXT,
+    cursor INTEGER NOT NULL DEFAULT 0,
+    pages INTEGER NOT NULL DEFAULT 0,
+    records_seen INTEGER NOT NULL DEFAULT 0,
+    complete_list_size INTEGER
+);
+
+CREATE TABLE {HARVEST_RUNS} (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL REFERENCES {SOURCES}(name),
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL CHECK (status IN ('running', 'completed', 'failed', 'interrupted')),
+    full INTEGER NOT NULL DEFAULT 0,
+    request_from TEXT,
+    added INTEGER NOT NULL DEFAULT 0,
+    updated INTEGER NOT NULL DEFAULT 0,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    unchanged INTEGER NOT NULL DEFAULT 0,
+    tombstoned INTEGER NOT NULL DEFAULT 0,
+    quarantined INTEGER NOT NULL DEFAULT 0,
+    pages INTEGER NOT NULL DEFAULT 0,
+    retries INTEGER NOT NULL DEFAULT 0,
+    bytes INTEGER NOT NULL DEFAULT 0,
+    warnings TEXT NOT NULL DEFAULT '[]',
+    error TEXT
+);
+CREATE INDEX harvest_runs_by_source ON {HARVEST_RUNS} (source, id);
+
+CREATE TABLE {QUARANTINE} (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL REFERENCES {SOURCES}(name),
+    run_id INTEGER REFERENCES {HARVEST_RUNS}(id),
+    page INTEGER,
+    url TEXT,
+    raw BLOB NOT NULL,
+    error TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX quarantine_by_source ON {QUARANTINE} (source);
+"""
+
+
+@migrations()
+def m002_harvest(db: Database) -> None:
+    """What the harvester keeps per source: Identify, checkpoint, run history, quarantine."""
+    for statement in HARVEST_DDL.split(";\n"):
+        if statement.strip():
+            db.execute(statement)

@@ -49,7 +49,21 @@ class ImportResult:
     counts: SaveCounts
 
 
+def _texts(record: Record) -> list[str]:
+    texts = [record.identifier, record.datestamp, *record.sets]
+    for values in record.metadata.values():
+        texts.extend(v.value for v in values)
+        texts.extend(v.lang for v in values if v.lang)
+    return texts
+
+
 def _checked(record: Record, where: str) -> Record:
+    for text in _texts(record):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            # JSON can spell a lone surrogate ("\udc00"); no XML or SQLite text can hold it.
+            raise ImportFormatError(f"{where}: text holds an unpaired surrogate") from exc
     if not is_valid_uri(record.identifier):
         raise ImportFormatError(f"{where}: identifier {record.identifier!r} is not a URI")
     try:
