@@ -1,6 +1,9 @@
 """The harvester: pulls remote OAI-PMH repositories into the store.
 
 Modules:
+    run         per source: Identify, resume point, page loop, stop guards, summary
+    client      the only importer of requests/sickle: session, retries, Retry-After, size cap
+    persist     one page + checkpoint in ONE transaction; run history; reset
     pages       pure: response bytes -> Page (records, token, responseDate, OAI error)
     errors      HarvestError -> FetchError, RemoteOAIError(code), MalformedResponse
     settings    SourceSettings: one [sources.NAME] table

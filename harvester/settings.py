@@ -19,3 +19,28 @@ class SourceSettings:
     set_spec: str | None = None
     # Harvest only records with datestamps from this date on (first harvest).
     from_: str | None = None
+
+
+@dataclass(frozen=True)
+class HarvesterSettings:
+    """How the harvester behaves towards every remote repository ([harvester] table)."""
+
+    # Contact address sent in the From header (harvester guidelines §2.1); none by default.
+    contact_email: str | None = None
+    # Seconds to wait for a connection, and for each read of the response.
+    connect_timeout: int = 10
+    read_timeout: int = 120
+    # Attempts per request before the page fails (the first try included).
+    max_attempts: int = 6
+    # Seconds of retry waiting one source may spend in one run.
+    retry_budget: int = 1800
+    # Longest Retry-After honoured; a server asking for more fails the page.
+    max_retry_after: int = 3600
+    # Seconds between two requests to the same host.
+    politeness_delay: float = 0.0
+    # A response body larger than this many bytes is cut off with an error.
+    max_response_bytes: int = 256 * 1024 * 1024
+    # A list stops with a warning after this many pages.
+    page_cap: int = 1_000_000
+    # A list stops with a warning after this many empty pages in a row that carry tokens.
+    empty_page_limit: int = 5

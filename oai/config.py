@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from harvester.settings import SourceSettings
+from harvester.settings import HarvesterSettings, SourceSettings
 from provider.settings import ProviderSettings
 from store.datestamps import parse_strict
 from store.identifiers import REPOSITORY_IDENTIFIER, SET_SPEC, SOURCE_NAME
@@ -26,6 +26,7 @@ class Config:
 
     store: StoreSettings = field(default_factory=StoreSettings)
     provider: ProviderSettings = field(default_factory=ProviderSettings)
+    harvester: HarvesterSettings = field(default_factory=HarvesterSettings)
     sources: tuple[SourceSettings, ...] = ()
 
 
@@ -57,6 +58,24 @@ def _check_provider(settings: ProviderSettings, file: str) -> None:
                 raise ConfigError(f"provider.sources in {file}: {name!r} is not a source name")
 
 
+def _check_harvester(settings: HarvesterSettings, file: str) -> None:
+    if settings.contact_email is not None and not _EMAIL.fullmatch(settings.contact_email):
+        raise ConfigError(f"harvester.contact_email in {file} must be an e-mail address")
+    for key, value, low in (
+        ("connect_timeout", settings.connect_timeout, 1),
+        ("read_timeout", settings.read_timeout, 1),
+        ("max_attempts", settings.max_attempts, 1),
+        ("retry_budget", settings.retry_budget, 0),
+        ("max_retry_after", settings.max_retry_after, 0),
+        ("politeness_delay", settings.politeness_delay, 0),
+        ("max_response_bytes", settings.max_response_bytes, 1024),
+        ("page_cap", settings.page_cap, 1),
+        ("empty_page_limit", settings.empty_page_limit, 1),
+    ):
+        if value < low:
+            raise ConfigError(f"harvester.{key} in {file} must be at least {low}, got {value}")
+
+
 def _check_source(source: SourceSettings, file: str) -> None:
     where = f"sources.{source.name}"
     if not SOURCE_NAME.fullmatch(source.name) or source.name == "local":
@@ -81,12 +100,16 @@ def _check_source(source: SourceSettings, file: str) -> None:
 
 def parse(data: dict[str, Any], file: str) -> Config:
     """Build a Config from parsed TOML. Raises ConfigError naming the key and the file."""
-    unknown = set(data) - {"store", "provider", "sources"}
+    unknown = set(data) - {"store", "provider", "harvester", "sources"}
     if unknown:
         raise ConfigError(f"unknown table or key {sorted(unknown)[0]} in {file}")
     store = read_table(StoreSettings, data.get("store", {}), section="store", file=file)
     provider = read_table(ProviderSettings, data.get("provider", {}), section="provider", file=file)
     _check_provider(provider, file)
+    harvester = read_table(
+        HarvesterSettings, data.get("harvester", {}), section="harvester", file=file
+    )
+    _check_harvester(harvester, file)
     tables = data.get("sources", {})
     if not isinstance(tables, dict):
         raise ConfigError(f"sources in {file} must be tables [sources.NAME]")
@@ -104,7 +127,7 @@ def parse(data: dict[str, Any], file: str) -> Config:
         )
         _check_source(source, file)
         sources.append(source)
-    return Config(store, provider, tuple(sources))
+    return Config(store, provider, harvester, tuple(sources))
 
 
 def load(path: str | Path | None) -> Config:

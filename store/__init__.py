@@ -10,6 +10,7 @@ Modules:
     identifiers   local identifiers and setSpecs this repository publishes
     xmlsafe       the one safe lxml parser for untrusted XML
     transfer      import of oai_dc XML / JSONL files, export as JSONL
+    withdrawal    tombstones for a withdrawn source or record
     settings      typed settings from TOML tables ([store] and the shared table reader)
     errors        StoreError and its subclasses
 """

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harvester.settings import SourceSettings
+from harvester.settings import HarvesterSettings, SourceSettings
 from oai.config import Config, load
 from provider.settings import ProviderSettings
 from store.settings import ConfigError, StoreSettings
@@ -114,6 +114,7 @@ def _readme_keys() -> set[str]:
 def _settings_keys() -> set[str]:
     keys = {f"store.{f.name}" for f in dataclasses.fields(StoreSettings)}
     keys |= {f"provider.{f.name}" for f in dataclasses.fields(ProviderSettings)}
+    keys |= {f"harvester.{f.name}" for f in dataclasses.fields(HarvesterSettings)}
     inverse = {v: k for k, v in RENAMES.items()}
     keys |= {
         f"sources.NAME.{inverse.get(f.name, f.name)}"

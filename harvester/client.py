@@ -1,0 +1,234 @@
+"""HTTP for the harvester: the only importer of requests and sickle.
+
+One requests.Session per run (keep-alive, gzip), connect/read timeouts, a User-Agent naming
+the project, retries with jittered exponential backoff on connection errors, timeouts,
+HTTP 429 and 5xx, Retry-After in both of its forms, one request at a time per host with an
+optional politeness delay, and a cap on the size of a body read in bounded memory.
+
+Requests go through a Sickle subclass (Sickle builds the OAI-PMH request); its parsing and
+per-record dict conversion are bypassed: the body bytes are parsed once by harvester.pages.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from sickle import Sickle
+
+from harvester.errors import FetchError
+from harvester.settings import HarvesterSettings
+
+logger = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+# Statuses whose body may still be an OAI-PMH error (Zenodo answers errors with 422).
+OAI_ERROR_STATUSES = frozenset({400, 404, 422})
+
+
+def user_agent() -> str:
+    """The User-Agent this harvester sends."""
+    try:
+        release = version("oai-mirror")
+    except PackageNotFoundError:  # running from a source tree
+        release = "dev"
+    return f"oai-mirror/{release} (OAI-PMH harvester; python-requests)"
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """Read a Retry-After header: delta-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One successful exchange: the body (decoded from gzip/deflate) and what it cost."""
+
+    url: str
+    status: int
+    body: bytes
+    retries: int
+    waited: float
+
+
+class HostGate:
+    """One request at a time per host, `delay` seconds apart; shared by parallel jobs."""
+
+    def __init__(self, delay: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.delay = delay
+        self.clock = clock
+        self._locks: dict[str, threading.Lock] = {}
+        self._last: dict[str, float] = {}
+        self._guard = threading.Lock()
+
+    def lock(self, url: str) -> threading.Lock:
+        """The lock of the URL's host."""
+        host = urlsplit(url).netloc.lower()
+        with self._guard:
+            return self._locks.setdefault(host, threading.Lock())
+
+    def wait_turn(self, url: str, sleep: Callable[[float], None]) -> None:
+        """Sleep until the politeness delay since the host's last request has passed."""
+        host = urlsplit(url).netloc.lower()
+        last = self._last.get(host)
+        if last is not None and self.delay > 0:
+            remaining = self.delay - (self.clock() - last)
+            if remaining > 0:
+                sleep(remaining)
+        self._last[host] = self.clock()
+
+
+class _SessionSickle(Sickle):  # type: ignore[misc]  # sickle has no type hints
+    """Sickle sending its requests through our session, with streaming and a size cap."""
+
+    def __init__(
+        self, endpoint: str, session: requests.Session, settings: HarvesterSettings
+    ) -> None:
+        super().__init__(endpoint, max_retries=0)
+        self.session = session
+        self.settings = settings
+
+    def _request(self, kwargs: Mapping[str, str]) -> requests.Response:
+        response = self.session.get(
+            self.endpoint,
+            params=dict(kwargs),
+            timeout=(self.settings.connect_timeout, self.settings.read_timeout),
+            stream=True,
+        )
+        try:
+            chunks = []
+            size = 0
+            for chunk in response.iter_content(chunk_size=64 * 1024):
+                size += len(chunk)
+                if size > self.settings.max_response_bytes:
+                    raise FetchError(
+                        f"{response.url}: response larger than "
+                        f"{self.settings.max_response_bytes} bytes, cut off"
+                    )
+                chunks.append(chunk)
+            response._content = b"".join(chunks)
+        finally:
+            response.close()
+        return response
+
+
+class Client:
+    """Fetches OAI-PMH responses from one base URL with the retry policy."""
+
+    def __init__(
+        self,
+        base_url: str,
+        settings: HarvesterSettings,
+        *,
+        gate: HostGate | None = None,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self.settings = settings
+        self.gate = gate or HostGate(settings.politeness_delay)
+        self.session = session or requests.Session()
+        self.session.headers["User-Agent"] = user_agent()
+        self.session.headers["Accept-Encoding"] = "gzip, deflate;q=0.9, identity;q=0.5"
+        if settings.contact_email:
+            self.session.headers["From"] = settings.contact_email
+        self.sickle = _SessionSickle(base_url, self.session, settings)
+        self.sleep = sleep
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self.budget_left = float(settings.retry_budget)
+        self.retries = 0
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self.session.close()
+
+    def _backoff(self, attempt: int) -> float:
+        base = min(120.0, 2.0 ** (attempt - 1))
+        return base * self.rng.uniform(0.5, 1.5)
+
+    def _exchange(self, params: Mapping[str, str]) -> requests.Response:
+        with self.gate.lock(self.base_url):
+            self.gate.wait_turn(self.base_url, self.sleep)
+            return self.sickle._request(params)
+
+    def fetch(self, params: Mapping[str, str]) -> Fetched:
+        """Return the response to one request, retrying what may pass.
+
+        Raises FetchError when the attempts or the retry budget are spent, on a status that
+        is not retried, or when the body is larger than allowed.
+        """
+        attempt = 0
+        waited = 0.0
+        while True:
+            attempt += 1
+            problem: str
+            wait: float | None = None
+            try:
+                response = self._exchange(params)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            except requests.exceptions.ChunkedEncodingError as exc:
+                problem = f"truncated response: {exc}"
+            else:
+                status = response.status_code
+                oai_error = status in OAI_ERROR_STATUSES and b"<OAI-PMH" in response.content
+                if status == 200 or oai_error:
+                    return Fetched(response.url, status, response.content, attempt - 1, waited)
+                if status not in RETRY_STATUSES:
+                    raise FetchError(f"{response.url}: HTTP {status}, not retried")
+                problem = f"HTTP {status}"
+                wait = retry_after_seconds(response.headers.get("Retry-After"), datetime.now(UTC))
+                if wait is not None and wait > self.settings.max_retry_after:
+                    raise FetchError(
+                        f"{response.url}: HTTP {status} asks to retry after {wait:.0f} s,"
+                        f" more than max_retry_after ({self.settings.max_retry_after} s)"
+                    )
+            wait = self._backoff(attempt) if wait is None else wait
+            if attempt >= self.settings.max_attempts or wait > self.budget_left:
+                raise FetchError(f"{self.base_url}: gave up after {attempt} attempts ({problem})")
+            logger.warning("%s: %s; retry %d in %.1f s", self.base_url, problem, attempt, wait)
+            self.budget_left -= wait
+            self.retries += 1
+            waited += wait
+            self.sleep(wait)
+
+    def retry_page(self, reason: str) -> None:
+        """Spend one retry on a page that arrived but could not be read; raise when spent."""
+        wait = self._backoff(1 + self.retries % 6)
+        if wait > self.budget_left:
+            raise FetchError(f"{self.base_url}: {reason}; retry budget spent")
+        logger.warning("%s: %s; fetching the page again in %.1f s", self.base_url, reason, wait)
+        self.budget_left -= wait
+        self.retries += 1
+        self.sleep(wait)
+
+
+def describe(params: Mapping[str, Any]) -> str:
+    """A short form of the request for log lines (the token shortened)."""
+    parts = []
+    for key, value in params.items():
+        text = str(value)
+        parts.append(f"{key}={text[:24]}…" if len(text) > 24 else f"{key}={text}")
+    return "&".join(parts)

@@ -1,0 +1,366 @@
+"""The harvester's writes: each page and its checkpoint in ONE transaction, run history.
+
+What is committed is the truth a resumed run starts from: a crash loses at most the page
+being written, and that page is fetched again from the checkpoint's token.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+
+from harvester.pages import Page
+from store.db import Store
+from store.records import Record, SaveCounts, SourceInfo, ensure_source, save_records
+from store.schema import HARVEST_RUNS, HARVEST_STATE, QUARANTINE, RECORDS, SOURCES, STORE_META
+
+
+@dataclass(frozen=True)
+class ListCheckpoint:
+    """A list in progress: its arguments and where it stands."""
+
+    list_id: int
+    from_: str | None
+    until: str | None
+    full: bool
+    first_response_date: str | None
+    token: str | None
+    token_expires: str | None
+    cursor: int
+    pages: int
+    records_seen: int
+    complete_list_size: int | None
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """What the store knows of a source's harvesting."""
+
+    next_from: str | None
+    last_success: str | None
+    failures_in_row: int
+    checkpoint: ListCheckpoint | None
+
+
+@dataclass
+class RunCounts:
+    """What one run did to one source, for the summary and harvest_runs."""
+
+    records: SaveCounts = field(default_factory=SaveCounts)
+    tombstoned: int = 0
+    quarantined: int = 0
+    pages: int = 0
+    retries: int = 0
+    bytes: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_state(conn: sqlite3.Connection, source: str) -> SourceState:
+    """Return the source's harvesting state (empty for a source never harvested)."""
+    row = conn.execute(
+        f"SELECT next_from, last_success, failures_in_row, list_id, list_from, list_until,"
+        f" list_full, list_first_response_date, token, token_expires, cursor, pages,"
+        f" records_seen, complete_list_size FROM {HARVEST_STATE} WHERE source = ?",
+        [source],
+    ).fetchone()
+    if row is None:
+        return SourceState(None, None, 0, None)
+    checkpoint = None
+    if row[3] is not None:
+        checkpoint = ListCheckpoint(
+            row[3],
+            row[4],
+            row[5],
+            bool(row[6]),
+            row[7],
+            row[8],
+            row[9],
+            row[10],
+            row[11],
+            row[12],
+            row[13],
+        )
+    return SourceState(row[0], row[1], row[2], checkpoint)
+
+
+def record_identify(
+    store: Store, source: SourceInfo, identify: dict[str, str | None], now: str
+) -> None:
+    """Keep the source's Identify answer (and create the source row on first contact)."""
+    with store.write() as conn:
+        ensure_source(conn, source, now)
+        conn.execute(
+            f"UPDATE {SOURCES} SET identify_xml = ?, granularity = ?, earliest_datestamp = ?,"
+            " deleted_record = ?, compression = ?, identified_at = ?,"
+            " repository_name = coalesce(?, repository_name) WHERE name = ?",
+            [
+                identify.get("xml"),
+                identify.get("granularity"),
+                identify.get("earliest_datestamp"),
+                identify.get("deleted_record"),
+                identify.get("compression"),
+                now,
+                identify.get("repository_name"),
+                source.name,
+            ],
+        )
+        conn.execute(
+            f"INSERT INTO {HARVEST_STATE} (source) VALUES (?) ON CONFLICT (source) DO NOTHING",
+            [source.name],
+        )
+
+
+def begin_run(store: Store, source: str, full: bool, request_from: str | None, now: str) -> int:
+    """Open a harvest_runs row; returns its id."""
+    with store.write() as conn:
+        cursor = conn.execute(
+            f"INSERT INTO {HARVEST_RUNS} (source, started_at, status, full, request_from)"
+            " VALUES (?, ?, 'running', ?, ?)",
+            [source, now, int(full), request_from],
+        )
+        return int(cursor.lastrowid or 0)
+
+
+def start_list(
+    store: Store, source: str, from_: str | None, until: str | None, full: bool, now: str
+) -> ListCheckpoint:
+    """Record that a new list begins (forgetting any unfinished one)."""
+    with store.write() as conn:
+        # A counter that never goes back: records.seen_list must not match an older list.
+        row = conn.execute(f"SELECT value FROM {STORE_META} WHERE key = 'list_seq'").fetchone()
+        list_id = (int(row[0]) if row else 0) + 1
+        conn.execute(
+            f"INSERT INTO {STORE_META} (key, value) VALUES ('list_seq', ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [str(list_id)],
+        )
+        conn.execute(
+            f"UPDATE {HARVEST_STATE} SET list_id = ?, list_from = ?, list_until = ?,"
+            " list_full = ?, list_started = ?, list_first_response_date = NULL, token = NULL,"
+            " token_expires = NULL, cursor = 0, pages = 0, records_seen = 0,"
+            " complete_list_size = NULL WHERE source = ?",
+            [list_id, from_, until, int(full), now, source],
+        )
+    return ListCheckpoint(list_id, from_, until, full, None, None, None, 0, 0, 0, None)
+
+
+def restart_list(store: Store, source: str, checkpoint: ListCheckpoint) -> ListCheckpoint:
+    """Forget the token of the list in progress: it is requested again from its start."""
+    with store.write() as conn:
+        conn.execute(
+            f"UPDATE {HARVEST_STATE} SET token = NULL, token_expires = NULL, cursor = 0,"
+            " list_first_response_date = NULL WHERE source = ?",
+            [source],
+        )
+    return ListCheckpoint(
+        checkpoint.list_id,
+        checkpoint.from_,
+        checkpoint.until,
+        checkpoint.full,
+        None,
+        None,
+        None,
+        0,
+        checkpoint.pages,
+        checkpoint.records_seen,
+        checkpoint.complete_list_size,
+    )
+
+
+def save_page(
+    store: Store,
+    *,
+    source: str,
+    page: Page,
+    checkpoint: ListCheckpoint,
+    run_id: int,
+    url: str,
+    repository_identifier: str,
+    now: str,
+) -> tuple[ListCheckpoint, SaveCounts]:
+    """Write one page's records, quarantine and the new checkpoint in one transaction."""
+    records = [_as_source(r, source) for r in page.records]
+    first_date = checkpoint.first_response_date or page.response_date or now
+    updated = ListCheckpoint(
+        checkpoint.list_id,
+        checkpoint.from_,
+        checkpoint.until,
+        checkpoint.full,
+        first_date,
+        page.token,
+        page.expiration_date,
+        checkpoint.cursor + len(records),
+        checkpoint.pages + 1,
+        checkpoint.records_seen + len(records),
+        page.complete_list_size or checkpoint.complete_list_size,
+    )
+    with store.write() as conn:
+        counts = save_records(
+            conn,
+            records,
+            repository_identifier=repository_identifier,
+            now=now,
+            harvest_date=page.response_date or now,
+        )
+        if checkpoint.full and records:
+            marks = ", ".join("?" * len(records))
+            conn.execute(
+                f"UPDATE {RECORDS} SET seen_list = ? WHERE source = ? AND identifier IN ({marks})",
+                [checkpoint.list_id, source, *(r.identifier for r in records)],
+            )
+        conn.executemany(
+            f"INSERT INTO {QUARANTINE} (source, run_id, page, url, raw, error, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(source, run_id, updated.pages, url, q.raw, q.error, now) for q in page.quarantined],
+        )
+        conn.execute(
+            f"UPDATE {HARVEST_STATE} SET list_first_response_date = ?, token = ?,"
+            " token_expires = ?, cursor = ?, pages = ?, records_seen = ?,"
+            " complete_list_size = ? WHERE source = ?",
+            [
+                updated.first_response_date,
+                updated.token,
+                updated.token_expires,
+                updated.cursor,
+                updated.pages,
+                updated.records_seen,
+                updated.complete_list_size,
+                source,
+            ],
+        )
+    return updated, counts
+
+
+def _as_source(record: Record, source: str) -> Record:
+    if record.source == source:
+        return record
+    return Record(
+        source,
+        record.identifier,
+        record.datestamp,
+        record.deleted,
+        record.sets,
+        record.metadata,
+        record.metadata_xml,
+    )
+
+
+def finish_list(
+    store: Store,
+    *,
+    source: str,
+    checkpoint: ListCheckpoint,
+    next_from: str | None,
+    tombstone_unseen: bool,
+    repository_identifier: str,
+    now: str,
+) -> int:
+    """Close a completed list: advance `next_from`, tombstone what a full list lacked.
+
+    Returns how many records were turned into tombstones.
+    """
+    with store.write() as conn:
+        tombstoned = 0
+        if tombstone_unseen:
+            missing = conn.execute(
+                f"SELECT identifier, sets FROM {RECORDS} WHERE source = ? AND deleted = 0"
+                " AND (seen_list IS NULL OR seen_list != ?)",
+                [source, checkpoint.list_id],
+            ).fetchall()
+            stamp = checkpoint.first_response_date or now
+            tombstones = [
+                Record(source, str(i), stamp, deleted=True, sets=tuple(json.loads(str(s))))
+                for i, s in missing
+            ]
+            tombstoned = save_records(
+                conn,
+                tombstones,
+                repository_identifier=repository_identifier,
+                now=now,
+                harvest_date=stamp,
+            ).deleted
+        conn.execute(
+            f"UPDATE {HARVEST_STATE} SET next_from = coalesce(?, next_from), last_success = ?,"
+            " failures_in_row = 0, list_id = NULL, list_from = NULL, list_until = NULL,"
+            " list_full = 0, list_started = NULL, list_first_response_date = NULL,"
+            " token = NULL, token_expires = NULL, cursor = 0, pages = 0, records_seen = 0,"
+            " complete_list_size = NULL WHERE source = ?",
+            [next_from, now, source],
+        )
+    return tombstoned
+
+
+def end_run(
+    store: Store, run_id: int, source: str, counts: RunCounts, error: str | None, now: str
+) -> None:
+    """Close the run row; a failure also counts in the source's failures in a row."""
+    status = "failed" if error else "completed"
+    with store.write() as conn:
+        conn.execute(
+            f"UPDATE {HARVEST_RUNS} SET finished_at = ?, status = ?, added = ?, updated = ?,"
+            " deleted = ?, unchanged = ?, tombstoned = ?, quarantined = ?, pages = ?,"
+            " retries = ?, bytes = ?, warnings = ?, error = ? WHERE id = ?",
+            [
+                now,
+                status,
+                counts.records.added,
+                counts.records.updated,
+                counts.records.deleted,
+                counts.records.unchanged,
+                counts.tombstoned,
+                counts.quarantined,
+                counts.pages,
+                counts.retries,
+                counts.bytes,
+                json.dumps(counts.warnings),
+                error,
+                run_id,
+            ],
+        )
+        if error:
+            conn.execute(
+                f"UPDATE {HARVEST_STATE} SET failures_in_row = failures_in_row + 1"
+                " WHERE source = ?",
+                [source],
+            )
+
+
+def reset_source(store: Store, source: str) -> bool:
+    """Forget a source's checkpoint and incremental state; returns False for an unknown one."""
+    with store.write() as conn:
+        cursor = conn.execute(
+            f"UPDATE {HARVEST_STATE} SET next_from = NULL, list_id = NULL, list_from = NULL,"
+            " list_until = NULL, list_full = 0, list_started = NULL,"
+            " list_first_response_date = NULL, token = NULL, token_expires = NULL, cursor = 0,"
+            " pages = 0, records_seen = 0, complete_list_size = NULL WHERE source = ?",
+            [source],
+        )
+        return cursor.rowcount > 0
+
+
+def source_status(conn: sqlite3.Connection, name: str | None) -> list[dict[str, object]]:
+    """Per source (or one): last success, next from, failures, quarantined, record counts."""
+    where, params = ("AND s.name = ?", [name]) if name else ("", [])
+    rows = conn.execute(
+        f"SELECT s.name, h.last_success, h.next_from, coalesce(h.failures_in_row, 0),"
+        f" (SELECT count(*) FROM {QUARANTINE} q WHERE q.source = s.name),"
+        f" (SELECT count(*) FROM {RECORDS} r WHERE r.source = s.name AND r.deleted = 0),"
+        f" (SELECT count(*) FROM {RECORDS} r WHERE r.source = s.name AND r.deleted = 1),"
+        f" h.list_id IS NOT NULL, coalesce(h.pages, 0)"
+        f" FROM {SOURCES} s LEFT JOIN {HARVEST_STATE} h ON h.source = s.name"
+        f" WHERE 1 {where} ORDER BY s.name",
+        params,
+    ).fetchall()
+    keys = (
+        "source",
+        "last_success",
+        "next_from",
+        "failures_in_row",
+        "quarantined",
+        "live",
+        "tombstones",
+        "in_progress",
+        "pages",
+    )
+    return [dict(zip(keys, row, strict=True)) for row in rows]

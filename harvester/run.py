@@ -1,0 +1,336 @@
+"""Harvesting one source: Identify, resume point, page loop with stop guards, summary.
+
+The resume point is derived from what is stored, never from memory: a live token (not past
+its expirationDate) continues the list; an unfinished list whose token expired is
+requested again with its original from/until; otherwise a new list starts from the
+responseDate of the last completed one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from lxml import etree
+
+from harvester import persist
+from harvester.client import Client, Fetched, describe
+from harvester.errors import HarvestError, MalformedResponse, RemoteOAIError
+from harvester.pages import NS_OAI, Page, parse
+from harvester.persist import ListCheckpoint, RunCounts
+from harvester.settings import HarvesterSettings, SourceSettings
+from store.datestamps import normalise
+from store.db import Store
+from store.dublin_core import NS_OAI_DC
+from store.records import SourceInfo
+from store.xmlsafe import make_parser
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+# A list restarted this often because its tokens expire is given up.
+MAX_LIST_RESTARTS = 3
+
+
+@dataclass
+class RunSummary:
+    """What harvesting one source did."""
+
+    source: str
+    status: str = "completed"
+    error: str | None = None
+    counts: RunCounts = field(default_factory=RunCounts)
+    seconds: float = 0.0
+    complete_list_size: int | None = None
+    records_seen: int = 0
+
+
+@dataclass(frozen=True)
+class IdentifyInfo:
+    """What Identify told us."""
+
+    granularity: str
+    fields: dict[str, str | None]
+
+
+def _now(clock: Clock) -> str:
+    return clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def identify(client: Client, counts: RunCounts) -> IdentifyInfo:
+    """Ask the repository to Identify itself. Raises HarvestError when it cannot."""
+    fetched = client.fetch({"verb": "Identify"})
+    counts.bytes += len(fetched.body)
+    try:
+        root = etree.fromstring(fetched.body, make_parser())
+    except etree.XMLSyntaxError as exc:
+        raise MalformedResponse(f"{fetched.url}: Identify is not well-formed XML ({exc})") from exc
+    body = root.find(f"{{{NS_OAI}}}Identify")
+    if body is None:
+        error = root.find(f"{{{NS_OAI}}}error")
+        if error is not None:
+            raise RemoteOAIError(error.get("code", ""), error.text or "")
+        raise MalformedResponse(f"{fetched.url}: not an Identify response")
+
+    def text(tag: str) -> str | None:
+        value = body.findtext(f"{{{NS_OAI}}}{tag}")
+        return value.strip() if value else None
+
+    granularity = text("granularity") or "YYYY-MM-DD"
+    compression = [c.text or "" for c in body.iterfind(f"{{{NS_OAI}}}compression")]
+    return IdentifyInfo(
+        granularity,
+        {
+            "xml": fetched.body.decode("utf-8", "replace"),
+            "granularity": granularity,
+            "earliest_datestamp": text("earliestDatestamp"),
+            "deleted_record": text("deletedRecord"),
+            "compression": ",".join(compression) or None,
+            "repository_name": text("repositoryName"),
+        },
+    )
+
+
+def in_granularity(stamp: str, granularity: str) -> str:
+    """Write a UTC datestamp in the repository's granularity (day: the date part)."""
+    normalised = normalise(stamp)
+    return normalised[:10] if granularity == "YYYY-MM-DD" else normalised
+
+
+def _token_live(checkpoint: ListCheckpoint, now: datetime) -> bool:
+    if not checkpoint.token:
+        return False
+    if not checkpoint.token_expires:
+        return True
+    try:
+        expires = datetime.fromisoformat(normalise(checkpoint.token_expires).replace("Z", "+00:00"))
+    except ValueError:
+        return True
+    return expires > now
+
+
+class SourceHarvest:
+    """One run over one source."""
+
+    def __init__(
+        self,
+        store: Store,
+        source: SourceSettings,
+        client: Client,
+        settings: HarvesterSettings,
+        *,
+        repository_identifier: str,
+        full: bool = False,
+        until: str | None = None,
+        clock: Clock,
+    ) -> None:
+        self.store = store
+        self.source = source
+        self.client = client
+        self.settings = settings
+        self.repository_identifier = repository_identifier
+        self.full = full
+        self.until = until
+        self.clock = clock
+        self.summary = RunSummary(source.name)
+
+    @property
+    def counts(self) -> RunCounts:
+        """The run's counters."""
+        return self.summary.counts
+
+    def run(self) -> RunSummary:
+        """Harvest the source; failures are recorded, logged and returned, not raised."""
+        started = self.clock()
+        run_id = (
+            persist.begin_run(
+                self.store, self.source.name, self.full, self.source.from_, _now(self.clock)
+            )
+            if self._ensure_source()
+            else 0
+        )
+        error: str | None = None
+        try:
+            self._harvest(run_id)
+        except HarvestError as exc:
+            error = str(exc)
+            self.summary.status = "failed"
+            self.summary.error = error
+            logger.error("%s: harvest failed: %s", self.source.name, error)
+        finally:
+            self.counts.retries = self.client.retries
+            if run_id:
+                persist.end_run(
+                    self.store, run_id, self.source.name, self.counts, error, _now(self.clock)
+                )
+            self.summary.seconds = (self.clock() - started).total_seconds()
+        return self.summary
+
+    def _ensure_source(self) -> bool:
+        source = SourceInfo(
+            self.source.name,
+            self.source.url,
+            self.source.metadata_prefix,
+            NS_OAI_DC if self.source.metadata_prefix == "oai_dc" else "",
+            self.source.set_spec,
+        )
+        persist.record_identify(self.store, source, {}, _now(self.clock))
+        return True
+
+    def _harvest(self, run_id: int) -> None:
+        info = identify(self.client, self.counts)
+        source = SourceInfo(
+            self.source.name,
+            self.source.url,
+            self.source.metadata_prefix,
+            NS_OAI_DC if self.source.metadata_prefix == "oai_dc" else "",
+            self.source.set_spec,
+            info.fields.get("repository_name"),
+        )
+        persist.record_identify(self.store, source, info.fields, _now(self.clock))
+        with self.store.conn:
+            state = persist.load_state(self.store.conn, self.source.name)
+        checkpoint = state.checkpoint
+        if self.full or checkpoint is None:
+            from_ = None if self.full else state.next_from or self.source.from_
+            if from_:
+                from_ = in_granularity(from_, info.granularity)
+            until = in_granularity(self.until, info.granularity) if self.until else None
+            full = from_ is None and until is None
+            checkpoint = persist.start_list(
+                self.store, self.source.name, from_, until, full, _now(self.clock)
+            )
+        elif not _token_live(checkpoint, self.clock()):
+            logger.warning("%s: the saved token has expired; restarting the list", self.source.name)
+            checkpoint = persist.restart_list(self.store, self.source.name, checkpoint)
+        self._walk(checkpoint, run_id, info)
+
+    def _params(self, checkpoint: ListCheckpoint) -> dict[str, str]:
+        if checkpoint.token:
+            return {"verb": "ListRecords", "resumptionToken": checkpoint.token}
+        params = {"verb": "ListRecords", "metadataPrefix": self.source.metadata_prefix}
+        if checkpoint.from_:
+            params["from"] = checkpoint.from_
+        if checkpoint.until:
+            params["until"] = checkpoint.until
+        if self.source.set_spec:
+            params["set"] = self.source.set_spec
+        return params
+
+    def _fetch_page(self, params: dict[str, str]) -> tuple[Fetched, Page]:
+        for attempt in range(1, self.settings.max_attempts + 1):
+            fetched = self.client.fetch(params)
+            self.counts.bytes += len(fetched.body)
+            try:
+                page = parse(fetched.body, self.source.name)
+            except MalformedResponse as exc:
+                if attempt == self.settings.max_attempts:
+                    raise MalformedResponse(f"{fetched.url}: {exc}") from exc
+                self.client.retry_page(f"unreadable page ({exc})")
+                continue
+            if page.repaired:
+                self.counts.warnings.append(f"page repaired: {page.repaired}")
+                logger.warning("%s: page repaired: %s", self.source.name, page.repaired)
+            return fetched, page
+        raise MalformedResponse("unreachable")  # the loop returns or raises
+
+    def _walk(self, checkpoint: ListCheckpoint, run_id: int, info: IdentifyInfo) -> None:
+        name = self.source.name
+        restarts = 0
+        empty_in_row = 0
+        seen_tokens: set[str] = set()
+        guard_warning: str | None = None
+        while True:
+            params = self._params(checkpoint)
+            fetched, page = self._fetch_page(params)
+            if page.error_code == "noRecordsMatch":
+                logger.info("%s: noRecordsMatch: nothing new", name)
+                checkpoint = self._save(checkpoint, page, run_id, fetched.url)
+                break
+            if page.error_code == "badResumptionToken" and checkpoint.token:
+                restarts += 1
+                if restarts > MAX_LIST_RESTARTS:
+                    raise RemoteOAIError("badResumptionToken", "the list was restarted too often")
+                # Lists have no order: what is still missing is unknown, so the whole list is
+                # requested again with its original from/until; what is seen again is upserted.
+                logger.warning("%s: badResumptionToken mid-list; restarting the list", name)
+                checkpoint = persist.restart_list(self.store, name, checkpoint)
+                seen_tokens.clear()
+                continue
+            if page.error_code:
+                raise RemoteOAIError(page.error_code, page.error_message)
+            checkpoint = self._save(checkpoint, page, run_id, fetched.url)
+            logger.info(
+                "%s: page %d: %d records%s (%s)",
+                name,
+                checkpoint.pages,
+                len(page.records),
+                ", token" if page.token else ", last page",
+                describe(params),
+            )
+            if not page.token:
+                break
+            empty_in_row = 0 if page.records or page.quarantined else empty_in_row + 1
+            if page.token in seen_tokens:
+                guard_warning = f"the server sent the token {page.token[:40]!r} twice"
+            elif empty_in_row >= self.settings.empty_page_limit:
+                guard_warning = f"{empty_in_row} empty pages in a row still carrying tokens"
+            elif checkpoint.pages >= self.settings.page_cap:
+                guard_warning = f"page cap of {self.settings.page_cap} reached"
+            if guard_warning:
+                break
+            seen_tokens.add(page.token)
+        self._finish(checkpoint, info, guard_warning)
+
+    def _save(
+        self, checkpoint: ListCheckpoint, page: Page, run_id: int, url: str
+    ) -> ListCheckpoint:
+        updated, counts = persist.save_page(
+            self.store,
+            source=self.source.name,
+            page=page,
+            checkpoint=checkpoint,
+            run_id=run_id,
+            url=url,
+            repository_identifier=self.repository_identifier,
+            now=_now(self.clock),
+        )
+        self.counts.records.add(counts)
+        self.counts.pages += 1
+        self.counts.quarantined += len(page.quarantined)
+        for item in page.quarantined:
+            logger.warning("%s: record quarantined: %s", self.source.name, item.error)
+        self.summary.records_seen = updated.records_seen
+        self.summary.complete_list_size = updated.complete_list_size
+        return updated
+
+    def _finish(
+        self, checkpoint: ListCheckpoint, info: IdentifyInfo, guard_warning: str | None
+    ) -> None:
+        name = self.source.name
+        warnings = self.counts.warnings
+        if guard_warning:
+            warnings.append(f"list ended early: {guard_warning}; next run asks from the same date")
+            logger.warning("%s: list ended early: %s", name, guard_warning)
+        size = checkpoint.complete_list_size
+        if size is not None and checkpoint.records_seen + self.counts.quarantined < size:
+            shortfall = size - checkpoint.records_seen
+            warnings.append(f"completeListSize {size}, but {checkpoint.records_seen} delivered")
+            logger.warning("%s: %d records fewer than completeListSize %d", name, shortfall, size)
+        tombstone = checkpoint.full and not guard_warning and self.counts.quarantined == 0
+        if checkpoint.full and self.counts.quarantined:
+            warnings.append("records quarantined: records absent from this list kept as they are")
+        next_from = None
+        if not guard_warning and checkpoint.first_response_date:
+            next_from = in_granularity(checkpoint.first_response_date, info.granularity)
+        self.counts.tombstoned = persist.finish_list(
+            self.store,
+            source=name,
+            checkpoint=checkpoint,
+            next_from=next_from,
+            tombstone_unseen=tombstone,
+            repository_identifier=self.repository_identifier,
+            now=_now(self.clock),
+        )

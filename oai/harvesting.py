@@ -1,0 +1,167 @@
+"""`oai harvest`: which sources, one lock per store, parallel jobs, the summary."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from harvester.client import Client, HostGate
+from harvester.run import RunSummary, SourceHarvest
+from harvester.settings import HarvesterSettings, SourceSettings
+from store.db import open_store
+from store.identifiers import LOCAL_SOURCE
+from store.records import load_source
+from store.schema import SOURCES
+
+logger = logging.getLogger(__name__)
+
+
+class LockHeld(Exception):
+    """Another process is harvesting into the same store."""
+
+
+@contextlib.contextmanager
+def store_lock(db_path: str) -> Iterator[None]:
+    """Hold an OS lock beside the store; the OS releases it if the process dies.
+
+    Raises LockHeld when another process holds it.
+    """
+    lock_path = Path(f"{db_path}.harvest-lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise LockHeld(f"another harvest holds {lock_path}") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def known_sources(db_path: str, configured: Sequence[SourceSettings]) -> list[SourceSettings]:
+    """Configured sources, then sources remembered in the store from ad hoc harvests."""
+    found = {s.name: s for s in configured}
+    store = open_store(db_path)
+    try:
+        rows = store.conn.execute(
+            f"SELECT name FROM {SOURCES} WHERE name != ? AND base_url IS NOT NULL ORDER BY name",
+            [LOCAL_SOURCE],
+        ).fetchall()
+        for (name,) in rows:
+            info = load_source(store.conn, str(name))
+            if info is not None and info.name not in found and info.base_url:
+                found[info.name] = SourceSettings(
+                    info.name, info.base_url, info.metadata_prefix, info.set_spec
+                )
+    finally:
+        store.close()
+    return list(found.values())
+
+
+@dataclass(frozen=True)
+class HarvestJob:
+    """One source to harvest, and how."""
+
+    source: SourceSettings
+    full: bool = False
+    until: str | None = None
+
+
+def _run_one(
+    db_path: str,
+    job: HarvestJob,
+    settings: HarvesterSettings,
+    gate: HostGate,
+    repository_identifier: str,
+) -> RunSummary:
+    store = open_store(db_path)
+    client = Client(job.source.url, settings, gate=gate)
+    try:
+        return SourceHarvest(
+            store,
+            job.source,
+            client,
+            settings,
+            repository_identifier=repository_identifier,
+            full=job.full,
+            until=job.until,
+            clock=lambda: datetime.now(UTC),
+        ).run()
+    finally:
+        client.close()
+        store.close()
+
+
+def harvest_all(
+    db_path: str,
+    jobs: Sequence[HarvestJob],
+    settings: HarvesterSettings,
+    repository_identifier: str,
+    parallel: int,
+) -> list[RunSummary]:
+    """Harvest every job (several at once when `parallel` > 1, one request per host)."""
+    gate = HostGate(settings.politeness_delay)
+    if parallel <= 1 or len(jobs) <= 1:
+        return [_run_one(db_path, j, settings, gate, repository_identifier) for j in jobs]
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        futures = [
+            pool.submit(_run_one, db_path, j, settings, gate, repository_identifier) for j in jobs
+        ]
+        return [f.result() for f in futures]
+
+
+def summary_rows(summaries: Sequence[RunSummary]) -> list[dict[str, Any]]:
+    """The per-source summary as plain data (what --report-json writes)."""
+    rows = []
+    for item in summaries:
+        counts = item.counts
+        rows.append(
+            {
+                "source": item.source,
+                "status": item.status,
+                "error": item.error,
+                "added": counts.records.added,
+                "updated": counts.records.updated,
+                "deleted": counts.records.deleted,
+                "unchanged": counts.records.unchanged,
+                "tombstoned": counts.tombstoned,
+                "quarantined": counts.quarantined,
+                "pages": counts.pages,
+                "retries": counts.retries,
+                "bytes": counts.bytes,
+                "seconds": round(item.seconds, 3),
+                "complete_list_size": item.complete_list_size,
+                "records_seen": item.records_seen,
+                "warnings": list(counts.warnings),
+            }
+        )
+    return rows
+
+
+def format_summary(rows: Sequence[dict[str, Any]]) -> str:
+    """One line per source, for people."""
+    lines = []
+    for row in rows:
+        lines.append(
+            f"{row['source']}: {row['status']}: {row['added']} added, {row['updated']} updated,"
+            f" {row['deleted']} deleted, {row['tombstoned']} tombstoned,"
+            f" {row['quarantined']} quarantined, {row['unchanged']} unchanged;"
+            f" {row['pages']} pages, {row['retries']} retries, {row['bytes']} bytes,"
+            f" {row['seconds']:.1f} s"
+        )
+        lines.extend(f"  warning: {w}" for w in row["warnings"])
+    return "\n".join(lines)
+
+
+def write_report(path: Path, rows: Sequence[dict[str, Any]]) -> None:
+    """Write the summary as JSON for monitoring."""
+    path.write_text(json.dumps({"sources": list(rows)}, indent=2) + "\n", encoding="utf-8")

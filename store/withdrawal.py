@@ -1,0 +1,45 @@
+"""Withdrawing published records: turning a source's or one record's records into tombstones."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from store.records import Record, save_records
+from store.schema import RECORDS
+
+
+def withdraw(
+    conn: sqlite3.Connection,
+    *,
+    record_ids: list[int],
+    repository_identifier: str,
+    now: str,
+) -> int:
+    """Tombstone the given live records inside the caller's transaction; returns how many.
+
+    The tombstone keeps the record's sets (deleted headers carry setSpecs) and takes `now`
+    as its datestamp, the moment of the deletion.
+    """
+    withdrawn = 0
+    for record_id in record_ids:
+        row = conn.execute(
+            f"SELECT source, identifier, sets, deleted FROM {RECORDS} WHERE id = ?", [record_id]
+        ).fetchone()
+        if row is None or row[3]:
+            continue
+        tombstone = Record(
+            str(row[0]), str(row[1]), now, deleted=True, sets=tuple(json.loads(str(row[2])))
+        )
+        withdrawn += save_records(
+            conn, [tombstone], repository_identifier=repository_identifier, now=now
+        ).deleted
+    return withdrawn
+
+
+def source_record_ids(conn: sqlite3.Connection, source: str) -> list[int]:
+    """Row ids of a source's live records."""
+    rows = conn.execute(
+        f"SELECT id FROM {RECORDS} WHERE source = ? AND deleted = 0 ORDER BY id", [source]
+    ).fetchall()
+    return [int(r[0]) for r in rows]
