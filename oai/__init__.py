@@ -6,6 +6,7 @@ Modules:
     logs      logging configured once, to stderr
     serving   waitress for `oai serve`, one in-process request for `serve --get`
     demo      `oai demo`: sample records served on 127.0.0.1 and harvested
+    harvesting  `oai harvest`: source selection, the store lock, parallel jobs, summary
 """
 
 from __future__ import annotations
