@@ -11,8 +11,10 @@ from pathlib import Path
 
 from sickle import Sickle
 
+from harvester.settings import SourceSettings
 from oai import serving
 from oai.config import Config
+from oai.harvesting import HarvestJob, format_summary, harvest_all, summary_rows
 from provider.app import make_app
 from provider.settings import ProviderSettings
 from store.datestamps import format_utc
@@ -29,7 +31,8 @@ def sample_path() -> Path:
 
 
 def run(config: Config, *, port: int, echo: Callable[[str], None]) -> None:
-    """Load the sample into a temporary store, serve it, harvest it with Sickle, report."""
+    """Load the sample into a temporary store and serve it; harvest it with Sickle, then
+    with our own harvester into a second store, and print what each received."""
     with tempfile.TemporaryDirectory(prefix="oai-demo-") as folder:
         db_path = str(Path(folder) / "demo.db")
         store = open_store(db_path)
@@ -65,6 +68,13 @@ def run(config: Config, *, port: int, echo: Callable[[str], None]) -> None:
                     title = record.metadata.get("title", ["(no title)"])[0]
                     echo(f"  {record.header.identifier}  {title[:70]}")
             echo(f"Sickle harvested {harvested} records ({deleted} deleted) from {url}")
+            mirror = str(Path(folder) / "mirror.db")
+            echo(f"harvesting {url} with oai-mirror's harvester into {mirror}")
+            job = HarvestJob(SourceSettings("demo", url))
+            summaries = harvest_all(
+                mirror, [job], config.harvester, config.provider.repository_identifier, 1
+            )
+            echo(format_summary(summary_rows(summaries)))
         finally:
             server.close()  # type: ignore[attr-defined]
             thread.join(timeout=5)

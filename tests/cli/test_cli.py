@@ -117,6 +117,7 @@ def test_demo_harvests_the_sample_over_http(
     result = runner.invoke(main, ["demo"])
     assert result.exit_code == 0, result.output
     assert "Sickle harvested 9 records (1 deleted)" in result.stdout
+    assert "demo: completed: 8 added, 0 updated, 1 deleted" in result.stdout
 
 
 def _commands() -> dict[str, click.Command]:
