@@ -299,8 +299,11 @@ def ensure_repository_identifier(conn: sqlite3.Connection, repository_identifier
     ).fetchone()
     if row is not None and row[0] == repository_identifier:
         return
+    # Naming the sources lets SQLite use the (source, identifier) index instead of scanning
+    # a store of local records only (seconds at 1M records).
     sample = conn.execute(
-        f"SELECT source, identifier, local_identifier FROM {RECORDS} WHERE source != ? LIMIT 1",
+        f"SELECT source, identifier, local_identifier FROM {RECORDS}"
+        f" WHERE source IN (SELECT name FROM {SOURCES} WHERE name != ?) LIMIT 1",
         [LOCAL_SOURCE],
     ).fetchone()
     if sample is not None and sample[2] != local_identifier(repository_identifier, *sample[:2]):

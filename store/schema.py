@@ -45,13 +45,15 @@ CREATE TABLE {RECORDS} (
     local_datestamp TEXT NOT NULL,
     deleted INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1)),
     sets TEXT NOT NULL DEFAULT '[]',
-    metadata TEXT,
-    metadata_xml TEXT,
     harvest_date TEXT,
     content_hash TEXT NOT NULL,
     change_seq INTEGER NOT NULL,
+    -- The rendered XML comes before the wide columns: the provider reads it on every page,
+    -- and SQLite walks a row's overflow pages in column order to reach a column.
     header_xml BLOB NOT NULL,
     record_xml BLOB NOT NULL,
+    metadata TEXT,
+    metadata_xml TEXT,
     UNIQUE (source, identifier)
 );
 -- Covers the provider's list queries (keyset, frozen change_seq, published sources) and
