@@ -246,6 +246,18 @@ def _as_source(record: Record, source: str) -> Record:
     )
 
 
+def list_quarantined(conn: sqlite3.Connection, source: str) -> int:
+    """Return how many records the source's list in progress quarantined, over all its runs."""
+    # Timestamps are in seconds: a record the previous list quarantined in the very second
+    # this one began is counted too, which errs only towards keeping records.
+    row = conn.execute(
+        f"SELECT count(*) FROM {QUARANTINE} q JOIN {HARVEST_STATE} h ON h.source = q.source"
+        " WHERE q.source = ? AND h.list_started IS NOT NULL AND q.created_at >= h.list_started",
+        [source],
+    ).fetchone()
+    return int(row[0])
+
+
 def finish_list(
     store: Store,
     *,

@@ -9,6 +9,7 @@ responseDate of the last completed one.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 # A list restarted this often because its tokens expire is given up.
 MAX_LIST_RESTARTS = 3
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 @dataclass
@@ -97,6 +99,16 @@ def in_granularity(stamp: str, granularity: str) -> str:
     """Write a UTC datestamp in the repository's granularity (day: the date part)."""
     normalised = normalise(stamp)
     return normalised[:10] if granularity == "YYYY-MM-DD" else normalised
+
+
+def until_in_granularity(stamp: str, granularity: str) -> str:
+    """Write an `until` in the repository's granularity; a day means all of that day."""
+    bound = in_granularity(stamp, granularity)
+    if granularity != "YYYY-MM-DD" and _DAY.fullmatch(stamp.strip()):
+        # `until` is inclusive (protocol §3.3.1): as midnight, a day given to a repository
+        # counting seconds would leave out everything stamped later that day.
+        return f"{bound[:10]}T23:59:59Z"
+    return bound
 
 
 def _token_live(checkpoint: ListCheckpoint, now: datetime) -> bool:
@@ -197,7 +209,7 @@ class SourceHarvest:
             from_ = None if self.full else state.next_from or self.source.from_
             if from_:
                 from_ = in_granularity(from_, info.granularity)
-            until = in_granularity(self.until, info.granularity) if self.until else None
+            until = until_in_granularity(self.until, info.granularity) if self.until else None
             full = from_ is None and until is None
             checkpoint = persist.start_list(
                 self.store, self.source.name, from_, until, full, _now(self.clock)
@@ -314,17 +326,26 @@ class SourceHarvest:
         if guard_warning:
             warnings.append(f"list ended early: {guard_warning}; next run asks from the same date")
             logger.warning("%s: list ended early: %s", name, guard_warning)
+        # A list resumed after a crash was partly walked by the killed run: what that run
+        # quarantined is missing from the list just as much (else those records, absent from
+        # this run's pages, would be tombstoned below).
+        quarantined = max(self.counts.quarantined, persist.list_quarantined(self.store.conn, name))
         size = checkpoint.complete_list_size
-        if size is not None and checkpoint.records_seen + self.counts.quarantined < size:
+        if size is not None and checkpoint.records_seen + quarantined < size:
             shortfall = size - checkpoint.records_seen
             warnings.append(f"completeListSize {size}, but {checkpoint.records_seen} delivered")
             logger.warning("%s: %d records fewer than completeListSize %d", name, shortfall, size)
-        tombstone = checkpoint.full and not guard_warning and self.counts.quarantined == 0
-        if checkpoint.full and self.counts.quarantined:
+        tombstone = checkpoint.full and not guard_warning and quarantined == 0
+        if checkpoint.full and quarantined:
             warnings.append("records quarantined: records absent from this list kept as they are")
         next_from = None
         if not guard_warning and checkpoint.first_response_date:
             next_from = in_granularity(checkpoint.first_response_date, info.granularity)
+            if checkpoint.until is not None and checkpoint.until < next_from:
+                # A list bounded by `until` says nothing of what changed after it: starting
+                # the next one at its responseDate would skip that for good. `from` is
+                # inclusive, so what sits on the bound is merely seen twice.
+                next_from = checkpoint.until
         self.counts.tombstoned = persist.finish_list(
             self.store,
             source=name,

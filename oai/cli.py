@@ -26,7 +26,7 @@ from oai import config as config_module
 from oai import logs
 from oai.config import Config
 from provider.app import make_app
-from store.datestamps import format_utc
+from store.datestamps import format_utc, parse_strict
 from store.db import Store, open_store
 from store.errors import StoreError
 from store.records import ensure_repository_identifier, find_record_id
@@ -267,6 +267,13 @@ def harvest(
 
     config = obj.config
     db_path = config.store.path
+    if until is not None:
+        # Checked here like --from (in config.parse): read later, after Identify, a bad
+        # value would end the run in a traceback instead of a usage error.
+        try:
+            parse_strict(until)
+        except ValueError as exc:
+            raise click.UsageError(f"--until: {exc}") from exc
     sources = _harvest_sources(obj, names, url, adhoc_name, set_spec, prefix, from_)
     try:
         with harvesting.store_lock(db_path):
@@ -417,6 +424,10 @@ def withdraw(obj: Context, target: str) -> None:
             ids = source_record_ids(conn, target) if is_source else [find_record_id(conn, target)]
         except StoreError as exc:
             raise click.ClickException(str(exc)) from exc
+        # The source's next `from` is already past the withdrawn records, so an incremental
+        # harvest would never send them again: forget it (first, so a crash in between costs
+        # only a full harvest), or the promise above would not hold.
+        refull = bool(is_source) and reset_source(store, target)
         with store.write() as conn:
             count = withdraw_records(
                 conn,
@@ -424,4 +435,6 @@ def withdraw(obj: Context, target: str) -> None:
                 repository_identifier=obj.config.provider.repository_identifier,
                 now=_now(),
             )
-    click.echo(f"{target}: {count} records withdrawn")
+    click.echo(
+        f"{target}: {count} records withdrawn" + ("; next harvest is full" if refull else "")
+    )
