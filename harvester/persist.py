@@ -112,14 +112,29 @@ def record_identify(
 
 
 def begin_run(store: Store, source: str, full: bool, request_from: str | None, now: str) -> int:
-    """Open a harvest_runs row; returns its id."""
+    """Open a harvest_runs row; returns its id.
+
+    Runs of the source still marked running were killed (the store lock rules out a live
+    one): they are marked interrupted.
+    """
     with store.write() as conn:
+        conn.execute(
+            f"UPDATE {HARVEST_RUNS} SET status = 'interrupted' WHERE source = ?"
+            " AND status = 'running'",
+            [source],
+        )
         cursor = conn.execute(
             f"INSERT INTO {HARVEST_RUNS} (source, started_at, status, full, request_from)"
             " VALUES (?, ?, 'running', ?, ?)",
             [source, now, int(full), request_from],
         )
         return int(cursor.lastrowid or 0)
+
+
+def note_request_from(store: Store, run_id: int, from_: str | None) -> None:
+    """Record the `from` the run's list actually asks for."""
+    with store.write() as conn:
+        conn.execute(f"UPDATE {HARVEST_RUNS} SET request_from = ? WHERE id = ?", [from_, run_id])
 
 
 def start_list(

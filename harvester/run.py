@@ -170,7 +170,8 @@ class SourceHarvest:
             error = str(exc)
             self.summary.status = "failed"
             self.summary.error = error
-            logger.error("%s: harvest failed: %s", self.source.name, error)
+            # The caller reports failures (`oai harvest`: one line per source on stderr).
+            logger.info("%s: harvest failed: %s", self.source.name, error)
         finally:
             self.counts.retries = self.client.retries
             if run_id:
@@ -217,6 +218,7 @@ class SourceHarvest:
         elif not _token_live(checkpoint, self.clock()):
             logger.warning("%s: the saved token has expired; restarting the list", self.source.name)
             checkpoint = persist.restart_list(self.store, self.source.name, checkpoint)
+        persist.note_request_from(self.store, run_id, checkpoint.from_)
         self._walk(checkpoint, run_id, info)
 
     def _params(self, checkpoint: ListCheckpoint) -> dict[str, str]:

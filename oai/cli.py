@@ -345,6 +345,18 @@ def _harvest_sources(
     return [by_name[n] for n in names]
 
 
+@contextmanager
+def _no_harvest_running(obj: Context) -> Iterator[None]:
+    """Hold the harvest lock, so a command changing harvest state cannot race a harvest."""
+    from oai import harvesting  # noqa: PLC0415
+
+    try:
+        with harvesting.store_lock(obj.config.store.path):
+            yield
+    except harvesting.LockHeld as exc:
+        raise click.ClickException(f"{exc}: a harvest is running; try again later") from exc
+
+
 @main.command()
 @click.pass_obj
 def sources(obj: Context) -> None:
@@ -397,7 +409,7 @@ def reset(obj: Context, name: str) -> None:
     Example:
       oai reset arxiv
     """
-    with obj.store() as store:
+    with _no_harvest_running(obj), obj.store() as store:
         if not reset_source(store, name):
             raise click.ClickException(f"unknown source {name!r}")
     click.echo(f"{name}: checkpoint and incremental state forgotten; next harvest is full")
@@ -417,7 +429,7 @@ def withdraw(obj: Context, target: str) -> None:
       oai withdraw arxiv
       oai withdraw oai:repository.example.org:8912z
     """
-    with obj.store() as store:
+    with _no_harvest_running(obj), obj.store() as store:
         conn = store.conn
         is_source = conn.execute("SELECT 1 FROM sources WHERE name = ?", [target]).fetchone()
         try:

@@ -364,9 +364,9 @@ def test_crash_resume_continues_from_the_checkpoint(
     assert (row["updated"], row["unchanged"], row["tombstoned"]) == (0, 0, 0)
     assert mirror_rows(crashed.db, "src") == mirror_rows(clean.db, "src")
     assert mirrored(crashed.db, "src") == published(provider_db)
-    # The killed run's row stays `running` with no finished_at (README, harvest_runs).
+    # The killed run's row is marked interrupted, with no finished_at, by the next run.
     killed, finished = harvest_runs(crashed.db, "src")
-    assert killed[:2] == ("running", None) and finished[0] == "completed"
+    assert killed[:2] == ("interrupted", None) and finished[0] == "completed"
     assert not [r for r in caplog.records if "restarting" in r.getMessage()]
 
 
