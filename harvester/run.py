@@ -137,6 +137,7 @@ class SourceHarvest:
         full: bool = False,
         until: str | None = None,
         clock: Clock,
+        progress: Callable[[RunSummary], None] | None = None,
     ) -> None:
         self.store = store
         self.source = source
@@ -146,6 +147,7 @@ class SourceHarvest:
         self.full = full
         self.until = until
         self.clock = clock
+        self.progress = progress
         self.summary = RunSummary(source.name)
 
     @property
@@ -318,6 +320,8 @@ class SourceHarvest:
             logger.warning("%s: record quarantined: %s", self.source.name, item.error)
         self.summary.records_seen = updated.records_seen
         self.summary.complete_list_size = updated.complete_list_size
+        if self.progress is not None:
+            self.progress(self.summary)
         return updated
 
     def _finish(

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -34,6 +34,9 @@ from store.settings import ConfigError
 from store.transfer import export_rows, import_file
 from store.withdrawal import source_record_ids
 from store.withdrawal import withdraw as withdraw_records
+
+if TYPE_CHECKING:
+    from oai import harvesting as harvesting_module
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -280,9 +283,19 @@ def harvest(
             with obj.store():
                 pass  # migrations and the repository identifier check, before any job
             selected = [harvesting.HarvestJob(s, full, until) for s in sources]
-            summaries = harvesting.harvest_all(
-                db_path, selected, config.harvester, config.provider.repository_identifier, jobs
-            )
+            progress = _harvest_progress()
+            try:
+                summaries = harvesting.harvest_all(
+                    db_path,
+                    selected,
+                    config.harvester,
+                    config.provider.repository_identifier,
+                    jobs,
+                    progress,
+                )
+            finally:
+                if progress is not None:
+                    progress.close()
     except harvesting.LockHeld as exc:
         click.echo(f"{exc}; not harvesting", err=True)
         return
@@ -296,6 +309,17 @@ def harvest(
         click.echo(f"error: {row['source']}: {row['error']}", err=True)
     if failed:
         sys.exit(1)
+
+
+def _harvest_progress() -> harvesting_module.Progress | None:
+    """A progress bar on a terminal; on anything else (cron) one log line per page."""
+    from oai import harvesting  # noqa: PLC0415
+
+    if sys.stderr.isatty():
+        return harvesting.Progress(sys.stderr)
+    if logging.getLogger().getEffectiveLevel() <= logging.WARNING:
+        logging.getLogger("harvester.run").setLevel(logging.INFO)
+    return None
 
 
 def _harvest_sources(

@@ -6,12 +6,13 @@ import contextlib
 import fcntl
 import json
 import logging
+import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from harvester.client import Client, HostGate
 from harvester.run import RunSummary, SourceHarvest
@@ -82,6 +83,7 @@ def _run_one(
     settings: HarvesterSettings,
     gate: HostGate,
     repository_identifier: str,
+    progress: Progress | None,
 ) -> RunSummary:
     store = open_store(db_path)
     client = Client(job.source.url, settings, gate=gate)
@@ -95,6 +97,7 @@ def _run_one(
             full=job.full,
             until=job.until,
             clock=lambda: datetime.now(UTC),
+            progress=progress,
         ).run()
     finally:
         client.close()
@@ -107,16 +110,46 @@ def harvest_all(
     settings: HarvesterSettings,
     repository_identifier: str,
     parallel: int,
+    progress: Progress | None = None,
 ) -> list[RunSummary]:
     """Harvest every job (several at once when `parallel` > 1, one request per host)."""
     gate = HostGate(settings.politeness_delay)
+    args = (settings, gate, repository_identifier, progress)
     if parallel <= 1 or len(jobs) <= 1:
-        return [_run_one(db_path, j, settings, gate, repository_identifier) for j in jobs]
+        return [_run_one(db_path, job, *args) for job in jobs]
     with ThreadPoolExecutor(max_workers=parallel) as pool:
-        futures = [
-            pool.submit(_run_one, db_path, j, settings, gate, repository_identifier) for j in jobs
-        ]
+        futures = [pool.submit(_run_one, db_path, job, *args) for job in jobs]
         return [f.result() for f in futures]
+
+
+class Progress:
+    """A one-line progress display per source on a terminal (stderr)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._lock = threading.Lock()
+        self._lines: dict[str, str] = {}
+
+    def __call__(self, summary: RunSummary) -> None:
+        """Show where a source stands: records so far, of completeListSize when known."""
+        total = summary.complete_list_size
+        if total:
+            done = min(summary.records_seen, total)
+            filled = int(24 * done / total)
+            bar = f"[{'#' * filled}{'.' * (24 - filled)}] {done}/{total}"
+        else:
+            bar = f"{summary.records_seen} records"
+        line = f"{summary.source}: {bar}, {summary.counts.pages} pages"
+        with self._lock:
+            self._lines[summary.source] = line
+            self.stream.write("\r\x1b[K" + " | ".join(self._lines.values())[-200:])
+            self.stream.flush()
+
+    def close(self) -> None:
+        """End the progress line."""
+        if self._lines:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 def summary_rows(summaries: Sequence[RunSummary]) -> list[dict[str, Any]]:
