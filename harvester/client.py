@@ -177,7 +177,8 @@ class Client:
         """Return the response to one request, retrying what may pass.
 
         Raises FetchError when the attempts or the retry budget are spent, on a status that
-        is not retried, or when the body is larger than allowed.
+        is not retried, on a redirect loop or a redirect away from HTTP, or when the body is
+        larger than allowed.
         """
         attempt = 0
         waited = 0.0
@@ -191,6 +192,14 @@ class Client:
                 problem = f"{type(exc).__name__}: {exc}"
             except requests.exceptions.ChunkedEncodingError as exc:
                 problem = f"truncated response: {exc}"
+            except requests.exceptions.ContentDecodingError as exc:
+                # Content-Encoding: gzip over a body that is not (or is cut inside the
+                # stream): as transient as a truncated body (tests/harvester/test_faults.py).
+                problem = f"undecodable response: {exc}"
+            except requests.RequestException as exc:
+                # A redirect loop, a redirect to another scheme, an invalid URL: trying again
+                # changes nothing, and anything but a HarvestError would escape the run.
+                raise FetchError(f"{self.base_url}: {type(exc).__name__}: {exc}") from exc
             else:
                 status = response.status_code
                 oai_error = status in OAI_ERROR_STATUSES and b"<OAI-PMH" in response.content

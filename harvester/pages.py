@@ -15,6 +15,7 @@ from lxml import etree
 
 from harvester.errors import MalformedResponse
 from store import dublin_core
+from store.datestamps import normalise
 from store.dublin_core import DCValue
 from store.records import Record
 from store.xmlsafe import make_parser, strip_illegal_bytes
@@ -83,7 +84,10 @@ def _metadata(record: etree._Element) -> tuple[dict[str, list[DCValue]], str | N
 
 
 def read_record(element: etree._Element, source: str) -> Record:
-    """Read one <record> (or a bare <header>). Raises ValueError when it has no identity."""
+    """Read one <record> (or a bare <header>).
+
+    Raises ValueError when it has no identity or its datestamp is unreadable.
+    """
     header = element if element.tag == _HEADER else element.find(_HEADER)
     if header is None:
         raise ValueError("record without header")
@@ -91,12 +95,24 @@ def read_record(element: etree._Element, source: str) -> Record:
     datestamp = _text(header.find(f"{_OAI}datestamp"))
     if not identifier or not datestamp:
         raise ValueError("header without identifier or datestamp")
+    # The store cannot keep a datestamp it cannot normalise, and would fail the whole page
+    # on it: Harvard LibraryCloud sends "20210311" (dpla-ingestion3__oai-page.xml).
+    if not _readable(datestamp):
+        raise ValueError(f"unreadable datestamp {datestamp!r} of {identifier!r}")
     deleted = header.get("status") == "deleted"
     sets = tuple(_text(s) for s in header.iterfind(f"{_OAI}setSpec") if _text(s))
     if deleted or element.tag == _HEADER:
         return Record(source, identifier, datestamp, deleted, sets)
     metadata, xml = _metadata(element)
     return Record(source, identifier, datestamp, False, sets, metadata, xml)
+
+
+def _readable(datestamp: str) -> bool:
+    try:
+        normalise(datestamp)
+    except ValueError:
+        return False
+    return True
 
 
 def _int(value: str | None) -> int | None:
@@ -108,12 +124,30 @@ def _int(value: str | None) -> int | None:
 
 def _from_tree(root: etree._Element, source: str, repaired: str | None) -> Page:
     if root.tag != f"{_OAI}OAI-PMH":
-        name = etree.QName(root).localname if isinstance(root.tag, str) else "?"
-        raise MalformedResponse(f"the root element is <{name}>, not an OAI-PMH response")
+        qname = etree.QName(root) if isinstance(root.tag, str) else None
+        name = qname.localname if qname else "?"
+        # Name the namespace: an <OAI-PMH> root in no namespace (as in
+        # spotlight-oaipmh-resources__mymods.xml) must not read "<OAI-PMH> is not OAI-PMH".
+        where = f"namespace {qname.namespace}" if qname and qname.namespace else "no namespace"
+        raise MalformedResponse(
+            f"the root element is <{name}> in {where}, not an OAI-PMH 2.0 response"
+        )
     response_date = _text(root.find(f"{_OAI}responseDate")) or None
+    if response_date is not None and not _readable(response_date):
+        # The responseDate becomes the next harvest's `from` and every record's harvest
+        # date; one the store cannot normalise would fail the run after the page is saved.
+        # Without it the harvester falls back to its own clock, and says so.
+        dropped = f"ignored the unreadable responseDate {response_date[:40]!r}"
+        repaired = f"{repaired}; {dropped}" if repaired else dropped
+        response_date = None
     error = root.find(f"{_OAI}error")
     if error is not None:
-        return Page(response_date, error_code=error.get("code", ""), error_message=_text(error))
+        return Page(
+            response_date,
+            error_code=error.get("code", ""),
+            error_message=_text(error),
+            repaired=repaired,
+        )
     body = next(
         (c for c in root if isinstance(c.tag, str) and c.tag[len(_OAI) :] in _LIST_VERBS), None
     )

@@ -1,25 +1,25 @@
-"""harvester.pages.parse against real captured responses (../shared/fixtures/real).
+"""harvester.pages.parse against real captured responses, and its repairs.
 
 Expected outcome per file: records read, records quarantined, OAI error code, or
-malformed. The captures stay in ../shared until their licences are sorted (issue 3);
-without that folder these tests are skipped with the reason shown.
+malformed. Permissively licensed captures are read from tests/fixtures/real, the others
+from ../shared/fixtures/real; without that folder those are skipped with the reason shown
+(tests/harvester/captures.py). test_replay.py runs every capture through the harvester.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
 from harvester.errors import MalformedResponse
 from harvester.pages import parse
+from tests.harvester import captures
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "real"
 MALFORMED = "malformed"
 
 # file -> (records, quarantined, error code) or MALFORMED
 EXPECTED: dict[str, tuple[int, int, str | None] | str] = {
-    "dpla-ingestion3__oai-page.xml": (10, 0, None),
+    # LibraryCloud's datestamps "20210311" are not ISO 8601: every record quarantined.
+    "dpla-ingestion3__oai-page.xml": (0, 10, None),
     "hepcrawl__arxiv-physics-hep-ex.xml": (3, 0, None),
     "metis-framework__deletedOaiRecord.xml": (1, 0, None),
     "metis-framework__oaiListIdentifiersIncorrectMetadataPrefix.xml": (
@@ -43,10 +43,21 @@ EXPECTED: dict[str, tuple[int, int, str | None] | str] = {
 }
 
 
-@pytest.mark.skipif(not FIXTURES.is_dir(), reason=f"real captures not present at {FIXTURES}")
-@pytest.mark.parametrize(("name", "expected"), sorted(EXPECTED.items()))
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        pytest.param(
+            name,
+            expected,
+            marks=[pytest.mark.skip(reason=r)] if (r := captures.skip_reason([name])) else [],
+        )
+        for name, expected in sorted(EXPECTED.items())
+    ],
+)
 def test_capture_parses_as_expected(name: str, expected: tuple[int, int, str | None] | str) -> None:
-    body = (FIXTURES / name).read_bytes()
+    path = captures.locate(name)
+    assert path is not None
+    body = path.read_bytes()
     if expected == MALFORMED:
         with pytest.raises(MalformedResponse):
             parse(body, "src")
@@ -85,3 +96,40 @@ def test_hostile_entities_are_not_expanded() -> None:
     page = parse(body, "src")
     identifiers = [r.identifier for r in page.records]
     assert not any("root:" in i or "aaaaaaaaaa" in i for i in identifiers)
+
+
+def _page(response_date: str, datestamp: str) -> bytes:
+    return (
+        '<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/">'
+        f"<responseDate>{response_date}</responseDate><request>http://x</request>"
+        "<ListIdentifiers><header><identifier>oai:x:1</identifier>"
+        f"<datestamp>{datestamp}</datestamp></header><header><identifier>oai:x:2</identifier>"
+        "<datestamp>2024-01-01</datestamp></header></ListIdentifiers></OAI-PMH>"
+    ).encode()
+
+
+def test_a_record_with_an_unreadable_datestamp_is_quarantined() -> None:
+    page = parse(_page("2024-01-01T00:00:00Z", "20210311"), "src")
+    assert [r.identifier for r in page.records] == ["oai:x:2"]
+    (item,) = page.quarantined
+    assert "20210311" in item.error and b"oai:x:1" in item.raw
+
+
+def test_an_unreadable_response_date_is_dropped_and_said() -> None:
+    page = parse(_page("yesterday", "2024-01-01"), "src")
+    assert page.response_date is None
+    assert len(page.records) == 2
+    assert page.repaired is not None and "responseDate" in page.repaired
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        (b"<OAI-PMH><ListRecords/></OAI-PMH>", "<OAI-PMH> in no namespace"),
+        (b'<OAI-PMH xmlns="urn:x"/>', "<OAI-PMH> in namespace urn:x"),
+        (b"<html><body>Retry after 10 seconds</body></html>", "<html> in no namespace"),
+    ],
+)
+def test_a_foreign_root_is_named_with_its_namespace(body: bytes, named: str) -> None:
+    with pytest.raises(MalformedResponse, match=named):
+        parse(body, "src")
