@@ -160,13 +160,18 @@ def start_list(
     return ListCheckpoint(list_id, from_, until, full, None, None, None, 0, 0, 0, None)
 
 
-def restart_list(store: Store, source: str, checkpoint: ListCheckpoint) -> ListCheckpoint:
-    """Forget the token of the list in progress: it is requested again from its start."""
+def restart_list(store: Store, source: str, checkpoint: ListCheckpoint, now: str) -> ListCheckpoint:
+    """Request the list in progress again from its start, with its from/until and list id.
+
+    Its progress counts start again, so completeness and the page cap are judged on the
+    walk that completes; records the abandoned walk saw stay stored and marked as seen.
+    """
     with store.write() as conn:
         conn.execute(
             f"UPDATE {HARVEST_STATE} SET token = NULL, token_expires = NULL, cursor = 0,"
-            " list_first_response_date = NULL WHERE source = ?",
-            [source],
+            " pages = 0, records_seen = 0, list_started = ?, list_first_response_date = NULL"
+            " WHERE source = ?",
+            [now, source],
         )
     return ListCheckpoint(
         checkpoint.list_id,
@@ -177,8 +182,8 @@ def restart_list(store: Store, source: str, checkpoint: ListCheckpoint) -> ListC
         None,
         None,
         0,
-        checkpoint.pages,
-        checkpoint.records_seen,
+        0,
+        0,
         checkpoint.complete_list_size,
     )
 

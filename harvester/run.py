@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -170,16 +171,29 @@ class SourceHarvest:
             self._harvest(run_id)
         except HarvestError as exc:
             error = str(exc)
-            self.summary.status = "failed"
-            self.summary.error = error
-            # The caller reports failures (`oai harvest`: one line per source on stderr).
-            logger.info("%s: harvest failed: %s", self.source.name, error)
+        except sqlite3.Error as exc:
+            # Disk full, database locked past the busy timeout: the page's transaction was
+            # rolled back whole, and the checkpoint still points at that page.
+            error = f"the store refused the page: {exc}"
+        except Exception as exc:  # a bug or an unforeseen input: still a failed run, not
+            # one recorded as completed; the traceback goes to the log for a bug report
+            logger.exception("%s: unexpected error", self.source.name)
+            error = f"unexpected {type(exc).__name__}: {exc}"
+
         finally:
+            if error is not None:
+                self.summary.status = "failed"
+                self.summary.error = error
+                # The caller reports failures (`oai harvest`: one line per source on stderr).
+                logger.info("%s: harvest failed: %s", self.source.name, error)
             self.counts.retries = self.client.retries
             if run_id:
-                persist.end_run(
-                    self.store, run_id, self.source.name, self.counts, error, _now(self.clock)
-                )
+                try:
+                    persist.end_run(
+                        self.store, run_id, self.source.name, self.counts, error, _now(self.clock)
+                    )
+                except sqlite3.Error as exc:  # the run row stays 'running': read as interrupted
+                    logger.warning("%s: could not record the run: %s", self.source.name, exc)
             self.summary.seconds = (self.clock() - started).total_seconds()
         return self.summary
 
@@ -219,7 +233,9 @@ class SourceHarvest:
             )
         elif not _token_live(checkpoint, self.clock()):
             logger.warning("%s: the saved token has expired; restarting the list", self.source.name)
-            checkpoint = persist.restart_list(self.store, self.source.name, checkpoint)
+            checkpoint = persist.restart_list(
+                self.store, self.source.name, checkpoint, _now(self.clock)
+            )
         persist.note_request_from(self.store, run_id, checkpoint.from_)
         self._walk(checkpoint, run_id, info)
 
@@ -272,7 +288,7 @@ class SourceHarvest:
                 # Lists have no order: what is still missing is unknown, so the whole list is
                 # requested again with its original from/until; what is seen again is upserted.
                 logger.warning("%s: badResumptionToken mid-list; restarting the list", name)
-                checkpoint = persist.restart_list(self.store, name, checkpoint)
+                checkpoint = persist.restart_list(self.store, name, checkpoint, _now(self.clock))
                 seen_tokens.clear()
                 continue
             if page.error_code:

@@ -130,12 +130,6 @@ def test_a_list_whose_tokens_keep_failing_is_given_up(server: FaultServer, tmp_p
 # -- what the run loop must not do ---------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: harvester/run.py SourceHarvest.run catches only HarvestError; any other"
-    " exception (here ValueError from in_granularity on an unreadable `until`) escapes run()"
-    " after its finally has recorded the run as 'completed' with no error",
-)
 def test_an_unexpected_error_is_recorded_as_a_failed_run(
     server: FaultServer, tmp_path: Path
 ) -> None:
@@ -160,12 +154,6 @@ def test_an_unexpected_error_is_recorded_as_a_failed_run(
     assert status == "failed"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: harvester/persist.py restart_list keeps records_seen (and pages) of the"
-    " abandoned walk, so records seen before a badResumptionToken count twice and hide a"
-    " completeListSize shortfall of the restarted list",
-)
 def test_a_restarted_list_still_reports_its_shortfall(server: FaultServer, tmp_path: Path) -> None:
     server.play(
         Reply(bodies.page(["oai:x:1", "oai:x:2"], "t1", size=4)),
