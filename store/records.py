@@ -100,16 +100,36 @@ def load_source(conn: sqlite3.Connection, name: str) -> SourceInfo | None:
     return None if row is None else SourceInfo(*row)
 
 
-def content_hash(record: Record, normalised_datestamp: str) -> str:
+def content_hash(
+    record: Record, normalised_datestamp: str, sets_json: str, metadata_json: str | None
+) -> str:
     """Hash of everything the provider's dissemination of a record depends on."""
-    payload = [
-        record.deleted,
+    parts = (
+        str(record.deleted),
         record.datestamp,
         normalised_datestamp,
-        sorted(set(record.sets)),
-        None if record.deleted else dublin_core.to_json(record.metadata),
-    ]
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        sets_json,
+        metadata_json or "",
+    )
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _existing_rows(
+    conn: sqlite3.Connection, records: list[Record]
+) -> dict[tuple[str, str], tuple[int, str, int]]:
+    """(source, identifier) -> (id, content_hash, deleted) of the records already stored."""
+    found: dict[tuple[str, str], tuple[int, str, int]] = {}
+    keys = sorted({(r.source, r.identifier) for r in records})
+    for start in range(0, len(keys), 400):
+        chunk = keys[start : start + 400]
+        where = " OR ".join(["(source = ? AND identifier = ?)"] * len(chunk))
+        params = [value for key in chunk for value in key]
+        for source, identifier, row_id, digest, deleted in conn.execute(
+            f"SELECT source, identifier, id, content_hash, deleted FROM {RECORDS} WHERE {where}",
+            params,
+        ):
+            found[(str(source), str(identifier))] = (int(row_id), str(digest), int(deleted))
+    return found
 
 
 def _provenance_datestamp(raw: str, normalised: str) -> str:
@@ -155,14 +175,20 @@ def save_records(
     # list at the number current when it began, so a record changed mid-list is not served
     # twice, while records written earlier in the same second are still served.
     change_seq: int | None = None
-    for record in records:
+    batch = list(records)
+    # One query for the whole batch instead of one per record; updated as records are
+    # written, so a record listed twice in one batch is an update the second time.
+    existing_rows = _existing_rows(conn, batch)
+    for record in batch:
         normalised = normalise(record.datestamp)
-        digest = content_hash(record, normalised)
-        existing = conn.execute(
-            f"SELECT id, content_hash, harvest_date, deleted FROM {RECORDS}"
-            " WHERE source = ? AND identifier = ?",
-            [record.source, record.identifier],
-        ).fetchone()
+        sets_json = json.dumps(sorted(set(record.sets)))
+        metadata_json = (
+            None
+            if record.deleted
+            else json.dumps(dublin_core.to_json(record.metadata), ensure_ascii=False)
+        )
+        digest = content_hash(record, normalised, sets_json, metadata_json)
+        existing = existing_rows.get((record.source, record.identifier))
         if existing is not None and existing[1] == digest:
             counts.unchanged += 1
             continue
@@ -198,10 +224,8 @@ def save_records(
             "datestamp_raw": record.datestamp,
             "local_datestamp": now,
             "deleted": int(record.deleted),
-            "sets": json.dumps(sorted(set(record.sets))),
-            "metadata": None
-            if record.deleted
-            else json.dumps(dublin_core.to_json(record.metadata), ensure_ascii=False),
+            "sets": sets_json,
+            "metadata": metadata_json,
             "metadata_xml": None if record.deleted else record.metadata_xml,
             "harvest_date": harvest_date if record.source != LOCAL_SOURCE else None,
             "content_hash": digest,
@@ -212,9 +236,12 @@ def save_records(
         if existing is None:
             columns = ", ".join(values)
             marks = ", ".join("?" * len(values))
-            record_id = conn.execute(
-                f"INSERT INTO {RECORDS} ({columns}) VALUES ({marks})", list(values.values())
-            ).lastrowid
+            record_id = int(
+                conn.execute(
+                    f"INSERT INTO {RECORDS} ({columns}) VALUES ({marks})", list(values.values())
+                ).lastrowid
+                or 0
+            )
             if record.deleted:
                 counts.deleted += 1
             else:
@@ -227,10 +254,11 @@ def save_records(
                 [*values.values(), record_id],
             )
             conn.execute(f"DELETE FROM {RECORD_SETS} WHERE record_id = ?", [record_id])
-            if record.deleted and not existing[3]:
+            if record.deleted and not existing[2]:
                 counts.deleted += 1
             else:
                 counts.updated += 1
+        existing_rows[(record.source, record.identifier)] = (record_id, digest, int(record.deleted))
         conn.executemany(
             f"INSERT INTO {RECORD_SETS} (set_spec, local_datestamp, local_identifier, source,"
             " change_seq, record_id) VALUES (?, ?, ?, ?, ?, ?)",

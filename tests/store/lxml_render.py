@@ -1,0 +1,67 @@
+"""Reference rendering with lxml trees: what store.render must produce, byte for byte."""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from store.dublin_core import NS_XSI, Metadata, build_element
+from store.render import NS_OAI, NS_PROVENANCE, PROVENANCE_SCHEMA, Provenance, Rendered
+
+
+def _oai(tag: str) -> str:
+    return f"{{{NS_OAI}}}{tag}"
+
+
+def _header(
+    local_identifier: str, local_datestamp: str, set_specs: list[str], deleted: bool
+) -> etree._Element:
+    header = etree.Element(_oai("header"), nsmap={None: NS_OAI})  # type: ignore[dict-item]  # lxml-stubs: None prefix
+    if deleted:
+        header.set("status", "deleted")
+    etree.SubElement(header, _oai("identifier")).text = local_identifier
+    etree.SubElement(header, _oai("datestamp")).text = local_datestamp
+    for spec in set_specs:
+        etree.SubElement(header, _oai("setSpec")).text = spec
+    return header
+
+
+def _provenance(origin: Provenance) -> etree._Element:
+    root = etree.Element(
+        f"{{{NS_PROVENANCE}}}provenance",
+        nsmap={None: NS_PROVENANCE, "xsi": NS_XSI},  # type: ignore[dict-item]  # lxml-stubs: None prefix
+    )
+    root.set(f"{{{NS_XSI}}}schemaLocation", f"{NS_PROVENANCE} {PROVENANCE_SCHEMA}")
+    description = etree.SubElement(root, f"{{{NS_PROVENANCE}}}originDescription")
+    description.set("harvestDate", origin.harvest_date)
+    # We publish oai_dc rebuilt from the stored fields, not the bytes received: altered.
+    description.set("altered", "true")
+    for tag, text in (
+        ("baseURL", origin.base_url),
+        ("identifier", origin.identifier),
+        ("datestamp", origin.datestamp),
+        ("metadataNamespace", origin.metadata_namespace),
+    ):
+        etree.SubElement(description, f"{{{NS_PROVENANCE}}}{tag}").text = text
+    return root
+
+
+def render(
+    *,
+    local_identifier: str,
+    local_datestamp: str,
+    set_specs: list[str],
+    deleted: bool,
+    metadata: Metadata | None,
+    provenance: Provenance | None,
+) -> Rendered:
+    """Render a record's header and full record element (no metadata or about when deleted)."""
+    header = _header(local_identifier, local_datestamp, set_specs, deleted)
+    header_xml = etree.tostring(header, encoding="UTF-8", xml_declaration=False)
+    record = etree.Element(_oai("record"), nsmap={None: NS_OAI})  # type: ignore[dict-item]  # lxml-stubs: None prefix
+    record.append(header)
+    if not deleted:
+        etree.SubElement(record, _oai("metadata")).append(build_element(metadata or {}))
+        if provenance is not None:
+            etree.SubElement(record, _oai("about")).append(_provenance(provenance))
+    record_xml = etree.tostring(record, encoding="UTF-8", xml_declaration=False)
+    return Rendered(header_xml, record_xml)
