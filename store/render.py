@@ -64,7 +64,13 @@ class Rendered:
     record_xml: bytes
 
 
+# Most values need no escaping at all: one search instead of a strip and a translate.
+_TEXT_SPECIALS = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def _text(value: str) -> str:
+    if _TEXT_SPECIALS.search(value) is None:
+        return value
     return strip_illegal_text(value).translate(_TEXT_ESCAPES)
 
 
