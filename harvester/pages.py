@@ -57,6 +57,10 @@ class Page:
     error_code: str | None = None
     error_message: str = ""
     repaired: str | None = None
+    # The verb element that holds the records (ListRecords, ListIdentifiers, GetRecord).
+    verb: str | None = None
+    # Identifiers of records whose oai_dc is not valid Simple DC (stored all the same).
+    invalid_dc: list[str] = field(default_factory=list)
 
 
 def _text(element: etree._Element | None) -> str:
@@ -171,13 +175,18 @@ def _from_tree(root: etree._Element, source: str, repaired: str | None) -> Page:
         raise MalformedResponse("the response holds neither records nor an error")
     records: list[Record] = []
     quarantined: list[Quarantined] = []
+    invalid_dc: list[str] = []
     for element in body:
         if element.tag not in (f"{_OAI}record", _HEADER):
             continue
         try:
-            records.append(read_record(element, source))
+            record = read_record(element, source)
         except ValueError as exc:
             quarantined.append(Quarantined(etree.tostring(element), str(exc)))
+            continue
+        records.append(record)
+        if record.metadata_xml is not None and not _valid_dc(element):
+            invalid_dc.append(record.identifier)
     token_element = body.find(f"{_OAI}resumptionToken")
     token = _text(token_element) or None
 
@@ -193,7 +202,31 @@ def _from_tree(root: etree._Element, source: str, repaired: str | None) -> Page:
         _int(attribute("completeListSize")),
         attribute("expirationDate"),
         repaired=repaired,
+        verb=body.tag[len(_OAI) :],
+        invalid_dc=invalid_dc,
     )
+
+
+def _valid_dc(record: etree._Element) -> bool:
+    """False when an oai_dc payload holds what oai_dc.xsd refuses: other elements, or text
+    between the elements (sickle__ListRecords.xml carries a stray "(?s)")."""
+    container = record.find(_METADATA)
+    payload = container[0] if container is not None and len(container) else None
+    if payload is None or payload.tag != _DC_ROOT:
+        return True  # another format: its own schema is not ours to check
+    if (payload.text or "").strip():
+        return False
+    for child in payload:
+        if (child.tail or "").strip():
+            return False
+        tag = child.tag
+        if not isinstance(tag, str):
+            continue  # comments and processing instructions are not content
+        if not tag.startswith(_DC_PREFIX) or not dublin_core.is_element(tag[len(_DC_PREFIX) :]):
+            return False
+        if len(child):
+            return False  # DC elements hold text only
+    return True
 
 
 def _parse(data: bytes) -> etree._Element:

@@ -50,6 +50,7 @@ class RunCounts:
     records: SaveCounts = field(default_factory=SaveCounts)
     tombstoned: int = 0
     quarantined: int = 0
+    invalid_dc: int = 0
     pages: int = 0
     retries: int = 0
     bytes: int = 0

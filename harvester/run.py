@@ -262,6 +262,24 @@ class SourceHarvest:
                     raise MalformedResponse(f"{fetched.url}: {exc}") from exc
                 self.client.retry_page(f"unreadable page ({exc})")
                 continue
+            if page.verb == "ListIdentifiers":
+                # Headers without metadata would overwrite stored records with empty ones
+                # (mit-oai-pmh-harvester__get-identifiers__i0.xml answers ListRecords so).
+                if attempt == self.settings.max_attempts:
+                    raise MalformedResponse(
+                        f"{fetched.url}: answered ListIdentifiers to ListRecords"
+                    )
+                self.client.retry_page("the server answered ListIdentifiers to ListRecords")
+                continue
+            if page.invalid_dc:
+                self.counts.invalid_dc += len(page.invalid_dc)
+                logger.warning(
+                    "%s: %d records with oai_dc that is not valid Simple DC, stored as they are"
+                    " (e.g. %s)",
+                    self.source.name,
+                    len(page.invalid_dc),
+                    page.invalid_dc[0],
+                )
             if page.repaired:
                 self.counts.warnings.append(f"page repaired: {page.repaired}")
                 logger.warning("%s: page repaired: %s", self.source.name, page.repaired)
@@ -345,6 +363,11 @@ class SourceHarvest:
     ) -> None:
         name = self.source.name
         warnings = self.counts.warnings
+        if self.counts.invalid_dc:
+            warnings.append(
+                f"{self.counts.invalid_dc} records with oai_dc that is not valid Simple DC,"
+                " stored as they are (published as valid oai_dc rebuilt from their fields)"
+            )
         if guard_warning:
             warnings.append(f"list ended early: {guard_warning}; next run asks from the same date")
             logger.warning("%s: list ended early: %s", name, guard_warning)

@@ -133,3 +133,25 @@ def test_an_unreadable_response_date_is_dropped_and_said() -> None:
 def test_a_foreign_root_is_named_with_its_namespace(body: bytes, named: str) -> None:
     with pytest.raises(MalformedResponse, match=named):
         parse(body, "src")
+
+
+def test_schema_invalid_dc_is_kept_and_reported() -> None:
+    body = b"""<?xml version="1.0" encoding="UTF-8"?>
+<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><responseDate>2024-01-01T00:00:00Z</responseDate>
+<request>http://x</request><ListRecords>
+<record><header><identifier>oai:x:stray</identifier><datestamp>2024-01-01</datestamp></header>
+<metadata><oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/"
+ xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>T</dc:title>(?s)</oai_dc:dc></metadata></record>
+<record><header><identifier>oai:x:abstract</identifier><datestamp>2024-01-01</datestamp></header>
+<metadata><oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/"
+ xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:abstract>A</dc:abstract><dc:title>T</dc:title>
+</oai_dc:dc></metadata></record>
+<record><header><identifier>oai:x:good</identifier><datestamp>2024-01-01</datestamp></header>
+<metadata><oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/"
+ xmlns:dc="http://purl.org/dc/elements/1.1/"><!-- note --><dc:title>T</dc:title>
+</oai_dc:dc></metadata></record>
+</ListRecords></OAI-PMH>"""
+    page = parse(body, "src")
+    assert [r.identifier for r in page.records] == ["oai:x:stray", "oai:x:abstract", "oai:x:good"]
+    assert page.invalid_dc == ["oai:x:stray", "oai:x:abstract"]
+    assert page.verb == "ListRecords"
