@@ -72,25 +72,38 @@ def _text(element: etree._Element | None) -> str:
     return "".join(str(t) for t in element.itertext()).strip()
 
 
-def _metadata(record: etree._Element) -> tuple[dict[str, list[DCValue]], str | None]:
+def _metadata(record: etree._Element) -> tuple[dict[str, list[DCValue]], str | None, bool]:
+    """Return (DC values, the payload XML as received, whether an oai_dc payload is valid
+    Simple DC), in one pass over the payload's children."""
     container = record.find(_METADATA)
     if container is None or len(container) == 0:
-        return {}, None
+        return {}, None, True
     payload = container[0]
+    is_oai_dc = payload.tag == _DC_ROOT
+    # oai_dc.xsd refuses text between the elements (sickle__ListRecords.xml carries a stray
+    # "(?s)"), other elements, and elements inside DC elements.
+    valid = not (is_oai_dc and (payload.text or "").strip())
     metadata: dict[str, list[DCValue]] = {}
     # Lean extraction: direct DC children of whatever the payload root is (oai_dc, or a
     # format that embeds DC elements); other formats keep only their XML.
-    for child in payload.iterchildren():
+    for child in payload:
         tag = child.tag
-        if not isinstance(tag, str) or not tag.startswith(_DC_PREFIX):
-            continue
-        name = tag[len(_DC_PREFIX) :]
+        if is_oai_dc and valid and (child.tail or "").strip():
+            valid = False
+        if not isinstance(tag, str):
+            continue  # comments and processing instructions are not content
+        name = tag[len(_DC_PREFIX) :] if tag.startswith(_DC_PREFIX) else ""
         if not dublin_core.is_element(name):
+            valid = valid and not is_oai_dc
             continue
-        text = _text(child)
+        if len(child) == 0:
+            text = (child.text or "").strip()
+        else:
+            valid = valid and not is_oai_dc  # DC elements hold text only
+            text = _text(child)
         if text:
             metadata.setdefault(name, []).append(DCValue(text, child.get(_XML_LANG) or None))
-    return metadata, etree.tostring(payload, encoding="unicode")
+    return metadata, etree.tostring(payload, encoding="unicode"), valid
 
 
 def read_record(element: etree._Element, source: str) -> Record:
@@ -98,6 +111,11 @@ def read_record(element: etree._Element, source: str) -> Record:
 
     Raises ValueError when it has no identity or its datestamp is unreadable.
     """
+    return _read_record(element, source)[0]
+
+
+def _read_record(element: etree._Element, source: str) -> tuple[Record, bool]:
+    """read_record(), and whether its oai_dc (if any) is valid Simple DC."""
     header = element if element.tag == _HEADER else element.find(_HEADER)
     if header is None:
         raise ValueError("record without header")
@@ -122,9 +140,9 @@ def read_record(element: etree._Element, source: str) -> Record:
     deleted = header.get("status") == "deleted"
     sets = tuple(set_specs)
     if deleted or element.tag == _HEADER:
-        return Record(source, identifier, datestamp, deleted, sets)
-    metadata, xml = _metadata(element)
-    return Record(source, identifier, datestamp, False, sets, metadata, xml)
+        return Record(source, identifier, datestamp, deleted, sets), True
+    metadata, xml, valid = _metadata(element)
+    return Record(source, identifier, datestamp, False, sets, metadata, xml), valid
 
 
 def _readable(datestamp: str) -> bool:
@@ -180,12 +198,12 @@ def _from_tree(root: etree._Element, source: str, repaired: str | None) -> Page:
         if element.tag not in (f"{_OAI}record", _HEADER):
             continue
         try:
-            record = read_record(element, source)
+            record, valid_dc = _read_record(element, source)
         except ValueError as exc:
             quarantined.append(Quarantined(etree.tostring(element), str(exc)))
             continue
         records.append(record)
-        if record.metadata_xml is not None and not _valid_dc(element):
+        if not valid_dc:
             invalid_dc.append(record.identifier)
     token_element = body.find(f"{_OAI}resumptionToken")
     token = _text(token_element) or None
@@ -205,28 +223,6 @@ def _from_tree(root: etree._Element, source: str, repaired: str | None) -> Page:
         verb=body.tag[len(_OAI) :],
         invalid_dc=invalid_dc,
     )
-
-
-def _valid_dc(record: etree._Element) -> bool:
-    """False when an oai_dc payload holds what oai_dc.xsd refuses: other elements, or text
-    between the elements (sickle__ListRecords.xml carries a stray "(?s)")."""
-    container = record.find(_METADATA)
-    payload = container[0] if container is not None and len(container) else None
-    if payload is None or payload.tag != _DC_ROOT:
-        return True  # another format: its own schema is not ours to check
-    if (payload.text or "").strip():
-        return False
-    for child in payload:
-        if (child.tail or "").strip():
-            return False
-        tag = child.tag
-        if not isinstance(tag, str):
-            continue  # comments and processing instructions are not content
-        if not tag.startswith(_DC_PREFIX) or not dublin_core.is_element(tag[len(_DC_PREFIX) :]):
-            return False
-        if len(child):
-            return False  # DC elements hold text only
-    return True
 
 
 def _parse(data: bytes) -> etree._Element:
