@@ -15,7 +15,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from sickle import Sickle
 
 from harvester.errors import FetchError
@@ -116,10 +117,18 @@ class _SessionSickle(Sickle):  # type: ignore[misc]  # sickle has no type hints
             timeout=(self.settings.connect_timeout, self.settings.read_timeout),
             stream=True,
         )
+        # read_timeout bounds each read; a server trickling bytes would never trip it, so the
+        # whole body also has a deadline (a timeout like the others: retried).
+        deadline = time.monotonic() + self.settings.response_timeout
         try:
             chunks = []
             size = 0
-            for chunk in response.iter_content(chunk_size=64 * 1024):
+            for chunk in _body_chunks(response):
+                if time.monotonic() > deadline:
+                    raise requests.exceptions.ReadTimeout(
+                        f"{response.url}: body not complete after"
+                        f" {self.settings.response_timeout} s"
+                    )
                 size += len(chunk)
                 if size > self.settings.max_response_bytes:
                     raise FetchError(
@@ -131,6 +140,28 @@ class _SessionSickle(Sickle):  # type: ignore[misc]  # sickle has no type hints
         finally:
             response.close()
         return response
+
+
+def _body_chunks(response: requests.Response) -> Iterator[bytes]:
+    """The decoded body, chunk by chunk, each as soon as it arrives.
+
+    Not iter_content(): urllib3's read(amt) waits until `amt` bytes have come, so a server
+    trickling bytes would keep the deadline check from ever running. urllib3's errors become
+    the requests errors fetch() tells apart (as iter_content() would raise them).
+    """
+    raw = response.raw
+    while True:
+        try:
+            chunk = raw.read1(64 * 1024, decode_content=True)
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            raise requests.exceptions.ReadTimeout(str(exc)) from exc
+        except urllib3.exceptions.DecodeError as exc:
+            raise requests.exceptions.ContentDecodingError(str(exc)) from exc
+        except (urllib3.exceptions.ProtocolError, urllib3.exceptions.SSLError) as exc:
+            raise requests.exceptions.ChunkedEncodingError(str(exc)) from exc
+        if not chunk:
+            return
+        yield chunk
 
 
 class Client:

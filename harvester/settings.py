@@ -30,6 +30,9 @@ class HarvesterSettings:
     # Seconds to wait for a connection, and for each read of the response.
     connect_timeout: int = 10
     read_timeout: int = 120
+    # Seconds a whole response body may take (a server trickling bytes never trips
+    # read_timeout).
+    response_timeout: int = 600
     # Attempts per request before the page fails (the first try included).
     max_attempts: int = 6
     # Seconds of retry waiting one source may spend in one run.

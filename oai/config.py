@@ -64,6 +64,7 @@ def _check_harvester(settings: HarvesterSettings, file: str) -> None:
     for key, value, low in (
         ("connect_timeout", settings.connect_timeout, 1),
         ("read_timeout", settings.read_timeout, 1),
+        ("response_timeout", settings.response_timeout, 1),
         ("max_attempts", settings.max_attempts, 1),
         ("retry_budget", settings.retry_budget, 0),
         ("max_retry_after", settings.max_retry_after, 0),

@@ -62,6 +62,8 @@ class Endless:
 
     chunk: bytes = b"<x>" + b"a" * 8189 + b"</x>"
     headers: tuple[tuple[str, str], ...] = ()
+    # Seconds between chunks: a trickle, each read well inside the client's read timeout.
+    pause: float = 0.0
 
 
 Action = Reply | Drop | Truncate | Stall | Endless
@@ -182,6 +184,10 @@ class _Handler(BaseHTTPRequestHandler):
         while sent < MAX_STREAM_BYTES and not fault.stopping.is_set():
             self.wfile.write(action.chunk)  # raises once the client has closed
             sent += len(action.chunk)
+            if action.pause:
+                self.wfile.flush()
+                if fault.stopping.wait(action.pause):
+                    break
 
 
 class _Server(ThreadingMixIn, HTTPServer):

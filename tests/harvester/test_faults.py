@@ -7,6 +7,7 @@ run history say. Waits are recorded by an injected `sleep`, never slept.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import time
 import tracemalloc
@@ -254,3 +255,17 @@ def test_cli_harvest_of_an_endless_body_exits_1_with_the_error(
     assert result.exit_code == 1
     assert "error: faulty:" in result.stderr
     assert "larger than 65536 bytes" in result.stderr
+
+
+def test_a_trickling_body_is_cut_at_the_response_deadline_and_retried(
+    server: FaultServer, tmp_path: Path
+) -> None:
+    # Each read returns well inside read_timeout (1 s); only the whole-body deadline stops it.
+    settings = dataclasses.replace(SETTINGS, response_timeout=1)
+    server.play(Endless(chunk=b"<x>a</x>", pause=0.05), Reply(PAGE))
+    started = time.monotonic()
+    outcome = harvest(server, tmp_path / "m.db", settings)
+    assert (outcome.status, outcome.error) == ("completed", None)
+    assert outcome.retries == 1
+    assert outcome.identifiers == ["oai:x:1", "oai:x:2"]
+    assert time.monotonic() - started < 10
