@@ -86,6 +86,17 @@ def fill_store(store: Store, *, extra_local: int = 0, now: str = NOW) -> None:
         save_records(conn, generated, repository_identifier=REPOSITORY_IDENTIFIER, now=now)
 
 
+def save_local(path: str | Path, records: Iterable[Record], now: str) -> None:
+    """Write `local` records straight into the store file at `path`."""
+    store = open_store(path)
+    try:
+        with store.write() as conn:
+            ensure_source(conn, SourceInfo("local"), now)
+            save_records(conn, records, repository_identifier=REPOSITORY_IDENTIFIER, now=now)
+    finally:
+        store.close()
+
+
 @dataclass
 class Reply:
     """One HTTP reply from the provider."""

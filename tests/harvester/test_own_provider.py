@@ -25,9 +25,16 @@ from provider.settings import ProviderSettings
 from store.db import open_store
 from store.dublin_core import DCValue
 from store.identifiers import LOCAL_SOURCE
-from store.records import Record, SourceInfo, ensure_source, save_records
+from store.records import Record, save_records
 from store.transfer import import_file
-from tests.conftest import REPOSITORY_IDENTIFIER, SAMPLE, RunningProvider, fill_store, serve
+from tests.conftest import (
+    REPOSITORY_IDENTIFIER,
+    SAMPLE,
+    RunningProvider,
+    fill_store,
+    save_local,
+    serve,
+)
 from tests.harvester.remote import (
     Mirror,
     ProviderClock,
@@ -65,16 +72,6 @@ def _provider_store(path: Path, *, extra_local: int = 12) -> Path:
     finally:
         store.close()
     return path
-
-
-def _save_local(path: Path, records: list[Record], now: str) -> None:
-    store = open_store(path)
-    try:
-        with store.write() as conn:
-            ensure_source(conn, SourceInfo(LOCAL_SOURCE), now)
-            save_records(conn, records, repository_identifier=REPOSITORY_IDENTIFIER, now=now)
-    finally:
-        store.close()
 
 
 def _vanish(path: Path, identifiers: list[str]) -> None:
@@ -300,7 +297,7 @@ def _crash_store(path: Path) -> Path:
             )
             for i in range(count)
         ]
-        _save_local(path, records, stamp)
+        save_local(path, records, stamp)
     return path
 
 

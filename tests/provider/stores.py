@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 
 from store.db import open_store
 from store.dublin_core import DCValue
 from store.identifiers import LOCAL_SOURCE
-from store.records import Record, SourceInfo, ensure_source, save_records
+from store.records import Record
 from store.schema import SETS
-from tests.conftest import REPOSITORY_IDENTIFIER, fill_store
+from tests.conftest import REPOSITORY_IDENTIFIER, fill_store, save_local
 
 ID = f"oai:{REPOSITORY_IDENTIFIER}:8912z"  # a live local record of the sample
 DELETED_ID = f"oai:{REPOSITORY_IDENTIFIER}:83a0a"  # the sample's deleted local record
@@ -22,16 +21,6 @@ BARE_ID = f"oai:{REPOSITORY_IDENTIFIER}:bare-0"
 EXTRA_LOCAL = 12  # sample 9+4 records plus these: 25 records, five pages of five
 SAMPLE_SIZE = 25
 PAGE_SIZE = 5  # the page size the sample is served with
-
-
-def _save_local(path: str, records: Iterable[Record], now: str) -> None:
-    store = open_store(path)
-    try:
-        with store.write() as conn:
-            ensure_source(conn, SourceInfo(LOCAL_SOURCE), now)
-            save_records(conn, records, repository_identifier=REPOSITORY_IDENTIFIER, now=now)
-    finally:
-        store.close()
 
 
 def build_sample(path: Path) -> str:
@@ -65,7 +54,7 @@ def build_bare(path: Path) -> str:
     records.append(
         Record(LOCAL_SOURCE, f"oai:{REPOSITORY_IDENTIFIER}:bare-gone", "2022-06-02", deleted=True)
     )
-    _save_local(str(path), records, "2024-05-01T12:00:00Z")
+    save_local(str(path), records, "2024-05-01T12:00:00Z")
     return str(path)
 
 
@@ -95,5 +84,5 @@ def build_dated(path: Path) -> str:
             sets=(f"{DATED_SET}:{name}",),
             metadata={"title": [DCValue(f"Written at {moment}")]},
         )
-        _save_local(str(path), [record], moment)
+        save_local(str(path), [record], moment)
     return str(path)
