@@ -159,12 +159,10 @@ class SourceHarvest:
     def run(self) -> RunSummary:
         """Harvest the source; failures are recorded, logged and returned, not raised."""
         started = self.clock()
-        run_id = (
-            persist.begin_run(
-                self.store, self.source.name, self.full, self.source.from_, _now(self.clock)
-            )
-            if self._ensure_source()
-            else 0
+        # The source row exists before its first run (harvest_runs refers to it).
+        persist.record_identify(self.store, self._source_info(), {}, _now(self.clock))
+        run_id = persist.begin_run(
+            self.store, self.source.name, self.full, self.source.from_, _now(self.clock)
         )
         error: str | None = None
         try:
@@ -187,40 +185,31 @@ class SourceHarvest:
                 # The caller reports failures (`oai harvest`: one line per source on stderr).
                 logger.info("%s: harvest failed: %s", self.source.name, error)
             self.counts.retries = self.client.retries
-            if run_id:
-                try:
-                    persist.end_run(
-                        self.store, run_id, self.source.name, self.counts, error, _now(self.clock)
-                    )
-                except sqlite3.Error as exc:  # the run row stays 'running': read as interrupted
-                    logger.warning("%s: could not record the run: %s", self.source.name, exc)
+            try:
+                persist.end_run(
+                    self.store, run_id, self.source.name, self.counts, error, _now(self.clock)
+                )
+            except sqlite3.Error as exc:  # the run row stays 'running': read as interrupted
+                logger.warning("%s: could not record the run: %s", self.source.name, exc)
             self.summary.seconds = (self.clock() - started).total_seconds()
         return self.summary
 
-    def _ensure_source(self) -> bool:
-        source = SourceInfo(
+    def _source_info(self, repository_name: str | None = None) -> SourceInfo:
+        prefix = self.source.metadata_prefix
+        return SourceInfo(
             self.source.name,
             self.source.url,
-            self.source.metadata_prefix,
-            NS_OAI_DC if self.source.metadata_prefix == "oai_dc" else "",
+            prefix,
+            NS_OAI_DC if prefix == "oai_dc" else "",
             self.source.set_spec,
+            repository_name,
         )
-        persist.record_identify(self.store, source, {}, _now(self.clock))
-        return True
 
     def _harvest(self, run_id: int) -> None:
         info = identify(self.client, self.counts)
-        source = SourceInfo(
-            self.source.name,
-            self.source.url,
-            self.source.metadata_prefix,
-            NS_OAI_DC if self.source.metadata_prefix == "oai_dc" else "",
-            self.source.set_spec,
-            info.fields.get("repository_name"),
-        )
+        source = self._source_info(info.fields.get("repository_name"))
         persist.record_identify(self.store, source, info.fields, _now(self.clock))
-        with self.store.conn:
-            state = persist.load_state(self.store.conn, self.source.name)
+        state = persist.load_state(self.store.conn, self.source.name)
         checkpoint = state.checkpoint
         if self.full or checkpoint is None:
             from_ = None if self.full else state.next_from or self.source.from_

@@ -206,9 +206,9 @@ def export(obj: Context, source: str | None, fmt: str) -> None:
 )
 @click.pass_obj
 def demo(obj: Context, port: int) -> None:
-    """Serve the sample records and harvest them with a real OAI-PMH client.
+    """Serve the sample records, and harvest them with Sickle and with our harvester.
 
-    Uses a temporary store unless --db is given.
+    Everything happens in a temporary folder on 127.0.0.1; --db is not used.
 
     \b
     Example:
