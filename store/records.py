@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -115,7 +116,7 @@ def content_hash(
 
 
 def _existing_rows(
-    conn: sqlite3.Connection, records: list[Record]
+    conn: sqlite3.Connection, records: Sequence[Record | PreparedRecord]
 ) -> dict[tuple[str, str], tuple[int, str, int]]:
     """(source, identifier) -> (id, content_hash, deleted) of the records already stored."""
     found: dict[tuple[str, str], tuple[int, str, int]] = {}
@@ -154,6 +155,111 @@ def _next_change_seq(conn: sqlite3.Connection) -> int:
     return seq
 
 
+# Rendered with this in place of the local datestamp, which is known only when the record
+# is written (a record may be prepared in another process, ahead of its write).
+STAMP_PLACEHOLDER = "0000-00-00T00:00:00Z"
+_STAMP_ELEMENT = f"<datestamp>{STAMP_PLACEHOLDER}</datestamp>".encode()
+
+
+@dataclass(frozen=True)
+class PreparedRecord:
+    """A record with everything its row needs but the local datestamp and write number.
+
+    Holds `record` when the rendering is left to write time (so an unchanged record is
+    never rendered), or the rendered templates when it was done ahead, e.g. in a harvest's
+    parsing process.
+    """
+
+    source: str
+    identifier: str
+    deleted: bool
+    datestamp_raw: str
+    datestamp: str
+    sets_json: str
+    metadata_json: str | None
+    metadata_xml: str | None
+    content_hash: str
+    local_identifier: str
+    set_specs: tuple[str, ...]
+    harvest_date: str | None
+    provenance: Provenance | None
+    record: Record | None = None
+    header_template: bytes | None = None
+    record_template: bytes | None = None
+
+    def rendered(self, now: str) -> tuple[bytes, bytes]:
+        """The header and record XML with `now` as the local datestamp."""
+        header, record = self.header_template, self.record_template
+        if header is None or record is None:
+            source = self.record
+            if source is None:
+                raise ValueError(f"{self.identifier}: neither templates nor a record to render")
+            done = render(
+                local_identifier=self.local_identifier,
+                local_datestamp=STAMP_PLACEHOLDER,
+                set_specs=list(self.set_specs),
+                deleted=self.deleted,
+                metadata=None if self.deleted else source.metadata,
+                provenance=self.provenance,
+            )
+            header, record = done.header_xml, done.record_xml
+        stamp = f"<datestamp>{now}</datestamp>".encode()
+        # The header comes first in both, so the first datestamp element is the header's.
+        return header.replace(_STAMP_ELEMENT, stamp, 1), record.replace(_STAMP_ELEMENT, stamp, 1)
+
+
+def prepare_record(
+    record: Record,
+    *,
+    repository_identifier: str,
+    source: SourceInfo | None,
+    harvest_date: str | None,
+    render_now: bool = False,
+) -> PreparedRecord:
+    """Do a record's CPU work ahead of its write (pure: no I/O).
+
+    `harvest_date` is the provenance harvestDate of a harvested record. Raises ValueError
+    for an unreadable datestamp.
+    """
+    normalised = normalise(record.datestamp)
+    sets_json = json.dumps(sorted(set(record.sets)))
+    metadata_json = (
+        None
+        if record.deleted
+        else json.dumps(dublin_core.to_json(record.metadata), ensure_ascii=False)
+    )
+    harvested = record.source != LOCAL_SOURCE
+    provenance = None
+    if harvested and source is not None and source.base_url and harvest_date:
+        provenance = Provenance(
+            base_url=source.base_url,
+            identifier=record.identifier,
+            datestamp=_provenance_datestamp(record.datestamp, normalised),
+            metadata_namespace=source.metadata_namespace,
+            harvest_date=harvest_date,
+        )
+    prepared = PreparedRecord(
+        source=record.source,
+        identifier=record.identifier,
+        deleted=record.deleted,
+        datestamp_raw=record.datestamp,
+        datestamp=normalised,
+        sets_json=sets_json,
+        metadata_json=metadata_json,
+        metadata_xml=None if record.deleted else record.metadata_xml,
+        content_hash=content_hash(record, normalised, sets_json, metadata_json),
+        local_identifier=local_identifier(repository_identifier, record.source, record.identifier),
+        set_specs=tuple(published_set_specs(record.source, record.sets)),
+        harvest_date=harvest_date if harvested else None,
+        provenance=provenance,
+        record=None if render_now else record,
+    )
+    if not render_now:
+        return prepared
+    header, full = prepared.rendered(STAMP_PLACEHOLDER)
+    return dataclasses.replace(prepared, record=None, header_template=header, record_template=full)
+
+
 def save_records(
     conn: sqlite3.Connection,
     records: Iterable[Record],
@@ -167,71 +273,58 @@ def save_records(
     An unchanged record is left alone (its local datestamp stays); a changed or deleted one
     gets local datestamp `now` and a fresh rendering; a deleted one becomes a tombstone.
     Sources must exist already (ensure_source). Raises ValueError for an unreadable
-    datestamp, before anything of that record is written.
+    datestamp, before anything of the batch is written.
     """
+    batch = list(records)
+    sources = {name: load_source(conn, name) for name in {r.source for r in batch}}
+    prepared = [
+        prepare_record(
+            record,
+            repository_identifier=repository_identifier,
+            source=sources[record.source],
+            harvest_date=harvest_date or now,
+        )
+        for record in batch
+    ]
+    return write_prepared(conn, prepared, now=now)
+
+
+def write_prepared(
+    conn: sqlite3.Connection, batch: Sequence[PreparedRecord], *, now: str
+) -> SaveCounts:
+    """Write prepared records inside the caller's transaction (see save_records)."""
     counts = SaveCounts()
-    sources: dict[str, SourceInfo | None] = {}
     # Every record this call changes carries the same write number; the provider freezes a
     # list at the number current when it began, so a record changed mid-list is not served
     # twice, while records written earlier in the same second are still served.
     change_seq: int | None = None
-    batch = list(records)
     # One query for the whole batch instead of one per record; updated as records are
     # written, so a record listed twice in one batch is an update the second time.
     existing_rows = _existing_rows(conn, batch)
-    for record in batch:
-        normalised = normalise(record.datestamp)
-        sets_json = json.dumps(sorted(set(record.sets)))
-        metadata_json = (
-            None
-            if record.deleted
-            else json.dumps(dublin_core.to_json(record.metadata), ensure_ascii=False)
-        )
-        digest = content_hash(record, normalised, sets_json, metadata_json)
-        existing = existing_rows.get((record.source, record.identifier))
-        if existing is not None and existing[1] == digest:
+    for item in batch:
+        existing = existing_rows.get((item.source, item.identifier))
+        if existing is not None and existing[1] == item.content_hash:
             counts.unchanged += 1
             continue
         if change_seq is None:
             change_seq = _next_change_seq(conn)
-        if record.source not in sources:
-            sources[record.source] = load_source(conn, record.source)
-        source = sources[record.source]
-        lid = local_identifier(repository_identifier, record.source, record.identifier)
-        specs = published_set_specs(record.source, record.sets)
-        provenance = None
-        if record.source != LOCAL_SOURCE and source is not None and source.base_url:
-            provenance = Provenance(
-                base_url=source.base_url,
-                identifier=record.identifier,
-                datestamp=_provenance_datestamp(record.datestamp, normalised),
-                metadata_namespace=source.metadata_namespace,
-                harvest_date=harvest_date or now,
-            )
-        rendered = render(
-            local_identifier=lid,
-            local_datestamp=now,
-            set_specs=specs,
-            deleted=record.deleted,
-            metadata=None if record.deleted else record.metadata,
-            provenance=provenance,
-        )
+        header_xml, record_xml = item.rendered(now)
         values = {
-            "source": record.source,
-            "identifier": record.identifier,
-            "local_identifier": lid,
-            "datestamp": normalised,
-            "datestamp_raw": record.datestamp,
+            "source": item.source,
+            "identifier": item.identifier,
+            "local_identifier": item.local_identifier,
+            "datestamp": item.datestamp,
+            "datestamp_raw": item.datestamp_raw,
             "local_datestamp": now,
-            "deleted": int(record.deleted),
-            "sets": sets_json,
-            "metadata": metadata_json,
-            "metadata_xml": None if record.deleted else record.metadata_xml,
-            "harvest_date": harvest_date if record.source != LOCAL_SOURCE else None,
-            "content_hash": digest,
+            "deleted": int(item.deleted),
+            "sets": item.sets_json,
+            "metadata": item.metadata_json,
+            "metadata_xml": item.metadata_xml,
+            "harvest_date": item.harvest_date,
+            "content_hash": item.content_hash,
             "change_seq": change_seq,
-            "header_xml": rendered.header_xml,
-            "record_xml": rendered.record_xml,
+            "header_xml": header_xml,
+            "record_xml": record_xml,
         }
         if existing is None:
             columns = ", ".join(values)
@@ -242,7 +335,7 @@ def save_records(
                 ).lastrowid
                 or 0
             )
-            if record.deleted:
+            if item.deleted:
                 counts.deleted += 1
             else:
                 counts.added += 1
@@ -254,17 +347,21 @@ def save_records(
                 [*values.values(), record_id],
             )
             conn.execute(f"DELETE FROM {RECORD_SETS} WHERE record_id = ?", [record_id])
-            if record.deleted and not existing[2]:
+            if item.deleted and not existing[2]:
                 counts.deleted += 1
             else:
                 counts.updated += 1
-        existing_rows[(record.source, record.identifier)] = (record_id, digest, int(record.deleted))
+        existing_rows[(item.source, item.identifier)] = (
+            record_id,
+            item.content_hash,
+            int(item.deleted),
+        )
         conn.executemany(
             f"INSERT INTO {RECORD_SETS} (set_spec, local_datestamp, local_identifier, source,"
             " change_seq, record_id) VALUES (?, ?, ?, ?, ?, ?)",
             [
-                (spec, now, lid, record.source, change_seq, record_id)
-                for spec in with_ancestors(specs)
+                (spec, now, item.local_identifier, item.source, change_seq, record_id)
+                for spec in with_ancestors(item.set_specs)
             ],
         )
     return counts
