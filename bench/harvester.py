@@ -46,14 +46,12 @@ subprocess entries (not for direct use).
 from __future__ import annotations
 
 import argparse
-import collections
 import contextlib
 import http.client
 import http.server
 import json
 import os
 import random
-import re
 import sqlite3
 import subprocess
 import sys
@@ -67,22 +65,19 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-ROOT = Path(__file__).resolve().parent.parent
+import bench_common
+from bench_common import HOST, PAGE_SIZE, REPOSITORY_IDENTIFIER, ROOT, verdict
+
 SCRIPT = str(Path(__file__).resolve())
-HOST = "127.0.0.1"
-PAGE_SIZE = 100
-REPOSITORY_IDENTIFIER = "bench.example.org"
 SOURCE_NAME = "bench"
-START_TIMEOUT_S = 600.0
 RUN_TIMEOUT_S = 3600.0
 RESPONSE_DATE = "2024-06-01T12:00:00Z"
 
 TARGET_SPEEDUP = 2.5
 TARGET_RSS_RATIO = 1.2
+# The help of --repeat: which run is reported.
+REPEAT_HELP = "runs per contender and size; the median wall time is reported"
 ISSUE_FIGURES = {"sickle": 9_700, "scythe": 11_200, "reference": 19_200}  # rec/s at 100k
-
-_SERVING = re.compile(r"serving http://127\.0\.0\.1:(\d+)/oai")
-_TOKEN = re.compile(rb"<resumptionToken[^>]*>([^<]*)</resumptionToken>")
 
 NS_OAI = "http://www.openarchives.org/OAI/2.0/"
 NS_OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
@@ -92,52 +87,25 @@ NS_XSI = "http://www.w3.org/2001/XMLSchema-instance"
 # --------------------------------------------------------------------------------------
 # Synthetic records and pages
 
-_WORD_TEXT = (
-    "analysis model data network learning system method approach study results evidence "
-    "framework dynamics structure process theory measurement signal energy climate ocean "
-    "protein cell gene population health policy economic market social urban rural water "
-    "soil carbon sensor image language corpus archive metadata repository protocol open "
-    "access scholarly communication citation impact quality assessment survey experiment "
-    "simulation optimisation algorithm distributed parallel scalable robust efficient "
-    "novel comparative longitudinal regional global local temporal spatial statistical "
-    "bayesian neural graph semantic ontology interoperability preservation digital library "
-    "heritage museum collection education student teacher curriculum research innovation"
-)
-_SURNAME_TEXT = (
-    "Stirrup Okafor Lindqvist Moreau Tanaka Novak Haddad Silva Kowalski Nguyen Schmidt "
-    "Rossi Fernandez O'Brien Petrov Jansen Dubois Kim Chen Garcia Müller Andersson Costa "
-    "Ibrahim Yamamoto Horvath Papadopoulos Murphy Walsh Ahmed"
-)
-_WORDS = tuple(_WORD_TEXT.split())
-_SURNAMES = tuple(_SURNAME_TEXT.split())
-_TYPES = ("Text", "Article", "Conference paper", "Dataset", "Thesis", "Report")
-_LANGUAGES = ("en", "en", "en", "de", "fr", "es")
-_PUBLISHERS = ("University Press", "Example Society", "Open Repository Consortium")
 _DC_OPEN = f'<oai_dc:dc xmlns:oai_dc="{NS_OAI_DC}" xmlns:dc="{NS_DC}">'
 # Descriptions of 400-700 characters (550 on average): with the other fields, ~1.45 KB.
 DESCRIPTION_CHARS = (400, 700)
-
-
-def _sentence(rng: random.Random, low: int, high: int) -> str:
-    words = rng.choices(_WORDS, k=rng.randint(low, high))
-    return " ".join(words).capitalize()
 
 
 def _description(rng: random.Random) -> str:
     length = rng.randint(*DESCRIPTION_CHARS)
     text = ""
     while len(text) < length:
-        text += _sentence(rng, 8, 14) + ". "
+        text += bench_common.sentence(rng, 8, 14) + ". "
     return text[:length].rstrip() + "."
 
 
 def record_xml(index: int) -> str:
     """Return record number `index` as a ListRecords <record>: the same for the same index."""
     rng = random.Random(index)
-    year = rng.randint(1995, 2024)
-    date = f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+    year, date = bench_common.random_date(rng)
     stamp = f"{date}T{rng.randrange(24):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}Z"
-    kind = rng.choice(_TYPES)
+    kind = rng.choice(bench_common.TYPES)
     sets = [f"type:{kind.split()[0].lower()}"]
     if rng.random() < 0.5:
         sets.append(f"year:{year}")
@@ -147,19 +115,18 @@ def record_xml(index: int) -> str:
         *(f"<setSpec>{spec}</setSpec>" for spec in sets),
         "</header><metadata>",
         _DC_OPEN,
-        f'<dc:title xml:lang="en">{escape(_sentence(rng, 5, 10))}</dc:title>',
+        f'<dc:title xml:lang="en">{escape(bench_common.sentence(rng, 5, 10))}</dc:title>',
     ]
     for _ in range(rng.randint(2, 5)):
-        name = f"{rng.choice(_SURNAMES)}, {chr(65 + rng.randrange(26))}."
-        parts.append(f"<dc:creator>{escape(name)}</dc:creator>")
-    parts.extend(f"<dc:subject>{' '.join(rng.choices(_WORDS, k=2))}</dc:subject>" for _ in "abc")
+        parts.append(f"<dc:creator>{escape(bench_common.random_creator(rng))}</dc:creator>")
+    parts.extend(f"<dc:subject>{bench_common.random_subject(rng)}</dc:subject>" for _ in "abc")
     parts += [
         f"<dc:description>{escape(_description(rng))}</dc:description>",
         f"<dc:date>{date}</dc:date>",
         f"<dc:type>{kind}</dc:type>",
         f"<dc:identifier>https://doi.org/10.5555/bench.{index}</dc:identifier>",
-        f"<dc:language>{rng.choice(_LANGUAGES)}</dc:language>",
-        f"<dc:publisher>{rng.choice(_PUBLISHERS)}</dc:publisher>",
+        f"<dc:language>{rng.choice(bench_common.LANGUAGES)}</dc:language>",
+        f"<dc:publisher>{rng.choice(bench_common.PUBLISHERS)}</dc:publisher>",
         "</oai_dc:dc></metadata></record>\n",
     ]
     return "".join(parts)
@@ -287,47 +254,15 @@ def serve(size: int) -> None:
         server.server_close()
 
 
-@dataclass
-class Server:
-    """A page server subprocess."""
-
-    url: str
-    log: collections.deque[str]
-
-
-def _drain(stream: Any, log: collections.deque[str], found: threading.Event) -> None:
-    for raw in iter(stream.readline, b""):
-        line = raw.decode("utf-8", "replace").rstrip()
-        log.append(line)
-        if _SERVING.search(line):
-            found.set()
-
-
 @contextlib.contextmanager
-def page_server(size: int) -> Iterator[Server]:
+def page_server(size: int) -> Iterator[bench_common.Server]:
     """Start the page server for `size` records; kill it afterwards."""
-    process = subprocess.Popen(
-        [sys.executable, SCRIPT, "--serve", str(size)], cwd=ROOT, stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    log: collections.deque[str] = collections.deque(maxlen=200)
-    found = threading.Event()
-    drainer = threading.Thread(target=_drain, args=(process.stderr, log, found), daemon=True)
-    drainer.start()
-    try:
-        started = time.monotonic()
-        while not found.wait(0.05):
-            if process.poll() is not None or time.monotonic() > started + START_TIMEOUT_S:
-                raise RuntimeError("the page server did not start:\n" + "\n".join(log))
-        port = next(int(m.group(1)) for line in log if (m := _SERVING.search(line)))
-        for line in log:
+    command = [sys.executable, SCRIPT, "--serve", str(size)]
+    with bench_common.running("the page", command, poll_s=0.05) as server:
+        for line in server.log:
             if line.startswith("rendered"):
                 print(f"  {line}", file=sys.stderr, flush=True)
-        yield Server(f"http://{HOST}:{port}/oai", log)
-    finally:
-        process.kill()
-        process.wait(timeout=30)
-        drainer.join(timeout=5)
+        yield server
 
 
 # --------------------------------------------------------------------------------------
@@ -446,23 +381,20 @@ def fetch_pages(url: str) -> list[bytes]:
     """Every ListRecords page body, over one keep-alive connection (the reference's input)."""
     parts = urllib.parse.urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname or HOST, parts.port, timeout=600)
-    query = "verb=ListRecords&metadataPrefix=oai_dc"
+    query: str | None = bench_common.FIRST_QUERY
     bodies = []
     try:
-        while True:
+        while query is not None:
             conn.request("GET", f"{parts.path}?{query}")
             response = conn.getresponse()
             body = response.read()
             if response.status != 200:
                 raise RuntimeError(f"HTTP {response.status} for {query}")
             bodies.append(body)
-            match = _TOKEN.search(body, max(0, body.rfind(b"<resumptionToken")))
-            if match is None or not match.group(1).strip():
-                return bodies
-            token = match.group(1).decode("utf-8").strip()
-            query = "verb=ListRecords&resumptionToken=" + urllib.parse.quote(token, safe="")
+            query = bench_common.next_query(body)
     finally:
         conn.close()
+    return bodies
 
 
 def peer_reference(url: str, db_path: str) -> None:
@@ -598,10 +530,6 @@ def measure(
     return Result(name, size, seconds, max(r[1] for r in runs), note, [r[0] for r in runs])
 
 
-def _verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
-
-
 def report(results: list[Result], skipped: list[str], sickle_batch: int) -> None:
     """Print the figures table, the ratios and the targets."""
     sickle = {r.size: r for r in results if r.contender == "sickle"}
@@ -613,28 +541,16 @@ def report(results: list[Result], skipped: list[str], sickle_batch: int) -> None
     def vs_reference(r: Result) -> str:
         return f"{r.seconds / reference[r.size].seconds:.2f}" if r.size in reference else "-"
 
-    columns: list[tuple[str, int, Callable[[Result], str]]] = [
-        ("contender", -9, lambda r: r.contender),
-        ("N", 9, lambda r: f"{r.size:,}"),
+    columns: list[bench_common.Column[Result]] = [
+        *bench_common.key_columns("contender", 9, lambda r: r.contender),
         ("wall s", 7, lambda r: f"{r.seconds:.2f}"),
         ("records/s", 9, lambda r: f"{r.rate:,.0f}"),
         ("peak RSS MiB", 12, lambda r: f"{r.maxrss_kib / 1024:.1f}"),
         ("rate/sickle", 11, vs_sickle),
         ("time/reference", 14, vs_reference),
     ]
-
-    def line(cells: list[str]) -> str:
-        return " ".join(
-            cell.ljust(-width) if width < 0 else cell.rjust(width)
-            for cell, (_, width, _) in zip(cells, columns, strict=True)
-        )
-
     print()
-    head = line([name for name, _, _ in columns])
-    print(head)
-    print("-" * len(head))
-    for result in results:
-        print(line([cell(result) for _, _, cell in columns]))
+    bench_common.print_table(columns, results)
     print()
     how = "one table.insert per record" if sickle_batch <= 1 else f"insert_all of {sickle_batch}"
     print(f"sickle, scythe: sqlite-utils {how}, default journal (rollback, synchronous FULL)")
@@ -651,7 +567,7 @@ def report(results: list[Result], skipped: list[str], sickle_batch: int) -> None
         if size in sickle:
             speedup = ours[size].rate / sickle[size].rate
             print(
-                f"  [{_verdict(speedup >= TARGET_SPEEDUP)}] ours/sickle records/s at {size:,}:"
+                f"  [{verdict(speedup >= TARGET_SPEEDUP)}] ours/sickle records/s at {size:,}:"
                 f" {speedup:.2f}x (target >= {TARGET_SPEEDUP}x)"
             )
         if size in reference and size in sickle:
@@ -666,7 +582,7 @@ def report(results: list[Result], skipped: list[str], sickle_batch: int) -> None
         growth = ours[largest].maxrss_kib / ours[smallest].maxrss_kib
         note = "" if (smallest, largest) == (10_000, 1_000_000) else " (issue: 1M vs 10k)"
         print(
-            f"  [{_verdict(growth <= TARGET_RSS_RATIO)}] ours peak RSS at {largest:,} vs"
+            f"  [{verdict(growth <= TARGET_RSS_RATIO)}] ours peak RSS at {largest:,} vs"
             f" {smallest:,}: {growth:.2f}x (target <= {TARGET_RSS_RATIO}x){note}"
         )
     print()
@@ -677,17 +593,11 @@ def report(results: list[Result], skipped: list[str], sickle_batch: int) -> None
 
 def main(argv: list[str] | None = None) -> None:
     """Parse the arguments and run the benchmark (or one of its subprocesses)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = bench_common.argument_parser(__doc__, "10000,100000", REPEAT_HELP)
     parser.add_argument(
-        "--sizes",
-        default="10000,100000",
-        help="comma-separated record counts (default 10000,100000)",
-    )
-    parser.add_argument(
-        "--repeat",
-        type=int,
-        default=1,
-        help="runs per contender and size; the median wall time is reported (default 1)",
+        "--contenders",
+        default="ours,sickle,scythe,reference",
+        help="which to run (default ours,sickle,scythe,reference)",
     )
     parser.add_argument(
         "--sickle-batch",
@@ -695,11 +605,6 @@ def main(argv: list[str] | None = None) -> None:
         default=PAGE_SIZE,
         help="rows per sqlite-utils insert_all for sickle and scythe; 1: table.insert per"
         f" record, a commit each (default {PAGE_SIZE})",
-    )
-    parser.add_argument(
-        "--contenders",
-        default="ours,sickle,scythe,reference",
-        help="which to run (default ours,sickle,scythe,reference)",
     )
     parser.add_argument("--tmp-dir", type=Path, default=None, help="where the databases go")
     parser.add_argument("--serve", type=int, metavar="N", help=argparse.SUPPRESS)
@@ -720,7 +625,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.peer_reference:
         peer_reference(*args.peer_reference)
         return
-    sizes = sorted({int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()})
+    sizes = bench_common.parse_sizes(args.sizes)
     if not sizes or min(sizes) < PAGE_SIZE:
         parser.error(f"sizes must be at least {PAGE_SIZE}")
     chosen = [c.strip() for c in args.contenders.split(",") if c.strip()]

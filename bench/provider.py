@@ -30,112 +30,74 @@ each list N times on fresh servers and reports the median-throughput walk.
 from __future__ import annotations
 
 import argparse
-import collections
-import contextlib
 import hashlib
 import http.client
 import json
 import os
 import random
-import re
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.parse
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import unescape
+
+import bench_common
+from bench_common import HOST, PAGE_SIZE, REPOSITORY_IDENTIFIER, ROOT, verdict
 
 from store.datestamps import format_utc
 from store.db import open_store
 from store.dublin_core import DCValue
 from store.records import Record, SourceInfo, ensure_source, save_records
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CACHE = ROOT / "bench" / "results" / "stores"
-HOST = "127.0.0.1"
-PAGE_SIZE = 100
 THREADS = 4
-REPOSITORY_IDENTIFIER = "bench.example.org"
 # Bump when the generated records change, so cached stores are rebuilt.
 GENERATOR_VERSION = 1
 LOAD_BATCH = 2000
-START_TIMEOUT_S = 600.0
 REQUEST_TIMEOUT_S = 600.0
 BASE_TIME = datetime(2024, 1, 1, tzinfo=UTC)
 
 TARGET_SPEEDUP = 10.0
 TARGET_LATENCY_RATIO = 1.2
 TARGET_RSS_RATIO = 1.2
+# The help of --repeat: which walk is reported.
+REPEAT_HELP = "walks per server and size; the median-throughput walk is reported"
 PYOAI_ELSEWHERE = 9_300  # rec/s measured for pyoai at 100k in the issue
-
-_TOKEN = re.compile(rb"<resumptionToken[^>]*>([^<]*)</resumptionToken>")
-_SERVING = re.compile(r"http://127\.0\.0\.1:(\d+)/oai")
 
 # --------------------------------------------------------------------------------------
 # Synthetic records
-
-_WORD_TEXT = (
-    "analysis model data network learning system method approach study results evidence "
-    "framework dynamics structure process theory measurement signal energy climate ocean "
-    "protein cell gene population health policy economic market social urban rural water "
-    "soil carbon sensor image language corpus archive metadata repository protocol open "
-    "access scholarly communication citation impact quality assessment survey experiment "
-    "simulation optimisation algorithm distributed parallel scalable robust efficient "
-    "novel comparative longitudinal regional global local temporal spatial statistical "
-    "bayesian neural graph semantic ontology interoperability preservation digital library "
-    "heritage museum collection education student teacher curriculum research innovation"
-)
-_SURNAME_TEXT = (
-    "Stirrup Okafor Lindqvist Moreau Tanaka Novak Haddad Silva Kowalski Nguyen Schmidt "
-    "Rossi Fernandez O'Brien Petrov Jansen Dubois Kim Chen Garcia Müller Andersson Costa "
-    "Ibrahim Yamamoto Horvath Papadopoulos Murphy Walsh Ahmed"
-)
-_WORDS = tuple(_WORD_TEXT.split())
-_SURNAMES = tuple(_SURNAME_TEXT.split())
-_TYPES = ("Text", "Article", "Conference paper", "Dataset", "Thesis", "Report")
-_LANGUAGES = ("en", "en", "en", "de", "fr", "es")
-_PUBLISHERS = ("University Press", "Example Society", "Open Repository Consortium")
-
-
-def _sentence(rng: random.Random, low: int, high: int) -> str:
-    words = rng.choices(_WORDS, k=rng.randint(low, high))
-    return " ".join(words).capitalize()
 
 
 def synthetic_record(index: int) -> Record:
     """Return record number `index`: the same record for the same index, every run."""
     rng = random.Random(index)
-    year = rng.randint(1995, 2024)
-    date = f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
-    kind = rng.choice(_TYPES)
-    creators = [
-        DCValue(f"{rng.choice(_SURNAMES)}, {chr(65 + rng.randrange(26))}.")
-        for _ in range(rng.randint(2, 5))
-    ]
-    subjects = [DCValue(" ".join(rng.choices(_WORDS, k=2))) for _ in range(rng.randint(3, 6))]
-    description = ". ".join(_sentence(rng, 8, 14) for _ in range(rng.randint(2, 3))) + "."
+    _, date = bench_common.random_date(rng)
+    kind = rng.choice(bench_common.TYPES)
+    creators = [DCValue(bench_common.random_creator(rng)) for _ in range(rng.randint(2, 5))]
+    subjects = [DCValue(bench_common.random_subject(rng)) for _ in range(rng.randint(3, 6))]
+    sentences = [bench_common.sentence(rng, 8, 14) for _ in range(rng.randint(2, 3))]
+    description = ". ".join(sentences) + "."
     metadata = {
-        "title": [DCValue(_sentence(rng, 6, 12), "en")],
+        "title": [DCValue(bench_common.sentence(rng, 6, 12), "en")],
         "creator": creators,
         "subject": subjects,
         "description": [DCValue(description)],
-        "publisher": [DCValue(rng.choice(_PUBLISHERS))],
+        "publisher": [DCValue(rng.choice(bench_common.PUBLISHERS))],
         "date": [DCValue(date)],
         "type": [DCValue(kind)],
         "identifier": [
             DCValue(f"https://repository.example.org/records/{index}"),
             DCValue(f"https://doi.org/10.5555/bench.{index}"),
         ],
-        "language": [DCValue(rng.choice(_LANGUAGES))],
+        "language": [DCValue(rng.choice(bench_common.LANGUAGES))],
     }
     return Record(
         source="local",
@@ -217,60 +179,7 @@ def ensure_store(cache_dir: Path, size: int, fresh: bool) -> tuple[Path, float |
 
 
 # --------------------------------------------------------------------------------------
-# Servers in subprocesses
-
-
-@dataclass
-class Server:
-    """A server subprocess and the port it serves on."""
-
-    name: str
-    process: subprocess.Popen[bytes]
-    port: int
-    log: collections.deque[str]
-    start_seconds: float
-
-    def peak_rss_kib(self) -> tuple[int, int]:
-        """Return (VmHWM, VmRSS) of the server process, in KiB."""
-        values = {}
-        with open(f"/proc/{self.process.pid}/status", encoding="ascii") as status:
-            for line in status:
-                key, _, rest = line.partition(":")
-                if key in ("VmHWM", "VmRSS"):
-                    values[key] = int(rest.split()[0])
-        return values["VmHWM"], values["VmRSS"]
-
-
-def _drain(stream: Any, log: collections.deque[str], port_found: threading.Event) -> None:
-    for raw in iter(stream.readline, b""):
-        line = raw.decode("utf-8", "replace").rstrip()
-        log.append(line)
-        if _SERVING.search(line):
-            port_found.set()
-
-
-@contextlib.contextmanager
-def running(name: str, command: list[str], cwd: Path) -> Iterator[Server]:
-    """Start a server subprocess that announces its port on stderr; kill it afterwards."""
-    process = subprocess.Popen(
-        command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
-    log: collections.deque[str] = collections.deque(maxlen=200)
-    found = threading.Event()
-    drainer = threading.Thread(target=_drain, args=(process.stderr, log, found), daemon=True)
-    drainer.start()
-    try:
-        started = time.monotonic()
-        while not found.wait(0.01):
-            if process.poll() is not None or time.monotonic() > started + START_TIMEOUT_S:
-                raise RuntimeError(f"{name} server did not start:\n" + "\n".join(log))
-        port = next(int(m.group(1)) for line in log if (m := _SERVING.search(line)))
-        yield Server(name, process, port, log, time.monotonic() - started)
-    finally:
-        process.kill()
-        process.wait(timeout=30)
-        drainer.join(timeout=5)
+# Server commands (each run with bench_common.running)
 
 
 def ours_command(db: Path, config: Path) -> list[str]:
@@ -328,15 +237,16 @@ def walk_list(port: int, max_requests: int) -> Walk:
     with a byte search), so the figures are the server's, not an XML parser's.
     """
     conn = http.client.HTTPConnection(HOST, port, timeout=REQUEST_TIMEOUT_S)
-    path = "/oai?verb=ListRecords&metadataPrefix=oai_dc"
+    query: str | None = bench_common.FIRST_QUERY
     latencies: list[float] = []
     records = size = 0
     checking = 0.0  # seconds spent verifying bodies, left out of the walk's wall time
     started = time.perf_counter()
     try:
-        while True:
+        while query is not None:
             if len(latencies) >= max_requests:
                 raise RuntimeError(f"the list did not end within {max_requests} requests")
+            path = f"/oai?{query}"
             sent = time.perf_counter()
             # http.client sends Accept-Encoding: identity: the body comes uncompressed.
             conn.request("GET", path)
@@ -351,12 +261,7 @@ def walk_list(port: int, max_requests: int) -> Walk:
             records += body.count(b"</record>")
             checking += time.perf_counter() - received
             size += len(body)
-            # The token is at the end of the body: search from its start only.
-            match = _TOKEN.search(body, max(0, body.rfind(b"<resumptionToken")))
-            if match is None or not match.group(1).strip():
-                break
-            token = unescape(match.group(1).decode("utf-8").strip())
-            path = "/oai?verb=ListRecords&resumptionToken=" + urllib.parse.quote(token, safe="")
+            query = bench_common.next_query(body)
     finally:
         conn.close()
     wall = time.perf_counter() - started - checking
@@ -553,7 +458,7 @@ def measure(name: str, command: list[str], size: int, repeat: int) -> Result:
     """
     results = []
     for _ in range(repeat):
-        with running(name, command, ROOT) as server:
+        with bench_common.running(name, command) as server:
             walk = walk_list(server.port, max_requests=size // PAGE_SIZE + 10)
             hwm, rss = server.peak_rss_kib()
         if walk.records != size:
@@ -563,10 +468,6 @@ def measure(name: str, command: list[str], size: int, repeat: int) -> Result:
     kept = results[len(results) // 2]
     kept.hwm_kib = max(result.hwm_kib for result in results)
     return kept
-
-
-def _verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
 
 
 def report(results: list[Result], loads: dict[int, float | None], skipped: list[int]) -> None:
@@ -581,9 +482,8 @@ def report(results: list[Result], loads: dict[int, float | None], skipped: list[
         )
         print(f"  {size:>9,} records: {how}")
     print()
-    columns: list[tuple[str, int, Callable[[Result], str]]] = [
-        ("server", -6, lambda r: r.server),
-        ("N", 9, lambda r: f"{r.size:,}"),
+    columns: list[bench_common.Column[Result]] = [
+        *bench_common.key_columns("server", 6, lambda r: r.server),
         ("records", 9, lambda r: f"{r.walk.records:,}"),
         ("pages", 6, lambda r: f"{r.walk.pages:,}"),
         ("wall s", 7, lambda r: f"{r.walk.seconds:.2f}"),
@@ -597,18 +497,7 @@ def report(results: list[Result], loads: dict[int, float | None], skipped: list[
         ("peak RSS MiB", 12, lambda r: f"{r.hwm_kib / 1024:.1f}"),
         ("start s", 7, lambda r: f"{r.start_seconds:.2f}"),
     ]
-
-    def line(cells: list[str]) -> str:
-        return " ".join(
-            cell.ljust(-width) if width < 0 else cell.rjust(width)
-            for cell, (_, width, _) in zip(cells, columns, strict=True)
-        )
-
-    head = line([name for name, _, _ in columns])
-    print(head)
-    print("-" * len(head))
-    for result in results:
-        print(line([cell(result) for _, _, cell in columns]))
+    bench_common.print_table(columns, results)
     for size in skipped:
         print(f"pyoai  {size:>9,}  skipped (above --peer-max)")
     ours = {r.size: r for r in results if r.server == "ours"}
@@ -619,7 +508,7 @@ def report(results: list[Result], loads: dict[int, float | None], skipped: list[
         if size in peer:
             speedup = ours[size].walk.rate / peer[size].walk.rate
             print(
-                f"  [{_verdict(speedup >= TARGET_SPEEDUP)}] throughput ours/pyoai at {size:,}:"
+                f"  [{verdict(speedup >= TARGET_SPEEDUP)}] throughput ours/pyoai at {size:,}:"
                 f" {speedup:.1f}x (target >= {TARGET_SPEEDUP:.0f}x)"
             )
         vs_elsewhere = ours[size].walk.rate / PYOAI_ELSEWHERE
@@ -632,7 +521,7 @@ def report(results: list[Result], loads: dict[int, float | None], skipped: list[
         ratio = ours[largest].walk.late_ms / ours[largest].walk.early_ms
         note = "" if largest >= 1_000_000 else " (target is stated at 1M; 1M not run)"
         print(
-            f"  [{_verdict(ratio <= TARGET_LATENCY_RATIO)}] last/first page latency at"
+            f"  [{verdict(ratio <= TARGET_LATENCY_RATIO)}] last/first page latency at"
             f" {largest:,}: {ratio:.2f} (target <= {TARGET_LATENCY_RATIO}){note}"
         )
         steady = ours[largest].walk.late_ms / ours[largest].walk.median_ms
@@ -645,19 +534,14 @@ def report(results: list[Result], loads: dict[int, float | None], skipped: list[
             growth = ours[largest].hwm_kib / ours[smallest].hwm_kib
             note = "" if (smallest, largest) == (10_000, 1_000_000) else " (target: 1M vs 10k)"
             print(
-                f"  [{_verdict(growth <= TARGET_RSS_RATIO)}] peak RSS at {largest:,} vs"
+                f"  [{verdict(growth <= TARGET_RSS_RATIO)}] peak RSS at {largest:,} vs"
                 f" {smallest:,}: {growth:.2f}x (target <= {TARGET_RSS_RATIO}x){note}"
             )
 
 
 def main(argv: list[str] | None = None) -> None:
     """Parse the arguments and run the benchmark (or the pyoai server subprocess)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--sizes",
-        default="10000,100000,1000000",
-        help="comma-separated record counts (default 10000,100000,1000000)",
-    )
+    parser = bench_common.argument_parser(__doc__, "10000,100000,1000000", REPEAT_HELP)
     parser.add_argument(
         "--peer-max",
         type=int,
@@ -672,18 +556,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--fresh", action="store_true", help="rebuild stores even if cached")
     parser.add_argument("--no-peer", action="store_true", help="measure only our provider")
-    parser.add_argument(
-        "--repeat",
-        type=int,
-        default=1,
-        help="walks per server and size; the median-throughput walk is reported (default 1)",
-    )
     parser.add_argument("--serve-peer", metavar="DB", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_peer:
         serve_peer(args.serve_peer)
         return
-    sizes = sorted({int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()})
+    sizes = bench_common.parse_sizes(args.sizes)
     if not sizes or min(sizes) < PAGE_SIZE * 12:
         parser.error(f"sizes must be at least {PAGE_SIZE * 12} (11 early and 10 late pages)")
 

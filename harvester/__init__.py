@@ -2,6 +2,7 @@
 
 Modules:
     run         per source: Identify, resume point, page loop, stop guards, summary
+    feed        pages fetched, parsed and prepared ahead: in this process or a second one
     client      the only importer of requests/sickle: session, retries, Retry-After, size cap
     persist     one page + checkpoint in ONE transaction; run history; reset
     pages       pure: response bytes -> Page (records, token, responseDate, OAI error)

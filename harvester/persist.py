@@ -8,11 +8,20 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from harvester.pages import Page
 from store.db import Store
-from store.records import Record, SaveCounts, SourceInfo, ensure_source, save_records
+from store.records import (
+    PreparedRecord,
+    Record,
+    SaveCounts,
+    SourceInfo,
+    ensure_source,
+    save_records,
+    write_prepared,
+)
 from store.schema import HARVEST_RUNS, HARVEST_STATE, QUARANTINE, RECORDS, SOURCES, STORE_META
 
 
@@ -194,14 +203,14 @@ def save_page(
     *,
     source: str,
     page: Page,
+    records: Sequence[PreparedRecord],
     checkpoint: ListCheckpoint,
     run_id: int,
     url: str,
-    repository_identifier: str,
     now: str,
 ) -> tuple[ListCheckpoint, SaveCounts]:
-    """Write one page's records, quarantine and the new checkpoint in one transaction."""
-    records = [_as_source(r, source) for r in page.records]
+    """Write one page's (prepared) records, quarantine and the new checkpoint in one
+    transaction."""
     first_date = checkpoint.first_response_date or page.response_date or now
     updated = ListCheckpoint(
         checkpoint.list_id,
@@ -217,13 +226,7 @@ def save_page(
         page.complete_list_size or checkpoint.complete_list_size,
     )
     with store.write() as conn:
-        counts = save_records(
-            conn,
-            records,
-            repository_identifier=repository_identifier,
-            now=now,
-            harvest_date=page.response_date or now,
-        )
+        counts = write_prepared(conn, records, now=now)
         if checkpoint.full and records:
             marks = ", ".join("?" * len(records))
             conn.execute(
@@ -251,20 +254,6 @@ def save_page(
             ],
         )
     return updated, counts
-
-
-def _as_source(record: Record, source: str) -> Record:
-    if record.source == source:
-        return record
-    return Record(
-        source,
-        record.identifier,
-        record.datestamp,
-        record.deleted,
-        record.sets,
-        record.metadata,
-        record.metadata_xml,
-    )
 
 
 def list_quarantined(conn: sqlite3.Connection, source: str) -> int:

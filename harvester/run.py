@@ -18,9 +18,10 @@ from datetime import UTC, datetime
 from lxml import etree
 
 from harvester import persist
-from harvester.client import Client, Fetched, describe
+from harvester.client import Client, describe
 from harvester.errors import HarvestError, MalformedResponse, RemoteOAIError
-from harvester.pages import NS_OAI, Page, parse
+from harvester.feed import FedPage, Feed, InlineFeed
+from harvester.pages import NS_OAI
 from harvester.persist import ListCheckpoint, RunCounts
 from harvester.settings import HarvesterSettings, SourceSettings
 from store.datestamps import normalise
@@ -139,6 +140,7 @@ class SourceHarvest:
         until: str | None = None,
         clock: Clock,
         progress: Callable[[RunSummary], None] | None = None,
+        feed_factory: Callable[[SourceInfo], Feed] | None = None,
     ) -> None:
         self.store = store
         self.source = source
@@ -149,6 +151,10 @@ class SourceHarvest:
         self.until = until
         self.clock = clock
         self.progress = progress
+        # Pages come from a feed the factory makes (e.g. a ProcessFeed), else are fetched
+        # here with `client`, which also asks Identify.
+        self.feed_factory = feed_factory
+        self.feed_retries = 0
         self.summary = RunSummary(source.name)
 
     @property
@@ -184,7 +190,7 @@ class SourceHarvest:
                 self.summary.error = error
                 # The caller reports failures (`oai harvest`: one line per source on stderr).
                 logger.info("%s: harvest failed: %s", self.source.name, error)
-            self.counts.retries = self.client.retries
+            self.counts.retries = self.client.retries + self.feed_retries
             try:
                 persist.end_run(
                     self.store, run_id, self.source.name, self.counts, error, _now(self.clock)
@@ -240,100 +246,98 @@ class SourceHarvest:
             params["set"] = self.source.set_spec
         return params
 
-    def _fetch_page(self, params: dict[str, str]) -> tuple[Fetched, Page]:
-        for attempt in range(1, self.settings.max_attempts + 1):
-            fetched = self.client.fetch(params)
-            self.counts.bytes += len(fetched.body)
-            try:
-                page = parse(fetched.body, self.source.name)
-            except MalformedResponse as exc:
-                if attempt == self.settings.max_attempts:
-                    raise MalformedResponse(f"{fetched.url}: {exc}") from exc
-                self.client.retry_page(f"unreadable page ({exc})")
-                continue
-            if page.verb == "ListIdentifiers":
-                # Headers without metadata would overwrite stored records with empty ones
-                # (mit-oai-pmh-harvester__get-identifiers__i0.xml answers ListRecords so).
-                if attempt == self.settings.max_attempts:
-                    raise MalformedResponse(
-                        f"{fetched.url}: answered ListIdentifiers to ListRecords"
-                    )
-                self.client.retry_page("the server answered ListIdentifiers to ListRecords")
-                continue
-            if page.invalid_dc:
-                self.counts.invalid_dc += len(page.invalid_dc)
-                logger.warning(
-                    "%s: %d records with oai_dc that is not valid Simple DC, stored as they are"
-                    " (e.g. %s)",
-                    self.source.name,
-                    len(page.invalid_dc),
-                    page.invalid_dc[0],
-                )
-            if page.repaired:
-                self.counts.warnings.append(f"page repaired: {page.repaired}")
-                logger.warning("%s: page repaired: %s", self.source.name, page.repaired)
-            return fetched, page
-        raise MalformedResponse("unreachable")  # the loop returns or raises
-
     def _walk(self, checkpoint: ListCheckpoint, run_id: int, info: IdentifyInfo) -> None:
         name = self.source.name
         restarts = 0
         empty_in_row = 0
         seen_tokens: set[str] = set()
         guard_warning: str | None = None
-        while True:
-            params = self._params(checkpoint)
-            fetched, page = self._fetch_page(params)
-            if page.error_code == "noRecordsMatch":
-                logger.info("%s: noRecordsMatch: nothing new", name)
-                checkpoint = self._save(checkpoint, page, run_id, fetched.url)
-                break
-            if page.error_code == "badResumptionToken" and checkpoint.token:
-                restarts += 1
-                if restarts > MAX_LIST_RESTARTS:
-                    raise RemoteOAIError("badResumptionToken", "the list was restarted too often")
-                # Lists have no order: what is still missing is unknown, so the whole list is
-                # requested again with its original from/until; what is seen again is upserted.
-                logger.warning("%s: badResumptionToken mid-list; restarting the list", name)
-                checkpoint = persist.restart_list(self.store, name, checkpoint, _now(self.clock))
-                seen_tokens.clear()
-                continue
-            if page.error_code:
-                raise RemoteOAIError(page.error_code, page.error_message)
-            checkpoint = self._save(checkpoint, page, run_id, fetched.url)
-            logger.info(
-                "%s: page %d: %d records%s (%s)",
-                name,
-                checkpoint.pages,
-                len(page.records),
-                ", token" if page.token else ", last page",
-                describe(params),
-            )
-            if not page.token:
-                break
-            empty_in_row = 0 if page.records or page.quarantined else empty_in_row + 1
-            if page.token in seen_tokens:
-                guard_warning = f"the server sent the token {page.token[:40]!r} twice"
-            elif empty_in_row >= self.settings.empty_page_limit:
-                guard_warning = f"{empty_in_row} empty pages in a row still carrying tokens"
-            elif checkpoint.pages >= self.settings.page_cap:
-                guard_warning = f"page cap of {self.settings.page_cap} reached"
-            if guard_warning:
-                break
-            seen_tokens.add(page.token)
+        source = self._source_info()
+        feed = (
+            self.feed_factory(source)
+            if self.feed_factory is not None
+            else InlineFeed(self.client, self.settings, source, self.repository_identifier)
+        )
+        try:
+            feed.start(self._params(checkpoint))
+            while True:
+                fed = feed.next()
+                page = fed.page
+                self._note_page(fed)
+                if page.error_code == "noRecordsMatch":
+                    logger.info("%s: noRecordsMatch: nothing new", name)
+                    checkpoint = self._save(checkpoint, fed, run_id)
+                    break
+                if page.error_code == "badResumptionToken" and checkpoint.token:
+                    restarts += 1
+                    if restarts > MAX_LIST_RESTARTS:
+                        raise RemoteOAIError(
+                            "badResumptionToken", "the list was restarted too often"
+                        )
+                    # Lists have no order: what is still missing is unknown, so the whole
+                    # list is requested again with its original from/until; what is seen
+                    # again is upserted.
+                    logger.warning("%s: badResumptionToken mid-list; restarting the list", name)
+                    checkpoint = persist.restart_list(
+                        self.store, name, checkpoint, _now(self.clock)
+                    )
+                    seen_tokens.clear()
+                    feed.start(self._params(checkpoint))
+                    continue
+                if page.error_code:
+                    raise RemoteOAIError(page.error_code, page.error_message)
+                checkpoint = self._save(checkpoint, fed, run_id)
+                logger.info(
+                    "%s: page %d: %d records%s (%s)",
+                    name,
+                    checkpoint.pages,
+                    len(fed.prepared),
+                    ", token" if page.token else ", last page",
+                    describe(fed.params),
+                )
+                if not page.token:
+                    break
+                empty_in_row = 0 if fed.prepared or page.quarantined else empty_in_row + 1
+                if page.token in seen_tokens:
+                    guard_warning = f"the server sent the token {page.token[:40]!r} twice"
+                elif empty_in_row >= self.settings.empty_page_limit:
+                    guard_warning = f"{empty_in_row} empty pages in a row still carrying tokens"
+                elif checkpoint.pages >= self.settings.page_cap:
+                    guard_warning = f"page cap of {self.settings.page_cap} reached"
+                if guard_warning:
+                    break
+                seen_tokens.add(page.token)
+        finally:
+            feed.close()
         self._finish(checkpoint, info, guard_warning)
 
-    def _save(
-        self, checkpoint: ListCheckpoint, page: Page, run_id: int, url: str
-    ) -> ListCheckpoint:
+    def _note_page(self, fed: FedPage) -> None:
+        page = fed.page
+        self.counts.bytes += fed.bytes
+        self.feed_retries = fed.retries if self.feed_factory is not None else 0
+        if page.invalid_dc:
+            self.counts.invalid_dc += len(page.invalid_dc)
+            logger.warning(
+                "%s: %d records with oai_dc that is not valid Simple DC, stored as they are"
+                " (e.g. %s)",
+                self.source.name,
+                len(page.invalid_dc),
+                page.invalid_dc[0],
+            )
+        if page.repaired:
+            self.counts.warnings.append(f"page repaired: {page.repaired}")
+            logger.warning("%s: page repaired: %s", self.source.name, page.repaired)
+
+    def _save(self, checkpoint: ListCheckpoint, fed: FedPage, run_id: int) -> ListCheckpoint:
+        page = fed.page
         updated, counts = persist.save_page(
             self.store,
             source=self.source.name,
             page=page,
+            records=fed.prepared,
             checkpoint=checkpoint,
             run_id=run_id,
-            url=url,
-            repository_identifier=self.repository_identifier,
+            url=fed.url,
             now=_now(self.clock),
         )
         self.counts.records.add(counts)

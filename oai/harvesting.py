@@ -13,13 +13,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 from harvester.client import Client, HostGate
+from harvester.feed import ProcessFeed
 from harvester.run import RunSummary, SourceHarvest
 from harvester.settings import HarvesterSettings, SourceSettings
 from store.db import open_store
 from store.identifiers import LOCAL_SOURCE
-from store.records import load_source
+from store.records import SourceInfo, load_source
 from store.schema import SOURCES
 
 logger = logging.getLogger(__name__)
@@ -87,6 +89,10 @@ def _run_one(
 ) -> RunSummary:
     store = open_store(db_path)
     client = Client(job.source.url, settings, gate=gate)
+
+    def process_feed(source: SourceInfo) -> ProcessFeed:
+        return ProcessFeed(job.source.url, settings, source, repository_identifier)
+
     try:
         return SourceHarvest(
             store,
@@ -98,6 +104,7 @@ def _run_one(
             until=job.until,
             clock=lambda: datetime.now(UTC),
             progress=progress,
+            feed_factory=process_feed,
         ).run()
     finally:
         client.close()
@@ -112,14 +119,26 @@ def harvest_all(
     parallel: int,
     progress: Progress | None = None,
 ) -> list[RunSummary]:
-    """Harvest every job (several at once when `parallel` > 1, one request per host)."""
+    """Harvest every job, several at once when `parallel` > 1; summaries in job order.
+
+    Jobs on the same host run one after the other in one thread, so a host never gets two
+    requests at a time (each run's pages are fetched by a process of its own).
+    """
     gate = HostGate(settings.politeness_delay)
-    args = (settings, gate, repository_identifier, progress)
-    if parallel <= 1 or len(jobs) <= 1:
-        return [_run_one(db_path, job, *args) for job in jobs]
-    with ThreadPoolExecutor(max_workers=parallel) as pool:
-        futures = [pool.submit(_run_one, db_path, job, *args) for job in jobs]
-        return [f.result() for f in futures]
+    by_host: dict[str, list[int]] = {}
+    for index, job in enumerate(jobs):
+        by_host.setdefault(urlsplit(job.source.url).netloc.lower(), []).append(index)
+
+    def run_group(indexes: list[int]) -> list[tuple[int, RunSummary]]:
+        return [
+            (i, _run_one(db_path, jobs[i], settings, gate, repository_identifier, progress))
+            for i in indexes
+        ]
+
+    groups = list(by_host.values())
+    with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(groups)))) as pool:
+        done = [pair for result in pool.map(run_group, groups) for pair in result]
+    return [summary for _, summary in sorted(done, key=lambda pair: pair[0])]
 
 
 class Progress:

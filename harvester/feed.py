@@ -1,0 +1,321 @@
+"""Pages fetched, parsed and prepared for writing: in this process, or in a second one.
+
+The run loop (harvester.run) takes pages from a feed and decides what to do with each; a
+feed only follows resumption tokens. ProcessFeed does the fetching, parsing, field
+extraction and rendering in a child process while this one writes to SQLite, so the two
+halves of a harvest use both cores (threads would not: extraction holds the GIL).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import multiprocessing
+import os
+import queue
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from harvester.client import Client
+from harvester.errors import FetchError, HarvestError, MalformedResponse
+from harvester.pages import Page, parse
+from harvester.settings import HarvesterSettings
+from store.datestamps import format_utc
+from store.records import PreparedRecord, Record, SourceInfo, prepare_record
+
+logger = logging.getLogger(__name__)
+
+# Pages the child may run ahead of the writer: enough to hide a fetch, bounded for memory.
+PAGES_AHEAD = 3
+_POLL_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class FedPage:
+    """One page as a feed delivers it (page.records emptied: `prepared` holds them)."""
+
+    url: str
+    params: dict[str, str]
+    page: Page
+    prepared: list[PreparedRecord]
+    bytes: int
+    retries: int
+
+
+class Feed(Protocol):
+    """Follows a list's resumption tokens, one page at a time."""
+
+    def start(self, params: Mapping[str, str]) -> None:
+        """Begin a walk with the request `params`."""
+
+    def next(self) -> FedPage:
+        """The next page of the walk. Raises HarvestError when it cannot be had."""
+
+    def finish_walk(self) -> None:
+        """End the walk (pages fetched ahead are dropped); call before the next start."""
+
+    def close(self) -> None:
+        """Release the feed's resources."""
+
+
+def fetch_page(
+    client: Client, params: Mapping[str, str], settings: HarvesterSettings, source: str
+) -> tuple[str, Page, int]:
+    """Fetch and parse one page, fetching again what cannot be used.
+
+    Returns (url, page, bytes received in all attempts). Raises FetchError, or
+    MalformedResponse when every attempt was unreadable.
+    """
+    received = 0
+    for attempt in range(1, settings.max_attempts + 1):
+        fetched = client.fetch(params)
+        received += len(fetched.body)
+        try:
+            page = parse(fetched.body, source)
+        except MalformedResponse as exc:
+            if attempt == settings.max_attempts:
+                raise MalformedResponse(f"{fetched.url}: {exc}") from exc
+            client.retry_page(f"unreadable page ({exc})")
+            continue
+        if page.verb == "ListIdentifiers":
+            # Headers without metadata would overwrite stored records with empty ones
+            # (mit-oai-pmh-harvester__get-identifiers__i0.xml answers ListRecords so).
+            if attempt == settings.max_attempts:
+                raise MalformedResponse(f"{fetched.url}: answered ListIdentifiers to ListRecords")
+            client.retry_page("the server answered ListIdentifiers to ListRecords")
+            continue
+        return fetched.url, page, received
+    raise MalformedResponse("unreachable")  # the loop returns or raises
+
+
+def prepare_page(
+    page: Page, source: SourceInfo, repository_identifier: str, now: str
+) -> list[PreparedRecord]:
+    """Every record of the page prepared and rendered for writing under `source`."""
+    harvest_date = page.response_date or now
+    return [
+        prepare_record(
+            record if record.source == source.name else _as_source(record, source.name),
+            repository_identifier=repository_identifier,
+            source=source,
+            harvest_date=harvest_date,
+            render_now=True,
+        )
+        for record in page.records
+    ]
+
+
+def _as_source(record: Record, source: str) -> Record:
+    return dataclasses.replace(record, source=source)
+
+
+def _next_params(page: Page) -> dict[str, str] | None:
+    if page.error_code or not page.token:
+        return None
+    return {"verb": "ListRecords", "resumptionToken": page.token}
+
+
+class InlineFeed:
+    """Fetches each page when it is asked for, in this process."""
+
+    def __init__(
+        self,
+        client: Client,
+        settings: HarvesterSettings,
+        source: SourceInfo,
+        repository_identifier: str,
+    ) -> None:
+        self.client = client
+        self.settings = settings
+        self.source = source
+        self.repository_identifier = repository_identifier
+        self._params: dict[str, str] | None = None
+
+    def start(self, params: Mapping[str, str]) -> None:
+        """Begin a walk with the request `params`."""
+        self._params = dict(params)
+
+    def next(self) -> FedPage:
+        """Fetch, parse and prepare the next page."""
+        if self._params is None:
+            raise HarvestError("the walk has ended")
+        params = self._params
+        url, page, received = fetch_page(self.client, params, self.settings, self.source.name)
+        now = format_utc(datetime.now(UTC))
+        prepared = prepare_page(page, self.source, self.repository_identifier, now)
+        self._params = _next_params(page)
+        return FedPage(url, params, page, prepared, received, self.client.retries)
+
+    def finish_walk(self) -> None:
+        """Forget the walk."""
+        self._params = None
+
+    def close(self) -> None:
+        """Nothing to release: the client belongs to the caller."""
+
+
+def _send(results: Any, message: tuple[Any, ...], parent: int) -> bool:
+    """Put a message for the parent; False once the parent is gone (then stop)."""
+    while True:
+        try:
+            results.put(message, timeout=_POLL_SECONDS)
+            return True
+        except queue.Full:
+            if os.getppid() != parent:
+                return False
+
+
+def _worker(
+    commands: Any,
+    results: Any,
+    stop: Any,
+    base_url: str,
+    settings: HarvesterSettings,
+    source: SourceInfo,
+    repository_identifier: str,
+    log_level: int,
+    parent: int,
+) -> None:
+    """The child process: walk lists on command, sending each prepared page."""
+    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    client = Client(base_url, settings)
+    try:
+        while True:
+            try:
+                command = commands.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                if os.getppid() != parent:
+                    return
+                continue
+            if command[0] != "walk":
+                return
+            params: dict[str, str] | None = command[1]
+            seen: set[str] = set()
+            while params is not None and not stop.is_set():
+                try:
+                    url, page, received = fetch_page(client, params, settings, source.name)
+                    now = format_utc(datetime.now(UTC))
+                    prepared = prepare_page(page, source, repository_identifier, now)
+                except HarvestError as exc:
+                    kind = "malformed" if isinstance(exc, MalformedResponse) else "fetch"
+                    if not _send(results, ("error", kind, str(exc)), parent):
+                        return
+                    break
+                except Exception as exc:  # a bug: the parent records a failed run
+                    text = f"unexpected {type(exc).__name__}: {exc}\n{traceback.format_exc()}"
+                    if not _send(results, ("error", "unexpected", text), parent):
+                        return
+                    break
+                sent = dataclasses.replace(page, records=[])
+                fed = FedPage(url, params, sent, prepared, received, client.retries)
+                if not _send(results, ("page", fed), parent):
+                    return
+                params = _next_params(page)
+                if params is not None and page.token in seen:
+                    params = None  # the parent ends the list on a repeated token
+                seen.add(page.token or "")
+            if not _send(results, ("idle",), parent):
+                return
+    finally:
+        client.close()
+
+
+class ProcessFeed:
+    """Fetches, parses and prepares pages in a child process, up to PAGES_AHEAD ahead."""
+
+    def __init__(
+        self,
+        base_url: str,
+        settings: HarvesterSettings,
+        source: SourceInfo,
+        repository_identifier: str,
+    ) -> None:
+        # spawn, not fork: the parent may run other harvests in threads.
+        context = multiprocessing.get_context("spawn")
+        self._commands = context.Queue()
+        self._results = context.Queue(maxsize=PAGES_AHEAD)
+        self._stop = context.Event()
+        self._walking = False
+        self._process = context.Process(
+            target=_worker,
+            args=(
+                self._commands,
+                self._results,
+                self._stop,
+                base_url,
+                settings,
+                source,
+                repository_identifier,
+                logging.getLogger().getEffectiveLevel(),
+                os.getpid(),
+            ),
+            daemon=True,
+            name=f"oai-harvest-feed-{source.name}",
+        )
+        self._process.start()
+
+    def start(self, params: Mapping[str, str]) -> None:
+        """Begin a walk with the request `params`."""
+        self.finish_walk()
+        self._stop.clear()
+        self._commands.put(("walk", dict(params)))
+        self._walking = True
+
+    def _receive(self) -> tuple[Any, ...]:
+        while True:
+            try:
+                message: tuple[Any, ...] = self._results.get(timeout=_POLL_SECONDS)
+                return message
+            except queue.Empty:
+                if not self._process.is_alive():
+                    self._walking = False
+                    raise FetchError("the page-fetching process died") from None
+
+    def next(self) -> FedPage:
+        """The next page the child prepared. Raises HarvestError as the child reports."""
+        if not self._walking:
+            raise HarvestError("the walk has ended")
+        message = self._receive()
+        if message[0] == "page":
+            fed: FedPage = message[1]
+            return fed
+        if message[0] == "idle":
+            self._walking = False
+            raise HarvestError("the walk ended before the list did")
+        self._walking = False
+        self._receive_idle()
+        kind, text = message[1], message[2]
+        if kind == "malformed":
+            raise MalformedResponse(text)
+        if kind == "unexpected":
+            logger.error("%s", text)
+            raise HarvestError(text.splitlines()[0])
+        raise FetchError(text)
+
+    def _receive_idle(self) -> None:
+        while self._receive()[0] != "idle":
+            pass
+
+    def finish_walk(self) -> None:
+        """Stop the child's walk and drop what it fetched ahead."""
+        if not self._walking:
+            return
+        self._stop.set()
+        self._receive_idle()
+        self._walking = False
+
+    def close(self) -> None:
+        """Stop the child process."""
+        with contextlib.suppress(HarvestError):
+            self.finish_walk()
+        self._commands.put(("quit",))
+        self._process.join(timeout=5)
+        if self._process.is_alive():
+            self._process.terminate()
+            self._process.join(timeout=5)
+        self._commands.close()
+        self._results.close()
