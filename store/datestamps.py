@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, date, datetime, timedelta
 
@@ -41,10 +42,12 @@ def parse_strict(value: str) -> tuple[datetime, bool]:
     raise ValueError(f"not a UTC datestamp (YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ): {value!r}")
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise(value: str) -> str:
     """Return an origin's datestamp as YYYY-MM-DDThh:mm:ssZ, or raise ValueError.
 
-    Day values become midnight UTC; offsets are applied; fractions are dropped.
+    Day values become midnight UTC; offsets are applied; fractions are dropped. Cached: a
+    harvest reads each datestamp twice (page check, then store), and lists repeat them.
     """
     match = _LENIENT.match(value.strip())
     if not match:

@@ -252,7 +252,7 @@ def prepare_record(
         set_specs=tuple(published_set_specs(record.source, record.sets)),
         harvest_date=harvest_date if harvested else None,
         provenance=provenance,
-        record=None if render_now else record,
+        record=record,
     )
     if not render_now:
         return prepared
