@@ -373,7 +373,7 @@ def _params() -> Iterator[object]:
         yield pytest.param(case, id=name, marks=marks)
 
 
-@pytest.mark.parametrize("case", _params())
+@pytest.mark.parametrize("case", list(_params()))
 def test_replayed_capture_ends_as_expected(case: Case, tmp_path: Path) -> None:
     result, waits = replay(case, tmp_path / "m.db")
     want = case.expected
