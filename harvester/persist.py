@@ -95,11 +95,18 @@ def load_state(conn: sqlite3.Connection, source: str) -> SourceState:
 
 
 def record_identify(
-    store: Store, source: SourceInfo, identify: dict[str, str | None], now: str
+    store: Store, source: SourceInfo, identify: dict[str, str | None] | None, now: str
 ) -> None:
-    """Keep the source's Identify answer (and create the source row on first contact)."""
+    """Keep the source's Identify answer; None only makes sure the source's rows exist
+    (what an earlier Identify said is kept)."""
     with store.write() as conn:
         ensure_source(conn, source, now)
+        conn.execute(
+            f"INSERT INTO {HARVEST_STATE} (source) VALUES (?) ON CONFLICT (source) DO NOTHING",
+            [source.name],
+        )
+        if identify is None:
+            return
         conn.execute(
             f"UPDATE {SOURCES} SET identify_xml = ?, granularity = ?, earliest_datestamp = ?,"
             " deleted_record = ?, compression = ?, identified_at = ?,"
@@ -114,10 +121,6 @@ def record_identify(
                 identify.get("repository_name"),
                 source.name,
             ],
-        )
-        conn.execute(
-            f"INSERT INTO {HARVEST_STATE} (source) VALUES (?) ON CONFLICT (source) DO NOTHING",
-            [source.name],
         )
 
 

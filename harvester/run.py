@@ -13,7 +13,7 @@ import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from lxml import etree
 
@@ -24,7 +24,7 @@ from harvester.feed import FedPage, Feed, InlineFeed
 from harvester.pages import NS_OAI
 from harvester.persist import ListCheckpoint, RunCounts
 from harvester.settings import HarvesterSettings, SourceSettings
-from store.datestamps import normalise
+from store.datestamps import format_utc, normalise
 from store.db import Store
 from store.dublin_core import NS_OAI_DC
 from store.records import SourceInfo
@@ -35,6 +35,10 @@ logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 # A list restarted this often because its tokens expire is given up.
 MAX_LIST_RESTARTS = 3
+# Runs in a row that failed on the same saved token before the list is asked again.
+STUCK_TOKEN_RUNS = 2
+# Seconds the next incremental list reaches back before this one's responseDate.
+OVERLAP_SECONDS = 60
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
@@ -113,6 +117,16 @@ def until_in_granularity(stamp: str, granularity: str) -> str:
     return bound
 
 
+def next_from_date(response_date: str, granularity: str) -> str:
+    """The `from` of the next incremental list: the responseDate of this one's first page,
+    less an overlap that absorbs clock and transaction skew at the server (harvester
+    guidelines §3): the whole day at day granularity, OVERLAP_SECONDS at seconds."""
+    if granularity == "YYYY-MM-DD":
+        return in_granularity(response_date, granularity)
+    moment = datetime.fromisoformat(normalise(response_date).replace("Z", "+00:00"))
+    return format_utc(moment - timedelta(seconds=OVERLAP_SECONDS))
+
+
 def _token_live(checkpoint: ListCheckpoint, now: datetime) -> bool:
     if not checkpoint.token:
         return False
@@ -165,13 +179,14 @@ class SourceHarvest:
     def run(self) -> RunSummary:
         """Harvest the source; failures are recorded, logged and returned, not raised."""
         started = self.clock()
-        # The source row exists before its first run (harvest_runs refers to it).
-        persist.record_identify(self.store, self._source_info(), {}, _now(self.clock))
-        run_id = persist.begin_run(
-            self.store, self.source.name, self.full, self.source.from_, _now(self.clock)
-        )
         error: str | None = None
+        run_id: int | None = None
         try:
+            # The source row exists before its first run (harvest_runs refers to it).
+            persist.record_identify(self.store, self._source_info(), None, _now(self.clock))
+            run_id = persist.begin_run(
+                self.store, self.source.name, self.full, self.source.from_, _now(self.clock)
+            )
             self._harvest(run_id)
         except HarvestError as exc:
             error = str(exc)
@@ -192,9 +207,10 @@ class SourceHarvest:
                 logger.info("%s: harvest failed: %s", self.source.name, error)
             self.counts.retries = self.client.retries + self.feed_retries
             try:
-                persist.end_run(
-                    self.store, run_id, self.source.name, self.counts, error, _now(self.clock)
-                )
+                if run_id is not None:
+                    persist.end_run(
+                        self.store, run_id, self.source.name, self.counts, error, _now(self.clock)
+                    )
             except sqlite3.Error as exc:  # the run row stays 'running': read as interrupted
                 logger.warning("%s: could not record the run: %s", self.source.name, exc)
             self.summary.seconds = (self.clock() - started).total_seconds()
@@ -226,8 +242,24 @@ class SourceHarvest:
             checkpoint = persist.start_list(
                 self.store, self.source.name, from_, until, full, _now(self.clock)
             )
+        elif checkpoint.pages and not checkpoint.token:
+            # The last page was saved, then the run died before closing the list.
+            persist.note_request_from(self.store, run_id, checkpoint.from_)
+            self._finish(checkpoint, info, None)
+            return
         elif not _token_live(checkpoint, self.clock()):
             logger.warning("%s: the saved token has expired; restarting the list", self.source.name)
+            checkpoint = persist.restart_list(
+                self.store, self.source.name, checkpoint, _now(self.clock)
+            )
+        elif state.failures_in_row >= STUCK_TOKEN_RUNS:
+            # A token that keeps failing (HTTP errors, unreadable answers) and never expires
+            # would fail every run; ask the list again instead.
+            logger.warning(
+                "%s: %d runs failed on the saved token; restarting the list",
+                self.source.name,
+                state.failures_in_row,
+            )
             checkpoint = persist.restart_list(
                 self.store, self.source.name, checkpoint, _now(self.clock)
             )
@@ -264,26 +296,28 @@ class SourceHarvest:
                 fed = feed.next()
                 page = fed.page
                 self._note_page(fed)
-                if page.error_code == "noRecordsMatch":
-                    logger.info("%s: noRecordsMatch: nothing new", name)
-                    checkpoint = self._save(checkpoint, fed, run_id)
-                    break
-                if page.error_code == "badResumptionToken" and checkpoint.token:
+                if page.error_code and checkpoint.token:
+                    # Any error to a token in mid-list (badResumptionToken, but also a
+                    # noRecordsMatch or badArgument there) means: ask the whole list again
+                    # (harvester guidelines §6.2); taking it as the end would let a --full
+                    # list tombstone everything it had not reached.
                     restarts += 1
                     if restarts > MAX_LIST_RESTARTS:
-                        raise RemoteOAIError(
-                            "badResumptionToken", "the list was restarted too often"
-                        )
+                        raise RemoteOAIError(page.error_code, "the list was restarted too often")
                     # Lists have no order: what is still missing is unknown, so the whole
                     # list is requested again with its original from/until; what is seen
                     # again is upserted.
-                    logger.warning("%s: badResumptionToken mid-list; restarting the list", name)
+                    logger.warning("%s: %s mid-list; restarting the list", name, page.error_code)
                     checkpoint = persist.restart_list(
                         self.store, name, checkpoint, _now(self.clock)
                     )
                     seen_tokens.clear()
                     feed.start(self._params(checkpoint))
                     continue
+                if page.error_code == "noRecordsMatch":
+                    logger.info("%s: noRecordsMatch: nothing new", name)
+                    checkpoint = self._save(checkpoint, fed, run_id)
+                    break
                 if page.error_code:
                     raise RemoteOAIError(page.error_code, page.error_message)
                 checkpoint = self._save(checkpoint, fed, run_id)
@@ -369,16 +403,20 @@ class SourceHarvest:
         # this run's pages, would be tombstoned below).
         quarantined = max(self.counts.quarantined, persist.list_quarantined(self.store.conn, name))
         size = checkpoint.complete_list_size
-        if size is not None and checkpoint.records_seen + quarantined < size:
+        short = size is not None and checkpoint.records_seen + quarantined < size
+        if short and size is not None:
             shortfall = size - checkpoint.records_seen
             warnings.append(f"completeListSize {size}, but {checkpoint.records_seen} delivered")
             logger.warning("%s: %d records fewer than completeListSize %d", name, shortfall, size)
-        tombstone = checkpoint.full and not guard_warning and quarantined == 0
+        # Records a full list lacked are tombstoned only when it surely was complete: no
+        # early end, nothing quarantined, no completeListSize shortfall (a server ending a
+        # list early under load must not delete records).
+        tombstone = checkpoint.full and not guard_warning and quarantined == 0 and not short
         if checkpoint.full and quarantined:
             warnings.append("records quarantined: records absent from this list kept as they are")
         next_from = None
         if not guard_warning and checkpoint.first_response_date:
-            next_from = in_granularity(checkpoint.first_response_date, info.granularity)
+            next_from = next_from_date(checkpoint.first_response_date, info.granularity)
             if checkpoint.until is not None and checkpoint.until < next_from:
                 # A list bounded by `until` says nothing of what changed after it: starting
                 # the next one at its responseDate would skip that for good. `from` is

@@ -54,6 +54,7 @@ def harvest(
     settings: HarvesterSettings = SETTINGS,
     *,
     from_: str | None = None,
+    full: bool = False,
 ) -> Outcome:
     """Run SourceHarvest once against the server into `db`."""
     store = open_store(db)
@@ -66,6 +67,7 @@ def harvest(
             client,
             settings,
             repository_identifier=REPOSITORY_IDENTIFIER,
+            full=full,
             clock=lambda: datetime.now(UTC),
         ).run()
         conn = store.conn

@@ -6,6 +6,7 @@ the run stored and warned about is read back from the store (tests/harvester/har
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -72,7 +73,7 @@ def test_no_records_match_is_a_successful_empty_harvest(
     server.play(Reply(bodies.error("noRecordsMatch"), status=status))
     outcome = harvest(server, tmp_path / "m.db")
     assert (outcome.status, outcome.error, outcome.identifiers) == ("completed", None, [])
-    assert outcome.next_from == bodies.RESPONSE_DATE
+    assert outcome.next_from == "2024-05-01T11:59:00Z"  # RESPONSE_DATE less the overlap
     assert outcome.retries == 0
 
 
@@ -164,3 +165,58 @@ def test_a_restarted_list_still_reports_its_shortfall(server: FaultServer, tmp_p
     outcome = harvest(server, tmp_path / "m.db")
     assert outcome.status == "completed"
     assert any("completeListSize 4, but 3 delivered" in w for w in outcome.warnings)
+
+
+def _tombstoned(db: Path) -> list[str]:
+    store = open_store(db)
+    try:
+        rows = store.conn.execute("SELECT identifier FROM records WHERE deleted = 1 ORDER BY 1")
+        return [str(r[0]) for r in rows]
+    finally:
+        store.close()
+
+
+def test_an_error_to_a_token_restarts_a_full_list_and_tombstones_nothing_wrongly(
+    server: FaultServer, tmp_path: Path
+) -> None:
+    db = tmp_path / "m.db"
+    server.play(Reply(bodies.page(["oai:x:1", "oai:x:2", "oai:x:3"])))
+    assert harvest(server, db).status == "completed"
+    server.play(
+        Reply(bodies.page(["oai:x:1", "oai:x:2"], "t1", size=3)),
+        Reply(bodies.error("noRecordsMatch")),  # mid-list: not the end of the list
+        Reply(bodies.page(["oai:x:1", "oai:x:2"], "t2", size=3)),
+        Reply(bodies.page(["oai:x:3"], size=3)),
+    )
+    outcome = harvest(server, db, full=True)
+    assert (outcome.status, outcome.summary.counts.tombstoned) == ("completed", 0)
+    assert _tombstoned(db) == []
+
+
+def test_a_full_list_short_of_its_complete_list_size_tombstones_nothing(
+    server: FaultServer, tmp_path: Path
+) -> None:
+    db = tmp_path / "m.db"
+    server.play(Reply(bodies.page(["oai:x:1", "oai:x:2", "oai:x:3"])))
+    harvest(server, db)
+    server.play(Reply(bodies.page(["oai:x:1"], size=3)))  # a server ending the list early
+    outcome = harvest(server, db, full=True)
+    assert (outcome.status, outcome.summary.counts.tombstoned) == ("completed", 0)
+    assert any("completeListSize 3, but 1 delivered" in w for w in outcome.warnings)
+    assert _tombstoned(db) == []
+
+
+def test_a_token_failing_run_after_run_is_given_up_for_the_whole_list(
+    server: FaultServer, tmp_path: Path
+) -> None:
+    db = tmp_path / "m.db"
+    settings = dataclasses.replace(SETTINGS, max_attempts=1)
+    gone = Reply(b"gone", status=500, content_type="text/plain")
+    server.play(Reply(bodies.page(["oai:x:1"], "t1")), gone)
+    assert harvest(server, db, settings).status == "failed"
+    server.play(gone)  # the saved token (no expirationDate) fails again
+    assert harvest(server, db, settings).status == "failed"
+    server.play(Reply(bodies.page(["oai:x:1"], "t1")), Reply(bodies.page(["oai:x:2"])))
+    outcome = harvest(server, db, settings)
+    assert (outcome.status, outcome.identifiers) == ("completed", ["oai:x:1", "oai:x:2"])
+    assert "resumptionToken" not in server.requests[-2].params  # the list was asked again

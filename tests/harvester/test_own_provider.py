@@ -152,7 +152,7 @@ def test_full_harvest_mirrors_the_provider_record_by_record(
     assert run[2:] == (SAMPLE_SIZE - SAMPLE_DELETED, 0, SAMPLE_DELETED, 0, SAMPLE_SIZE // PAGE_SIZE)
     status = mirror.run("status", "src")
     assert status.exit_code == 0
-    assert "next from 2024-05-02T00:00:00Z" in status.stdout
+    assert "next from 2024-05-01T23:59:00Z" in status.stdout
     assert f"{SAMPLE_SIZE - SAMPLE_DELETED} records, {SAMPLE_DELETED} tombstones" in status.stdout
 
 
@@ -225,17 +225,18 @@ def test_incremental_harvest_brings_only_the_changes(
     }
     assert mirrored(mirror.db, "src") == published(provider_db)
     assert len(mirrored(mirror.db, "src")) == SAMPLE_SIZE + 2
-    assert "next from 2024-05-02T00:01:00Z" in mirror.run("status", "src").stdout
-    # Nothing changed since: noRecordsMatch, nothing written, and `from` still advances.
+    assert "next from 2024-05-02T00:00:00Z" in mirror.run("status", "src").stdout
+    # Nothing changed since: the minute of overlap sees the last changes again, as unchanged
+    # upserts; nothing is written, and `from` still advances.
     clock.fixed = T4
     counts = summary(mirror.run("harvest", "src"), "src")
     assert (counts["status"], counts["added"], counts["updated"], counts["unchanged"]) == (
         "completed",
         0,
         0,
-        0,
+        5,
     )
-    assert "next from 2024-05-02T00:02:00Z" in mirror.run("status", "src").stdout
+    assert "next from 2024-05-02T00:01:00Z" in mirror.run("status", "src").stdout
     assert [run[0] for run in harvest_runs(mirror.db, "src")] == ["completed"] * 3
 
 
