@@ -14,6 +14,7 @@ import logging
 import multiprocessing
 import os
 import queue
+import time
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 # Pages the child may run ahead of the writer: enough to hide a fetch, bounded for memory.
 PAGES_AHEAD = 3
+# Seconds a stopped walk may take to wind down before the child process is ended.
+FINISH_GRACE_SECONDS = 30.0
 _POLL_SECONDS = 1.0
 
 
@@ -48,6 +51,9 @@ class FedPage:
 
 class Feed(Protocol):
     """Follows a list's resumption tokens, one page at a time."""
+
+    # Retries the feed's own HTTP client made (0 when it shares the caller's).
+    retries: int
 
     def start(self, params: Mapping[str, str]) -> None:
         """Begin a walk with the request `params`."""
@@ -134,6 +140,7 @@ class InlineFeed:
         self.source = source
         self.repository_identifier = repository_identifier
         self._params: dict[str, str] | None = None
+        self.retries = 0  # counted by the caller's client
 
     def start(self, params: Mapping[str, str]) -> None:
         """Begin a walk with the request `params`."""
@@ -158,15 +165,25 @@ class InlineFeed:
         """Nothing to release: the client belongs to the caller."""
 
 
-def _send(results: Any, message: tuple[Any, ...], parent: int) -> bool:
-    """Put a message for the parent; False once the parent is gone (then stop)."""
+class _Stopped(Exception):
+    """The parent asked the walk to stop while the child was waiting to retry."""
+
+
+def _orphaned(parent: int) -> None:
+    """Leave at once when the parent is gone (kill -9): nobody reads what this would send,
+    and waiting for the queue's feeder thread to flush would hang the child for ever."""
+    if os.getppid() != parent:
+        os._exit(0)
+
+
+def _send(results: Any, message: tuple[Any, ...], parent: int) -> None:
+    """Put a message for the parent (exits the process once the parent is gone)."""
     while True:
         try:
             results.put(message, timeout=_POLL_SECONDS)
-            return True
+            return
         except queue.Full:
-            if os.getppid() != parent:
-                return False
+            _orphaned(parent)
 
 
 def _worker(
@@ -179,49 +196,73 @@ def _worker(
     repository_identifier: str,
     log_level: int,
     parent: int,
+    retry_budget: float,
 ) -> None:
     """The child process: walk lists on command, sending each prepared page."""
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    client = Client(base_url, settings)
+    results.cancel_join_thread()  # never block the child's exit on an unread queue
+
+    def sleep(seconds: float) -> None:
+        # A retry wait (Retry-After may ask for an hour) ends as soon as the walk is stopped.
+        if stop.wait(seconds):
+            raise _Stopped
+        _orphaned(parent)
+
+    client = Client(base_url, settings, sleep=sleep)
+    client.budget_left = retry_budget  # one budget per source and run, shared with the parent
     try:
         while True:
             try:
                 command = commands.get(timeout=_POLL_SECONDS)
             except queue.Empty:
-                if os.getppid() != parent:
-                    return
+                _orphaned(parent)
                 continue
             if command[0] != "walk":
                 return
-            params: dict[str, str] | None = command[1]
-            seen: set[str] = set()
-            while params is not None and not stop.is_set():
-                try:
-                    url, page, received = fetch_page(client, params, settings, source.name)
-                    now = format_utc(datetime.now(UTC))
-                    prepared = prepare_page(page, source, repository_identifier, now)
-                except HarvestError as exc:
-                    kind = "malformed" if isinstance(exc, MalformedResponse) else "fetch"
-                    if not _send(results, ("error", kind, str(exc)), parent):
-                        return
-                    break
-                except Exception as exc:  # a bug: the parent records a failed run
-                    text = f"unexpected {type(exc).__name__}: {exc}\n{traceback.format_exc()}"
-                    if not _send(results, ("error", "unexpected", text), parent):
-                        return
-                    break
-                sent = dataclasses.replace(page, records=[])
-                fed = FedPage(url, params, sent, prepared, received, client.retries)
-                if not _send(results, ("page", fed), parent):
-                    return
-                params = _next_params(page)
-                if params is not None and page.token in seen:
-                    params = None  # the parent ends the list on a repeated token
-                seen.add(page.token or "")
-            if not _send(results, ("idle",), parent):
-                return
+            _walk(
+                client, command[1], results, stop, settings, source, repository_identifier, parent
+            )
+            _send(results, ("idle", client.retries), parent)
     finally:
         client.close()
+
+
+def _walk(
+    client: Client,
+    params: dict[str, str] | None,
+    results: Any,
+    stop: Any,
+    settings: HarvesterSettings,
+    source: SourceInfo,
+    repository_identifier: str,
+    parent: int,
+) -> None:
+    seen: set[str] = set()
+    while params is not None and not stop.is_set():
+        try:
+            url, page, received = fetch_page(client, params, settings, source.name)
+            now = format_utc(datetime.now(UTC))
+            prepared = prepare_page(page, source, repository_identifier, now)
+        except _Stopped:
+            return
+        except HarvestError as exc:
+            kind = "malformed" if isinstance(exc, MalformedResponse) else "fetch"
+            _send(results, ("error", kind, str(exc), client.retries), parent)
+            return
+        except Exception as exc:  # a bug: the parent records a failed run
+            text = f"unexpected {type(exc).__name__}: {exc}\n{traceback.format_exc()}"
+            _send(results, ("error", "unexpected", text, client.retries), parent)
+            return
+        sent = dataclasses.replace(page, records=[])
+        _send(
+            results,
+            ("page", FedPage(url, params, sent, prepared, received, client.retries)),
+            parent,
+        )
+        params = _next_params(page)
+        if params is not None and page.token in seen:
+            params = None  # the parent ends the list on a repeated token
+        seen.add(page.token or "")
 
 
 class ProcessFeed:
@@ -233,6 +274,7 @@ class ProcessFeed:
         settings: HarvesterSettings,
         source: SourceInfo,
         repository_identifier: str,
+        retry_budget: float,
     ) -> None:
         # spawn, not fork: the parent may run other harvests in threads.
         context = multiprocessing.get_context("spawn")
@@ -240,6 +282,7 @@ class ProcessFeed:
         self._results = context.Queue(maxsize=PAGES_AHEAD)
         self._stop = context.Event()
         self._walking = False
+        self.retries = 0
         self._process = context.Process(
             target=_worker,
             args=(
@@ -252,6 +295,7 @@ class ProcessFeed:
                 repository_identifier,
                 logging.getLogger().getEffectiveLevel(),
                 os.getpid(),
+                retry_budget,
             ),
             daemon=True,
             name=f"oai-harvest-feed-{source.name}",
@@ -265,15 +309,22 @@ class ProcessFeed:
         self._commands.put(("walk", dict(params)))
         self._walking = True
 
-    def _receive(self) -> tuple[Any, ...]:
+    def _receive(self, deadline: float | None = None) -> tuple[Any, ...]:
         while True:
             try:
                 message: tuple[Any, ...] = self._results.get(timeout=_POLL_SECONDS)
-                return message
             except queue.Empty:
                 if not self._process.is_alive():
                     self._walking = False
                     raise FetchError("the page-fetching process died") from None
+                if deadline is not None and time.monotonic() > deadline:
+                    self._process.terminate()
+                    self._walking = False
+                    raise FetchError("the page-fetching process did not stop; ended it") from None
+                continue
+            kind = message[0]
+            self.retries = message[-1] if kind in ("idle", "error") else message[1].retries
+            return message
 
     def next(self) -> FedPage:
         """The next page the child prepared. Raises HarvestError as the child reports."""
@@ -297,7 +348,10 @@ class ProcessFeed:
         raise FetchError(text)
 
     def _receive_idle(self) -> None:
-        while self._receive()[0] != "idle":
+        # The child stops between requests, or in a retry wait; a request in flight can take
+        # up to the response deadline, and then the child is ended.
+        deadline = time.monotonic() + FINISH_GRACE_SECONDS
+        while self._receive(deadline)[0] != "idle":
             pass
 
     def finish_walk(self) -> None:

@@ -343,12 +343,12 @@ class SourceHarvest:
                 seen_tokens.add(page.token)
         finally:
             feed.close()
+            self.feed_retries = feed.retries
         self._finish(checkpoint, info, guard_warning)
 
     def _note_page(self, fed: FedPage) -> None:
         page = fed.page
         self.counts.bytes += fed.bytes
-        self.feed_retries = fed.retries if self.feed_factory is not None else 0
         if page.invalid_dc:
             self.counts.invalid_dc += len(page.invalid_dc)
             logger.warning(

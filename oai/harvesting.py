@@ -91,7 +91,9 @@ def _run_one(
     client = Client(job.source.url, settings, gate=gate)
 
     def process_feed(source: SourceInfo) -> ProcessFeed:
-        return ProcessFeed(job.source.url, settings, source, repository_identifier)
+        return ProcessFeed(
+            job.source.url, settings, source, repository_identifier, client.budget_left
+        )
 
     try:
         return SourceHarvest(

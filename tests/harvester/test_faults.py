@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import subprocess
+import sys
 import time
 import tracemalloc
 from dataclasses import replace
@@ -269,3 +271,74 @@ def test_a_trickling_body_is_cut_at_the_response_deadline_and_retried(
     assert outcome.retries == 1
     assert outcome.identifiers == ["oai:x:1", "oai:x:2"]
     assert time.monotonic() - started < 10
+
+
+def test_a_list_ended_early_does_not_wait_out_a_retry_after(
+    server: FaultServer, tmp_path: Path
+) -> None:
+    # The page process fetches ahead; when the list ends at the page cap, its wait for a
+    # Retry-After of 40 s on the next page is cut short, not sat out.
+    server.play(
+        Reply(bodies.page(["oai:x:1"], "t1")),
+        Reply(b"", status=503, headers=(("Retry-After", "40"),)),
+    )
+    config = _config(tmp_path, page_cap=1, max_attempts=3)
+    started = time.monotonic()
+    result = _harvest_cli(config, tmp_path / "m.db", server.url)
+    assert result.exit_code == 0, result.output
+    assert "page cap of 1 reached" in result.stdout
+    assert time.monotonic() - started < 20
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text(encoding="ascii").split()
+        found.extend(int(child) for child in text)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_the_page_process_ends_when_the_harvest_is_killed(
+    server: FaultServer, tmp_path: Path
+) -> None:
+    # Pages come slowly, so the harvest is mid-list when it is killed with SIGKILL.
+    server.play(*(Stall(0.3, Reply(bodies.page([f"oai:x:{i}"], f"t{i}"))) for i in range(40)))
+    config = _config(tmp_path, read_timeout=5)
+    command = [
+        sys.executable,
+        "-m",
+        "oai",
+        "--config",
+        str(config),
+        "--db",
+        str(tmp_path / "m.db"),
+        "harvest",
+        "--url",
+        server.url,
+        "--name",
+        "faulty",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        children: list[int] = []
+        while not children and time.monotonic() < deadline:
+            time.sleep(0.2)
+            children = [c for c in _children(process.pid) if _alive(c)]
+        assert children, "the page process never started"
+        time.sleep(1.0)
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while any(_alive(c) for c in children) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(c) for c in children), "the page process outlived its harvest"
