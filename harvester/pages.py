@@ -8,6 +8,7 @@ not, those records are quarantined and the rest of the page is kept.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -32,7 +33,13 @@ _DC_PREFIX = f"{{{dublin_core.NS_DC}}}"
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _LIST_VERBS = ("ListRecords", "ListIdentifiers", "GetRecord")
 _DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>", re.DOTALL)
-_RECORD_CHUNK = re.compile(rb"<(?:\w+:)?(record|header)[\s>].*?</(?:\w+:)?\1\s*>", re.DOTALL)
+_CHUNK_TAGS = {
+    name: (
+        re.compile(rb"<(?:\w+:)?" + name + rb"[\s>]"),
+        re.compile(rb"</(?:\w+:)?" + name + rb"\s*>"),
+    )
+    for name in (b"record", b"header")
+}
 
 
 @dataclass(frozen=True)
@@ -243,12 +250,38 @@ def _repairs(body: bytes) -> list[tuple[str, bytes]]:
     return candidates
 
 
+def _chunks(body: bytes) -> list[tuple[int, int]]:
+    """(start, end) of each <record>...</record> (else <header>...</header>) in the body.
+
+    One pass over the opening and one over the closing tags, paired in order: linear
+    however many elements are left unclosed (a lazy regex would rescan to the end for each).
+    """
+    for opening, closing in _CHUNK_TAGS.values():
+        ends = [m.end() for m in closing.finditer(body)]
+        found: list[tuple[int, int]] = []
+        position = 0
+        end_index = 0
+        for match in opening.finditer(body):
+            start = match.start()
+            if start < position:
+                continue  # inside the chunk just taken
+            while end_index < len(ends) and ends[end_index] <= start:
+                end_index += 1
+            if end_index == len(ends):
+                break
+            found.append((start, ends[end_index]))
+            position = ends[end_index]
+        if found:
+            return found
+    return []
+
+
 def _salvage(body: bytes, source: str) -> Page:
     """Keep the envelope and every readable record of a page whose records are broken."""
-    chunks = list(_RECORD_CHUNK.finditer(body))
+    chunks = _chunks(body)
     if not chunks:
         raise MalformedResponse("not well-formed XML, and no records to salvage")
-    envelope = body[: chunks[0].start()] + body[chunks[-1].end() :]
+    envelope = body[: chunks[0][0]] + body[chunks[-1][1] :]
     last_error = ""
     for _, candidate in _repairs(envelope):
         try:
@@ -261,26 +294,25 @@ def _salvage(body: bytes, source: str) -> Page:
     page = _from_tree(root, source, "records read one by one")
     records: list[Record] = []
     quarantined: list[Quarantined] = []
+    invalid_dc: list[str] = []
     nsmap = " ".join(f'xmlns:{p}="{u}"' if p else f'xmlns="{u}"' for p, u in root.nsmap.items())
-    for match in chunks:
-        raw = match.group(0)
+    for start, end in chunks:
+        raw = body[start:end]
         tag_end = raw.find(b">")
         wrapped = raw[: raw.find(b" ") if 0 < raw.find(b" ") < tag_end else tag_end]
         wrapped = wrapped + b" " + nsmap.encode() + raw[len(wrapped) :]
         try:
             element = _parse(strip_illegal_bytes(wrapped))
-            records.append(read_record(element, source))
+            record, valid_dc = _read_record(element, source)
         except (etree.XMLSyntaxError, ValueError) as exc:
             quarantined.append(Quarantined(raw, str(exc)))
-    return Page(
-        page.response_date,
-        records,
-        quarantined,
-        page.token,
-        page.cursor,
-        page.complete_list_size,
-        page.expiration_date,
-        repaired=page.repaired,
+            continue
+        records.append(record)
+        if not valid_dc:
+            invalid_dc.append(record.identifier)
+    # The verb too: a salvaged ListIdentifiers answer must still be refused.
+    return dataclasses.replace(
+        page, records=records, quarantined=quarantined, invalid_dc=invalid_dc
     )
 
 

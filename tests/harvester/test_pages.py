@@ -155,3 +155,33 @@ def test_schema_invalid_dc_is_kept_and_reported() -> None:
     assert [r.identifier for r in page.records] == ["oai:x:stray", "oai:x:abstract", "oai:x:good"]
     assert page.invalid_dc == ["oai:x:stray", "oai:x:abstract"]
     assert page.verb == "ListRecords"
+
+
+def test_a_salvaged_page_keeps_its_verb() -> None:
+    # Not well-formed (a stray "&"), so records are read one by one; the verb still tells a
+    # ListIdentifiers answer apart, which the run loop refuses.
+    body = b"""<?xml version="1.0" encoding="UTF-8"?>
+<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><responseDate>2024-01-01T00:00:00Z</responseDate>
+<request>http://x</request><ListIdentifiers>
+<header><identifier>oai:x:1</identifier><datestamp>2024-01-01</datestamp></header>
+<header><identifier>oai:x:&2</identifier><datestamp>2024-01-01</datestamp></header>
+</ListIdentifiers></OAI-PMH>"""
+    page = parse(body, "src")
+    assert page.verb == "ListIdentifiers"
+    assert [r.identifier for r in page.records] == ["oai:x:1"]
+    assert len(page.quarantined) == 1
+
+
+def test_unclosed_records_are_quarantined_with_what_follows() -> None:
+    head = (
+        b'<?xml version="1.0"?><OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/">'
+        b"<responseDate>2024-01-01T00:00:00Z</responseDate><request>x</request><ListRecords>"
+    )
+    good = (
+        b"<record><header><identifier>oai:x:1</identifier><datestamp>2024-01-01</datestamp>"
+        b"</header></record>"
+    )
+    body = head + b"<record><header>" * 5000 + good + b"</ListRecords></OAI-PMH>"
+    page = parse(body, "src")
+    # The unclosed openings and the good record end up as one chunk, quarantined whole.
+    assert (len(page.records), len(page.quarantined)) == (0, 1)
