@@ -6,6 +6,7 @@ being written, and that page is fetched again from the checkpoint's token.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -236,10 +237,28 @@ def save_page(
                 f"UPDATE {RECORDS} SET seen_list = ? WHERE source = ? AND identifier IN ({marks})",
                 [checkpoint.list_id, source, *(r.identifier for r in records)],
             )
+        # The same broken record seen again (a restarted list, the overlap) is one row, with
+        # the run, page and time it was last seen.
         conn.executemany(
-            f"INSERT INTO {QUARANTINE} (source, run_id, page, url, raw, error, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(source, run_id, updated.pages, url, q.raw, q.error, now) for q in page.quarantined],
+            f"INSERT INTO {QUARANTINE} (source, run_id, page, url, raw, raw_hash, error,"
+            " created_at, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (source, raw_hash) DO UPDATE SET run_id = excluded.run_id,"
+            " page = excluded.page, url = excluded.url, error = excluded.error,"
+            " last_seen = excluded.last_seen",
+            [
+                (
+                    source,
+                    run_id,
+                    updated.pages,
+                    url,
+                    q.raw,
+                    hashlib.sha256(q.raw).hexdigest(),
+                    q.error,
+                    now,
+                    now,
+                )
+                for q in page.quarantined
+            ],
         )
         conn.execute(
             f"UPDATE {HARVEST_STATE} SET list_first_response_date = ?, token = ?,"
@@ -265,7 +284,7 @@ def list_quarantined(conn: sqlite3.Connection, source: str) -> int:
     # this one began is counted too, which errs only towards keeping records.
     row = conn.execute(
         f"SELECT count(*) FROM {QUARANTINE} q JOIN {HARVEST_STATE} h ON h.source = q.source"
-        " WHERE q.source = ? AND h.list_started IS NOT NULL AND q.created_at >= h.list_started",
+        " WHERE q.source = ? AND h.list_started IS NOT NULL AND q.last_seen >= h.list_started",
         [source],
     ).fetchone()
     return int(row[0])

@@ -183,10 +183,12 @@ CREATE TABLE {QUARANTINE} (
     page INTEGER,
     url TEXT,
     raw BLOB NOT NULL,
+    raw_hash TEXT NOT NULL,
     error TEXT NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    UNIQUE (source, raw_hash)
 );
-CREATE INDEX quarantine_by_source ON {QUARANTINE} (source);
 """
 
 

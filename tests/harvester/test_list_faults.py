@@ -220,3 +220,21 @@ def test_a_token_failing_run_after_run_is_given_up_for_the_whole_list(
     outcome = harvest(server, db, settings)
     assert (outcome.status, outcome.identifiers) == ("completed", ["oai:x:1", "oai:x:2"])
     assert "resumptionToken" not in server.requests[-2].params  # the list was asked again
+
+
+def test_a_record_quarantined_again_is_one_row(server: FaultServer, tmp_path: Path) -> None:
+    broken = bodies.page(["oai:x:1"]).replace(
+        b"<identifier>oai:x:1</identifier>", b"<identifier></identifier>"
+    )
+    db = tmp_path / "m.db"
+    for _ in range(2):
+        server.play(Reply(broken))
+        assert harvest(server, db, full=True).summary.counts.quarantined == 1
+    store = open_store(db)
+    try:
+        rows = store.conn.execute(
+            "SELECT count(*), min(created_at) <= max(last_seen) FROM quarantine"
+        )
+        assert tuple(rows.fetchone()) == (1, 1)
+    finally:
+        store.close()
