@@ -101,6 +101,23 @@ def identify(client: Client, counts: RunCounts) -> IdentifyInfo:
     )
 
 
+def format_namespace(client: Client, prefix: str, counts: RunCounts) -> str:
+    """The namespace ListMetadataFormats gives for `prefix`, or "" when it cannot tell
+    (the list request itself will say whether the format is disseminated)."""
+    try:
+        fetched = client.fetch({"verb": "ListMetadataFormats"})
+        counts.bytes += len(fetched.body)
+        root = etree.fromstring(fetched.body, make_parser())
+    except (HarvestError, etree.XMLSyntaxError) as exc:
+        logger.warning("ListMetadataFormats failed (%s); %s's namespace unknown", exc, prefix)
+        return ""
+    for element in root.iter(f"{{{NS_OAI}}}metadataFormat"):
+        if (element.findtext(f"{{{NS_OAI}}}metadataPrefix") or "").strip() == prefix:
+            return (element.findtext(f"{{{NS_OAI}}}metadataNamespace") or "").strip()
+    logger.warning("ListMetadataFormats does not list %s", prefix)
+    return ""
+
+
 def in_granularity(stamp: str, granularity: str) -> str:
     """Write a UTC datestamp in the repository's granularity (day: the date part)."""
     normalised = normalise(stamp)
@@ -169,6 +186,8 @@ class SourceHarvest:
         # here with `client`, which also asks Identify.
         self.feed_factory = feed_factory
         self.feed_retries = 0
+        # The namespace of a format other than oai_dc, from ListMetadataFormats (provenance).
+        self.namespace = ""
         self.summary = RunSummary(source.name)
 
     @property
@@ -222,13 +241,15 @@ class SourceHarvest:
             self.source.name,
             self.source.url,
             prefix,
-            NS_OAI_DC if prefix == "oai_dc" else "",
+            NS_OAI_DC if prefix == "oai_dc" else self.namespace,
             self.source.set_spec,
             repository_name,
         )
 
     def _harvest(self, run_id: int) -> None:
         info = identify(self.client, self.counts)
+        if self.source.metadata_prefix != "oai_dc":
+            self.namespace = format_namespace(self.client, self.source.metadata_prefix, self.counts)
         source = self._source_info(info.fields.get("repository_name"))
         persist.record_identify(self.store, source, info.fields, _now(self.clock))
         state = persist.load_state(self.store.conn, self.source.name)

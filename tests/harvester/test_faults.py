@@ -14,6 +14,7 @@ import sys
 import time
 import tracemalloc
 from dataclasses import replace
+from datetime import UTC, datetime
 from email.utils import formatdate
 from pathlib import Path
 
@@ -22,9 +23,22 @@ from click.testing import CliRunner, Result
 
 from harvester.client import Client
 from harvester.errors import FetchError
+from harvester.run import SourceHarvest
+from harvester.settings import SourceSettings
 from oai.cli import main
+from store.db import open_store
 from tests.harvester import bodies
-from tests.harvester.faults import Action, Drop, Endless, FaultServer, Reply, Stall, Truncate
+from tests.harvester.faults import (
+    Action,
+    Drop,
+    Endless,
+    FaultServer,
+    Reply,
+    Request,
+    Stall,
+    Truncate,
+    running,
+)
 from tests.harvester.harness import PAGE, SETTINGS, harvest
 
 # -- retried, then succeeded -------------------------------------------------------------
@@ -342,3 +356,44 @@ def test_the_page_process_ends_when_the_harvest_is_killed(
     while any(_alive(c) for c in children) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(_alive(c) for c in children), "the page process outlived its harvest"
+
+
+def test_another_format_learns_its_namespace_from_list_metadata_formats(tmp_path: Path) -> None:
+    formats = (
+        b'<?xml version="1.0"?><OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/">'
+        b"<responseDate>2024-05-01T12:00:00Z</responseDate><request>x</request>"
+        b"<ListMetadataFormats><metadataFormat><metadataPrefix>marcxml</metadataPrefix>"
+        b"<schema>http://www.loc.gov/standards/marcxml/schema/MARC21slim.xsd</schema>"
+        b"<metadataNamespace>http://www.loc.gov/MARC21/slim</metadataNamespace>"
+        b"</metadataFormat></ListMetadataFormats></OAI-PMH>"
+    )
+
+    def route(request: Request) -> Action:
+        if request.verb == "Identify":
+            return Reply(bodies.identify())
+        if request.verb == "ListMetadataFormats":
+            return Reply(formats)
+        return Reply(PAGE)
+
+    with running(route=route) as server:
+        store = open_store(tmp_path / "m.db")
+        client = Client(server.url, SETTINGS, sleep=lambda _: None)
+        try:
+            summary = SourceHarvest(
+                store,
+                SourceSettings("marc", server.url, metadata_prefix="marcxml"),
+                client,
+                SETTINGS,
+                repository_identifier="repository.example.org",
+                clock=lambda: datetime.now(UTC),
+            ).run()
+            assert summary.status == "completed"
+            (namespace,) = store.conn.execute(
+                "SELECT metadata_namespace FROM sources WHERE name = 'marc'"
+            ).fetchone()
+            xml = store.conn.execute("SELECT record_xml FROM records LIMIT 1").fetchone()[0]
+        finally:
+            client.close()
+            store.close()
+    assert namespace == "http://www.loc.gov/MARC21/slim"
+    assert b"<metadataNamespace>http://www.loc.gov/MARC21/slim</metadataNamespace>" in xml
