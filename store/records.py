@@ -301,6 +301,9 @@ def write_prepared(
     # One query for the whole batch instead of one per record; updated as records are
     # written, so a record listed twice in one batch is an update the second time.
     existing_rows = _existing_rows(conn, batch)
+    # Set memberships by record, written in one statement at the end; a record written
+    # twice in the batch keeps only its last memberships.
+    set_rows: dict[int, list[tuple[str, str, str, str, int, int]]] = {}
     for item in batch:
         existing = existing_rows.get((item.source, item.identifier))
         if existing is not None and existing[1] == item.content_hash:
@@ -356,14 +359,15 @@ def write_prepared(
             item.content_hash,
             int(item.deleted),
         )
-        conn.executemany(
-            f"INSERT INTO {RECORD_SETS} (set_spec, local_datestamp, local_identifier, source,"
-            " change_seq, record_id) VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (spec, now, item.local_identifier, item.source, change_seq, record_id)
-                for spec in with_ancestors(item.set_specs)
-            ],
-        )
+        set_rows[record_id] = [
+            (spec, now, item.local_identifier, item.source, change_seq, record_id)
+            for spec in with_ancestors(item.set_specs)
+        ]
+    conn.executemany(
+        f"INSERT INTO {RECORD_SETS} (set_spec, local_datestamp, local_identifier,"
+        " source, change_seq, record_id) VALUES (?, ?, ?, ?, ?, ?)",
+        [row for rows in set_rows.values() for row in rows],
+    )
     return counts
 
 

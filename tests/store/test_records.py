@@ -154,3 +154,12 @@ def test_views_flatten_dublin_core(store: Store) -> None:
     assert tuple(flat) == ("T", "Stirrup, V.; Kaur, J.")
     lang = store.conn.execute("SELECT lang FROM record_dc WHERE element = 'title'").fetchone()
     assert lang[0] == "en"
+
+
+def test_a_record_listed_twice_in_one_batch_keeps_its_last_sets(store: Store) -> None:
+    first = Record("remote", "oai:x:1", "2020-01-01", sets=("a:b",))
+    second = Record("remote", "oai:x:1", "2020-01-02", sets=("c",))
+    assert _save(store, [first, second], "2024-01-01T00:00:00Z") == (1, 1, 0, 0)
+    specs = [r[0] for r in store.conn.execute("SELECT set_spec FROM record_sets ORDER BY 1")]
+    assert specs == ["remote", "remote:c"]
+    assert store.conn.execute("SELECT count(*) FROM records").fetchone()[0] == 1
