@@ -55,7 +55,8 @@ from bench_common import HOST, PAGE_SIZE, REPOSITORY_IDENTIFIER, ROOT, verdict
 from store.datestamps import format_utc
 from store.db import open_store
 from store.dublin_core import DCValue
-from store.records import Record, SourceInfo, ensure_source, save_records
+from store.records import Record, SourceInfo, ensure_source
+from store.writes import save_records
 
 DEFAULT_CACHE = ROOT / "bench" / "results" / "stores"
 THREADS = 4

@@ -26,7 +26,8 @@ from harvester.errors import FetchError, HarvestError, MalformedResponse
 from harvester.pages import Page, parse
 from harvester.settings import HarvesterSettings
 from store.datestamps import format_utc
-from store.records import PreparedRecord, Record, SourceInfo, prepare_record
+from store.records import Record, SourceInfo
+from store.writes import PreparedRecord, prepare_record
 
 logger = logging.getLogger(__name__)
 

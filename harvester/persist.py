@@ -14,16 +14,9 @@ from dataclasses import dataclass, field
 
 from harvester.pages import Page
 from store.db import Store
-from store.records import (
-    PreparedRecord,
-    Record,
-    SaveCounts,
-    SourceInfo,
-    ensure_source,
-    save_records,
-    write_prepared,
-)
+from store.records import Record, SaveCounts, SourceInfo, ensure_source
 from store.schema import HARVEST_RUNS, HARVEST_STATE, QUARANTINE, RECORDS, SOURCES, STORE_META
+from store.writes import PreparedRecord, save_records, write_prepared
 
 
 @dataclass(frozen=True)

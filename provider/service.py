@@ -28,7 +28,7 @@ from provider.verbs import (
     parse_request,
 )
 from store.datestamps import format_utc
-from store.records import current_change_seq
+from store.writes import current_change_seq
 
 OAI_DC = "oai_dc"
 COMPRESSION = ("gzip", "deflate")

@@ -3,7 +3,8 @@
 Modules:
     schema        DDL and migrations: the documented interface people query
     db            open_store(): WAL, busy timeout, migrations, store metadata
-    records       Record dataclass and save_records(): upserts, tombstones, local datestamps
+    records       Record and SourceInfo; sources; look-ups; the repository identifier check
+    writes        prepare_record() / write_prepared() / save_records(): upserts, tombstones
     dublin_core   oai_dc element <-> {element: [values]}
     render        a record's published XML, rendered once when it is written
     datestamps    UTC datestamp parsing and formatting

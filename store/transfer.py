@@ -28,9 +28,9 @@ from store.records import (
     SourceInfo,
     ensure_source,
     row_to_record,
-    save_records,
 )
 from store.schema import RECORDS
+from store.writes import save_records
 from store.xmlsafe import make_parser
 
 logger = logging.getLogger(__name__)

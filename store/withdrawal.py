@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from store.records import Record, save_records
+from store.records import Record
 from store.schema import RECORDS
+from store.writes import save_records
 
 
 def withdraw(

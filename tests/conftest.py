@@ -21,8 +21,9 @@ from provider.app import make_app
 from provider.settings import ProviderSettings
 from store.db import Store, open_store
 from store.dublin_core import DCValue
-from store.records import Record, SourceInfo, ensure_source, save_records
+from store.records import Record, SourceInfo, ensure_source
 from store.transfer import import_file
+from store.writes import save_records
 from tests.xsd import ResponseValidator
 
 if TYPE_CHECKING:

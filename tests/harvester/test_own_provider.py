@@ -25,8 +25,9 @@ from provider.settings import ProviderSettings
 from store.db import open_store
 from store.dublin_core import DCValue
 from store.identifiers import LOCAL_SOURCE
-from store.records import Record, save_records
+from store.records import Record
 from store.transfer import import_file
+from store.writes import save_records
 from tests.conftest import (
     REPOSITORY_IDENTIFIER,
     SAMPLE,

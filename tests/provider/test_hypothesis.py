@@ -32,7 +32,8 @@ from provider.verbs import (
     parse_request,
 )
 from store.db import open_store
-from store.records import Record, ensure_source, save_records
+from store.records import Record, ensure_source
+from store.writes import save_records
 from tests.conftest import HARVESTED, NOW, REPOSITORY_IDENTIFIER, fill_store
 from tests.strategies import (
     LIST_VERBS,

@@ -17,8 +17,8 @@ from store.records import (
     ensure_repository_identifier,
     ensure_source,
     find_record_id,
-    save_records,
 )
+from store.writes import save_records
 
 RID = "repository.example.org"
 

@@ -1,0 +1,302 @@
+"""Writing records: prepare (pure CPU work) then write (SQL), with tombstones, local
+datestamps and the write number that freezes the provider's lists.
+
+prepare_record() may run in another process (a harvest renders pages there); write_prepared()
+runs inside the caller's transaction; save_records() does both for a batch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from store import dublin_core
+from store.datestamps import normalise
+from store.identifiers import (
+    LOCAL_SOURCE,
+    local_identifier,
+    published_set_specs,
+    with_ancestors,
+)
+from store.records import Record, SaveCounts, SourceInfo, load_source
+from store.render import Provenance, render
+from store.schema import RECORD_SETS, RECORDS, STORE_META
+
+_XSD_DATE_OR_DATETIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?)?$", re.ASCII
+)
+
+
+def content_hash(
+    record: Record, normalised_datestamp: str, sets_json: str, metadata_json: str | None
+) -> str:
+    """Hash of everything the provider's dissemination of a record depends on."""
+    parts = (
+        str(record.deleted),
+        record.datestamp,
+        normalised_datestamp,
+        sets_json,
+        metadata_json or "",
+    )
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _existing_rows(
+    conn: sqlite3.Connection, records: Sequence[Record | PreparedRecord]
+) -> dict[tuple[str, str], tuple[int, str, int]]:
+    """(source, identifier) -> (id, content_hash, deleted) of the records already stored."""
+    found: dict[tuple[str, str], tuple[int, str, int]] = {}
+    keys = sorted({(r.source, r.identifier) for r in records})
+    for start in range(0, len(keys), 400):
+        chunk = keys[start : start + 400]
+        where = " OR ".join(["(source = ? AND identifier = ?)"] * len(chunk))
+        params = [value for key in chunk for value in key]
+        for source, identifier, row_id, digest, deleted in conn.execute(
+            f"SELECT source, identifier, id, content_hash, deleted FROM {RECORDS} WHERE {where}",
+            params,
+        ):
+            found[(str(source), str(identifier))] = (int(row_id), str(digest), int(deleted))
+    return found
+
+
+def _provenance_datestamp(raw: str, normalised: str) -> str:
+    # Provenance copies the origin's datestamp in its own granularity when it is a legal
+    # xs:date/xs:dateTime; anything stranger is published normalised.
+    return raw if _XSD_DATE_OR_DATETIME.fullmatch(raw) else normalised
+
+
+def current_change_seq(conn: sqlite3.Connection) -> int:
+    """Return the number of the last write that changed a record (0 before any)."""
+    row = conn.execute(f"SELECT value FROM {STORE_META} WHERE key = 'change_seq'").fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def _next_change_seq(conn: sqlite3.Connection) -> int:
+    seq = current_change_seq(conn) + 1
+    conn.execute(
+        f"INSERT INTO {STORE_META} (key, value) VALUES ('change_seq', ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [str(seq)],
+    )
+    return seq
+
+
+# Rendered with this in place of the local datestamp, which is known only when the record
+# is written (a record may be prepared in another process, ahead of its write).
+STAMP_PLACEHOLDER = "0000-00-00T00:00:00Z"
+_STAMP_ELEMENT = f"<datestamp>{STAMP_PLACEHOLDER}</datestamp>".encode()
+
+
+@dataclass(frozen=True)
+class PreparedRecord:
+    """A record with everything its row needs but the local datestamp and write number.
+
+    Holds `record` when the rendering is left to write time (so an unchanged record is
+    never rendered), or the rendered templates when it was done ahead, e.g. in a harvest's
+    parsing process.
+    """
+
+    source: str
+    identifier: str
+    deleted: bool
+    datestamp_raw: str
+    datestamp: str
+    sets_json: str
+    metadata_json: str | None
+    metadata_xml: str | None
+    content_hash: str
+    local_identifier: str
+    set_specs: tuple[str, ...]
+    harvest_date: str | None
+    provenance: Provenance | None
+    record: Record | None = None
+    header_template: bytes | None = None
+    record_template: bytes | None = None
+
+    def rendered(self, now: str) -> tuple[bytes, bytes]:
+        """The header and record XML with `now` as the local datestamp."""
+        header, record = self.header_template, self.record_template
+        if header is None or record is None:
+            source = self.record
+            if source is None:
+                raise ValueError(f"{self.identifier}: neither templates nor a record to render")
+            done = render(
+                local_identifier=self.local_identifier,
+                local_datestamp=STAMP_PLACEHOLDER,
+                set_specs=list(self.set_specs),
+                deleted=self.deleted,
+                metadata=None if self.deleted else source.metadata,
+                provenance=self.provenance,
+            )
+            header, record = done.header_xml, done.record_xml
+        stamp = f"<datestamp>{now}</datestamp>".encode()
+        # The header comes first in both, so the first datestamp element is the header's.
+        return header.replace(_STAMP_ELEMENT, stamp, 1), record.replace(_STAMP_ELEMENT, stamp, 1)
+
+
+def prepare_record(
+    record: Record,
+    *,
+    repository_identifier: str,
+    source: SourceInfo | None,
+    harvest_date: str | None,
+    render_now: bool = False,
+) -> PreparedRecord:
+    """Do a record's CPU work ahead of its write (pure: no I/O).
+
+    `harvest_date` is the provenance harvestDate of a harvested record. Raises ValueError
+    for an unreadable datestamp.
+    """
+    normalised = normalise(record.datestamp)
+    sets_json = json.dumps(sorted(set(record.sets)))
+    metadata_json = (
+        None
+        if record.deleted
+        else json.dumps(dublin_core.to_json(record.metadata), ensure_ascii=False)
+    )
+    harvested = record.source != LOCAL_SOURCE
+    provenance = None
+    if harvested and source is not None and source.base_url and harvest_date:
+        provenance = Provenance(
+            base_url=source.base_url,
+            identifier=record.identifier,
+            datestamp=_provenance_datestamp(record.datestamp, normalised),
+            metadata_namespace=source.metadata_namespace,
+            harvest_date=harvest_date,
+        )
+    prepared = PreparedRecord(
+        source=record.source,
+        identifier=record.identifier,
+        deleted=record.deleted,
+        datestamp_raw=record.datestamp,
+        datestamp=normalised,
+        sets_json=sets_json,
+        metadata_json=metadata_json,
+        metadata_xml=None if record.deleted else record.metadata_xml,
+        content_hash=content_hash(record, normalised, sets_json, metadata_json),
+        local_identifier=local_identifier(repository_identifier, record.source, record.identifier),
+        set_specs=tuple(published_set_specs(record.source, record.sets)),
+        harvest_date=harvest_date if harvested else None,
+        provenance=provenance,
+        record=record,
+    )
+    if not render_now:
+        return prepared
+    header, full = prepared.rendered(STAMP_PLACEHOLDER)
+    return dataclasses.replace(prepared, record=None, header_template=header, record_template=full)
+
+
+def save_records(
+    conn: sqlite3.Connection,
+    records: Iterable[Record],
+    *,
+    repository_identifier: str,
+    now: str,
+    harvest_date: str | None = None,
+) -> SaveCounts:
+    """Upsert records by (source, identifier) inside the caller's transaction.
+
+    An unchanged record is left alone (its local datestamp stays); a changed or deleted one
+    gets local datestamp `now` and a fresh rendering; a deleted one becomes a tombstone.
+    Sources must exist already (ensure_source). Raises ValueError for an unreadable
+    datestamp, before anything of the batch is written.
+    """
+    batch = list(records)
+    sources = {name: load_source(conn, name) for name in {r.source for r in batch}}
+    prepared = [
+        prepare_record(
+            record,
+            repository_identifier=repository_identifier,
+            source=sources[record.source],
+            harvest_date=harvest_date or now,
+        )
+        for record in batch
+    ]
+    return write_prepared(conn, prepared, now=now)
+
+
+def write_prepared(
+    conn: sqlite3.Connection, batch: Sequence[PreparedRecord], *, now: str
+) -> SaveCounts:
+    """Write prepared records inside the caller's transaction (see save_records)."""
+    counts = SaveCounts()
+    # Every record this call changes carries the same write number; the provider freezes a
+    # list at the number current when it began, so a record changed mid-list is not served
+    # twice, while records written earlier in the same second are still served.
+    change_seq: int | None = None
+    # One query for the whole batch instead of one per record; updated as records are
+    # written, so a record listed twice in one batch is an update the second time.
+    existing_rows = _existing_rows(conn, batch)
+    # Set memberships by record, written in one statement at the end; a record written
+    # twice in the batch keeps only its last memberships.
+    set_rows: dict[int, list[tuple[str, str, str, str, int, int]]] = {}
+    for item in batch:
+        existing = existing_rows.get((item.source, item.identifier))
+        if existing is not None and existing[1] == item.content_hash:
+            counts.unchanged += 1
+            continue
+        if change_seq is None:
+            change_seq = _next_change_seq(conn)
+        header_xml, record_xml = item.rendered(now)
+        values = {
+            "source": item.source,
+            "identifier": item.identifier,
+            "local_identifier": item.local_identifier,
+            "datestamp": item.datestamp,
+            "datestamp_raw": item.datestamp_raw,
+            "local_datestamp": now,
+            "deleted": int(item.deleted),
+            "sets": item.sets_json,
+            "metadata": item.metadata_json,
+            "metadata_xml": item.metadata_xml,
+            "harvest_date": item.harvest_date,
+            "content_hash": item.content_hash,
+            "change_seq": change_seq,
+            "header_xml": header_xml,
+            "record_xml": record_xml,
+        }
+        if existing is None:
+            columns = ", ".join(values)
+            marks = ", ".join("?" * len(values))
+            record_id = int(
+                conn.execute(
+                    f"INSERT INTO {RECORDS} ({columns}) VALUES ({marks})", list(values.values())
+                ).lastrowid
+                or 0
+            )
+            if item.deleted:
+                counts.deleted += 1
+            else:
+                counts.added += 1
+        else:
+            record_id = existing[0]
+            assignments = ", ".join(f"{name} = ?" for name in values)
+            conn.execute(
+                f"UPDATE {RECORDS} SET {assignments} WHERE id = ?",
+                [*values.values(), record_id],
+            )
+            conn.execute(f"DELETE FROM {RECORD_SETS} WHERE record_id = ?", [record_id])
+            if item.deleted and not existing[2]:
+                counts.deleted += 1
+            else:
+                counts.updated += 1
+        existing_rows[(item.source, item.identifier)] = (
+            record_id,
+            item.content_hash,
+            int(item.deleted),
+        )
+        set_rows[record_id] = [
+            (spec, now, item.local_identifier, item.source, change_seq, record_id)
+            for spec in with_ancestors(item.set_specs)
+        ]
+    conn.executemany(
+        f"INSERT INTO {RECORD_SETS} (set_spec, local_datestamp, local_identifier,"
+        " source, change_seq, record_id) VALUES (?, ?, ?, ?, ?, ?)",
+        [row for rows in set_rows.values() for row in rows],
+    )
+    return counts
