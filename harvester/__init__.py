@@ -1,7 +1,9 @@
 """The harvester: pulls remote OAI-PMH repositories into the store.
 
 Modules:
-    run         per source: Identify, resume point, page loop, stop guards, summary
+    run         per source: resume point, page loop, stop guards, summary
+    identify    Identify and ListMetadataFormats: what a repository says of itself
+    granularity from/until in a repository's granularity, the incremental overlap
     feed        pages fetched, parsed and prepared ahead: in this process or a second one
     client      the only importer of requests/sickle: session, retries, Retry-After, size cap
     persist     one page + checkpoint in ONE transaction; run history; reset

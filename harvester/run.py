@@ -9,26 +9,23 @@ responseDate of the last completed one.
 from __future__ import annotations
 
 import logging
-import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-
-from lxml import etree
+from datetime import UTC, datetime
 
 from harvester import persist
 from harvester.client import Client, describe
-from harvester.errors import HarvestError, MalformedResponse, RemoteOAIError
+from harvester.errors import HarvestError, RemoteOAIError
 from harvester.feed import FedPage, Feed, InlineFeed
-from harvester.pages import NS_OAI
+from harvester.granularity import in_granularity, next_from_date, until_in_granularity
+from harvester.identify import IdentifyInfo, format_namespace, identify
 from harvester.persist import ListCheckpoint, RunCounts
 from harvester.settings import HarvesterSettings, SourceSettings
-from store.datestamps import format_utc, normalise
+from store.datestamps import normalise
 from store.db import Store
 from store.dublin_core import NS_OAI_DC
 from store.records import SourceInfo
-from store.xmlsafe import make_parser
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +34,6 @@ Clock = Callable[[], datetime]
 MAX_LIST_RESTARTS = 3
 # Runs in a row that failed on the same saved token before the list is asked again.
 STUCK_TOKEN_RUNS = 2
-# Seconds the next incremental list reaches back before this one's responseDate.
-OVERLAP_SECONDS = 60
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 @dataclass
@@ -55,93 +49,8 @@ class RunSummary:
     records_seen: int = 0
 
 
-@dataclass(frozen=True)
-class IdentifyInfo:
-    """What Identify told us."""
-
-    granularity: str
-    fields: dict[str, str | None]
-
-
 def _now(clock: Clock) -> str:
     return clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def identify(client: Client, counts: RunCounts) -> IdentifyInfo:
-    """Ask the repository to Identify itself. Raises HarvestError when it cannot."""
-    fetched = client.fetch({"verb": "Identify"})
-    counts.bytes += len(fetched.body)
-    try:
-        root = etree.fromstring(fetched.body, make_parser())
-    except etree.XMLSyntaxError as exc:
-        raise MalformedResponse(f"{fetched.url}: Identify is not well-formed XML ({exc})") from exc
-    body = root.find(f"{{{NS_OAI}}}Identify")
-    if body is None:
-        error = root.find(f"{{{NS_OAI}}}error")
-        if error is not None:
-            raise RemoteOAIError(error.get("code", ""), error.text or "")
-        raise MalformedResponse(f"{fetched.url}: not an Identify response")
-
-    def text(tag: str) -> str | None:
-        value = body.findtext(f"{{{NS_OAI}}}{tag}")
-        return value.strip() if value else None
-
-    granularity = text("granularity") or "YYYY-MM-DD"
-    compression = [c.text or "" for c in body.iterfind(f"{{{NS_OAI}}}compression")]
-    return IdentifyInfo(
-        granularity,
-        {
-            "xml": fetched.body.decode("utf-8", "replace"),
-            "granularity": granularity,
-            "earliest_datestamp": text("earliestDatestamp"),
-            "deleted_record": text("deletedRecord"),
-            "compression": ",".join(compression) or None,
-            "repository_name": text("repositoryName"),
-        },
-    )
-
-
-def format_namespace(client: Client, prefix: str, counts: RunCounts) -> str:
-    """The namespace ListMetadataFormats gives for `prefix`, or "" when it cannot tell
-    (the list request itself will say whether the format is disseminated)."""
-    try:
-        fetched = client.fetch({"verb": "ListMetadataFormats"})
-        counts.bytes += len(fetched.body)
-        root = etree.fromstring(fetched.body, make_parser())
-    except (HarvestError, etree.XMLSyntaxError) as exc:
-        logger.warning("ListMetadataFormats failed (%s); %s's namespace unknown", exc, prefix)
-        return ""
-    for element in root.iter(f"{{{NS_OAI}}}metadataFormat"):
-        if (element.findtext(f"{{{NS_OAI}}}metadataPrefix") or "").strip() == prefix:
-            return (element.findtext(f"{{{NS_OAI}}}metadataNamespace") or "").strip()
-    logger.warning("ListMetadataFormats does not list %s", prefix)
-    return ""
-
-
-def in_granularity(stamp: str, granularity: str) -> str:
-    """Write a UTC datestamp in the repository's granularity (day: the date part)."""
-    normalised = normalise(stamp)
-    return normalised[:10] if granularity == "YYYY-MM-DD" else normalised
-
-
-def until_in_granularity(stamp: str, granularity: str) -> str:
-    """Write an `until` in the repository's granularity; a day means all of that day."""
-    bound = in_granularity(stamp, granularity)
-    if granularity != "YYYY-MM-DD" and _DAY.fullmatch(stamp.strip()):
-        # `until` is inclusive (protocol §3.3.1): as midnight, a day given to a repository
-        # counting seconds would leave out everything stamped later that day.
-        return f"{bound[:10]}T23:59:59Z"
-    return bound
-
-
-def next_from_date(response_date: str, granularity: str) -> str:
-    """The `from` of the next incremental list: the responseDate of this one's first page,
-    less an overlap that absorbs clock and transaction skew at the server (harvester
-    guidelines §3): the whole day at day granularity, OVERLAP_SECONDS at seconds."""
-    if granularity == "YYYY-MM-DD":
-        return in_granularity(response_date, granularity)
-    moment = datetime.fromisoformat(normalise(response_date).replace("Z", "+00:00"))
-    return format_utc(moment - timedelta(seconds=OVERLAP_SECONDS))
 
 
 def _token_live(checkpoint: ListCheckpoint, now: datetime) -> bool:
