@@ -2,6 +2,8 @@
 
 Modules:
     cli       click group, global --config/--db/-v/-q, one thin function per command
+    context   what every command gets: the settings, the store opened the same way
+    harvest_commands  harvest, sources, status, reset, withdraw
     config    config.toml read once into frozen settings
     logs      logging configured once, to stderr
     serving   waitress for `oai serve`, one in-process request for `serve --get`
