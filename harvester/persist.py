@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from harvester.pages import Page
 from store.db import Store
 from store.records import Record, SaveCounts, SourceInfo, ensure_source
-from store.schema import HARVEST_RUNS, HARVEST_STATE, QUARANTINE, RECORDS, SOURCES, STORE_META
+from store.tables import HARVEST_RUNS, HARVEST_STATE, QUARANTINE, RECORDS, SOURCES, STORE_META
 from store.writes import PreparedRecord, save_records, write_prepared
 
 

@@ -22,7 +22,7 @@ from harvester.settings import HarvesterSettings, SourceSettings
 from store.db import open_store
 from store.identifiers import LOCAL_SOURCE
 from store.records import SourceInfo, load_source
-from store.schema import SOURCES
+from store.tables import SOURCES
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from store.identifiers import LOCAL_SOURCE, OAI_IDENTIFIER
-from store.schema import RECORD_SETS, RECORDS, SETS, SOURCES
+from store.tables import RECORD_SETS, RECORDS, SETS, SOURCES
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 Modules:
     schema        DDL and migrations: the documented interface people query
+    tables        the table names (importing them pulls in no SQLite tooling)
     db            open_store(): WAL, busy timeout, migrations, store metadata
     records       Record and SourceInfo; sources; look-ups; the repository identifier check
     writes        prepare_record() / write_prepared() / save_records(): upserts, tombstones

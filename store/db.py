@@ -12,7 +12,8 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from store.errors import SchemaError
-from store.schema import STORE_META, migrations
+from store.schema import migrations
+from store.tables import STORE_META
 
 BUSY_TIMEOUT_MS = 30_000
 

@@ -14,7 +14,7 @@ from store.identifiers import (
     LOCAL_SOURCE,
     local_identifier,
 )
-from store.schema import RECORDS, SOURCES, STORE_META
+from store.tables import RECORDS, SOURCES, STORE_META
 
 
 @dataclass(frozen=True)

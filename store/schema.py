@@ -9,11 +9,16 @@ from __future__ import annotations
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-SOURCES = "sources"
-RECORDS = "records"
-RECORD_SETS = "record_sets"
-SETS = "sets"
-STORE_META = "store_meta"
+from store.tables import (
+    HARVEST_RUNS,
+    HARVEST_STATE,
+    QUARANTINE,
+    RECORD_SETS,
+    RECORDS,
+    SETS,
+    SOURCES,
+    STORE_META,
+)
 
 # One value of one DC element per row, read from records.metadata (JSON).
 _VALUE = "CASE WHEN v.type = 'object' THEN json_extract(v.value, '$.value') ELSE v.value END"
@@ -121,10 +126,6 @@ def m001_initial(db: Database) -> None:
         if statement.strip():
             db.execute(statement)
 
-
-HARVEST_STATE = "harvest_state"
-HARVEST_RUNS = "harvest_runs"
-QUARANTINE = "quarantine"
 
 HARVEST_DDL = f"""
 ALTER TABLE {SOURCES} ADD COLUMN identify_xml TEXT;

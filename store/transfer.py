@@ -29,7 +29,7 @@ from store.records import (
     ensure_source,
     row_to_record,
 )
-from store.schema import RECORDS
+from store.tables import RECORDS
 from store.writes import save_records
 from store.xmlsafe import make_parser
 

@@ -6,7 +6,7 @@ import json
 import sqlite3
 
 from store.records import Record
-from store.schema import RECORDS
+from store.tables import RECORDS
 from store.writes import save_records
 
 

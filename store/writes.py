@@ -25,7 +25,7 @@ from store.identifiers import (
 )
 from store.records import Record, SaveCounts, SourceInfo, load_source
 from store.render import Provenance, render
-from store.schema import RECORD_SETS, RECORDS, STORE_META
+from store.tables import RECORD_SETS, RECORDS, STORE_META
 
 _XSD_DATE_OR_DATETIME = re.compile(
     r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?)?$", re.ASCII

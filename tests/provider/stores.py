@@ -8,7 +8,7 @@ from store.db import open_store
 from store.dublin_core import DCValue
 from store.identifiers import LOCAL_SOURCE
 from store.records import Record
-from store.schema import SETS
+from store.tables import SETS
 from tests.conftest import REPOSITORY_IDENTIFIER, fill_store, save_local
 
 ID = f"oai:{REPOSITORY_IDENTIFIER}:8912z"  # a live local record of the sample

@@ -33,7 +33,7 @@ from provider import tokens
 from provider.settings import ProviderSettings
 from store.datestamps import SECONDS_FORMAT
 from store.db import connect
-from store.schema import RECORD_SETS, RECORDS
+from store.tables import RECORD_SETS, RECORDS
 from tests.conftest import REPOSITORY_IDENTIFIER, Reply, RunningProvider, serve
 from tests.provider.expectations import (
     Check,

@@ -1,0 +1,13 @@
+"""The store's table names, apart from the schema so that using them imports no SQLite
+tooling (a harvest's page process imports the store's record code, not its migrations)."""
+
+from __future__ import annotations
+
+SOURCES = "sources"
+RECORDS = "records"
+RECORD_SETS = "record_sets"
+SETS = "sets"
+STORE_META = "store_meta"
+HARVEST_STATE = "harvest_state"
+HARVEST_RUNS = "harvest_runs"
+QUARANTINE = "quarantine"
