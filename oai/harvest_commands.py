@@ -8,13 +8,13 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from harvester.persist import reset_source, source_status
 from harvester.settings import SourceSettings
 from oai import config as config_module
+from oai import harvesting
 from oai.context import Context, now
 from store.datestamps import parse_strict
 from store.errors import StoreError
@@ -22,9 +22,6 @@ from store.records import find_record_id
 from store.settings import ConfigError
 from store.withdrawal import source_record_ids
 from store.withdrawal import withdraw as withdraw_records
-
-if TYPE_CHECKING:
-    from oai import harvesting as harvesting_module
 
 
 @click.command()
@@ -75,7 +72,6 @@ def harvest(
       oai harvest
       oai harvest --url https://export.arxiv.org/oai2 --name arxiv --set cs
     """
-    from oai import harvesting  # noqa: PLC0415 - requests/sickle only for this command
 
     # A harvest allocates millions of short-lived objects and no cycles worth collecting:
     # freezing what start-up built and collecting rarely saved ~7% of a harvest's time.
@@ -124,9 +120,8 @@ def harvest(
         sys.exit(1)
 
 
-def _harvest_progress() -> harvesting_module.Progress | None:
+def _harvest_progress() -> harvesting.Progress | None:
     """A progress bar on a terminal; on anything else (cron) one log line per page."""
-    from oai import harvesting  # noqa: PLC0415
 
     if sys.stderr.isatty():
         return harvesting.Progress(sys.stderr)
@@ -144,7 +139,6 @@ def _harvest_sources(
     prefix: str,
     from_: str | None,
 ) -> list[SourceSettings]:
-    from oai import harvesting  # noqa: PLC0415
 
     if url is not None:
         if not adhoc_name or names:
@@ -185,7 +179,6 @@ def _harvest_sources(
 @contextmanager
 def _no_harvest_running(obj: Context) -> Iterator[None]:
     """Hold the harvest lock, so a command changing harvest state cannot race a harvest."""
-    from oai import harvesting  # noqa: PLC0415
 
     try:
         with harvesting.store_lock(obj.config.store.path):
@@ -203,7 +196,6 @@ def sources(obj: Context) -> None:
     Example:
       oai sources
     """
-    from oai import harvesting  # noqa: PLC0415
 
     configured = {s.name for s in obj.config.sources}
     for source in harvesting.known_sources(obj.config.store.path, obj.config.sources):
