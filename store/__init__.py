@@ -6,7 +6,7 @@ Modules:
     db            open_store(): WAL, busy timeout, migrations, store metadata
     records       Record and SourceInfo; sources; look-ups; the repository identifier check
     writes        prepare_record() / write_prepared() / save_records(): upserts, tombstones
-    dublin_core   oai_dc element <-> {element: [values]}
+    dublin_core   oai_dc element -> {element: [values]}, and its JSON form
     render        a record's published XML, rendered once when it is written
     datestamps    UTC datestamp parsing and formatting
     identifiers   local identifiers and setSpecs this repository publishes

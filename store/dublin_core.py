@@ -1,15 +1,13 @@
-"""Simple Dublin Core as data: oai_dc element <-> {element: [DCValue, ...]}."""
+"""Simple Dublin Core as data: an oai_dc element read into {element: [DCValue, ...]}, and
+the JSON form stored and exported. (Rendering back to XML is store.render.)"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
-
-from store.xmlsafe import strip_illegal_text
 
 NS_OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
 NS_DC = "http://purl.org/dc/elements/1.1/"
@@ -36,7 +34,6 @@ ELEMENTS: tuple[str, ...] = (
     "rights",
 )
 _ELEMENT_SET = frozenset(ELEMENTS)
-_LANGUAGE = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
 
 
 @dataclass(frozen=True, order=True)
@@ -115,21 +112,3 @@ def from_json(data: Any) -> dict[str, list[DCValue]]:
         if parsed:
             metadata[name] = parsed
     return metadata
-
-
-def build_element(metadata: Metadata) -> etree._Element:
-    """Build an oai_dc:dc element, valid against oai_dc.xsd, from stored values.
-
-    Characters XML forbids are dropped and an xml:lang that is not a language tag is left
-    out, because a published record must validate whatever its origin sent.
-    """
-    nsmap = {"oai_dc": NS_OAI_DC, "dc": NS_DC, "xsi": NS_XSI}
-    root = etree.Element(f"{{{NS_OAI_DC}}}dc", nsmap=nsmap)
-    root.set(f"{{{NS_XSI}}}schemaLocation", f"{NS_OAI_DC} {OAI_DC_SCHEMA}")
-    for name in ELEMENTS:
-        for item in metadata.get(name, ()):
-            child = etree.SubElement(root, f"{{{NS_DC}}}{name}")
-            child.text = strip_illegal_text(item.value)
-            if item.lang and _LANGUAGE.fullmatch(item.lang):
-                child.set(f"{{{NS_XML}}}lang", item.lang)
-    return root

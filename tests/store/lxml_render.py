@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 from lxml import etree
 
-from store.dublin_core import NS_XSI, Metadata, build_element
+from store.dublin_core import (
+    ELEMENTS,
+    NS_DC,
+    NS_OAI_DC,
+    NS_XML,
+    NS_XSI,
+    OAI_DC_SCHEMA,
+    Metadata,
+)
 from store.render import NS_OAI, NS_PROVENANCE, PROVENANCE_SCHEMA, Provenance, Rendered
+from store.xmlsafe import strip_illegal_text
 
 
 def _oai(tag: str) -> str:
@@ -65,3 +76,24 @@ def render(
             etree.SubElement(record, _oai("about")).append(_provenance(provenance))
     record_xml = etree.tostring(record, encoding="UTF-8", xml_declaration=False)
     return Rendered(header_xml, record_xml)
+
+
+_LANGUAGE = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
+
+
+def build_element(metadata: Metadata) -> etree._Element:
+    """Build an oai_dc:dc element, valid against oai_dc.xsd, from stored values.
+
+    Characters XML forbids are dropped and an xml:lang that is not a language tag is left
+    out, because a published record must validate whatever its origin sent.
+    """
+    nsmap = {"oai_dc": NS_OAI_DC, "dc": NS_DC, "xsi": NS_XSI}
+    root = etree.Element(f"{{{NS_OAI_DC}}}dc", nsmap=nsmap)
+    root.set(f"{{{NS_XSI}}}schemaLocation", f"{NS_OAI_DC} {OAI_DC_SCHEMA}")
+    for name in ELEMENTS:
+        for item in metadata.get(name, ()):
+            child = etree.SubElement(root, f"{{{NS_DC}}}{name}")
+            child.text = strip_illegal_text(item.value)
+            if item.lang and _LANGUAGE.fullmatch(item.lang):
+                child.set(f"{{{NS_XML}}}lang", item.lang)
+    return root
