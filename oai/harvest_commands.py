@@ -72,7 +72,6 @@ def harvest(
       oai harvest
       oai harvest --url https://export.arxiv.org/oai2 --name arxiv --set cs
     """
-
     # A harvest allocates millions of short-lived objects and no cycles worth collecting:
     # freezing what start-up built and collecting rarely saved ~7% of a harvest's time.
     gc.freeze()
@@ -139,31 +138,17 @@ def _harvest_sources(
     prefix: str,
     from_: str | None,
 ) -> list[SourceSettings]:
-
     if url is not None:
         if not adhoc_name or names:
             raise click.UsageError("--url needs --name, and no source NAMEs")
+        # Checked as a [sources.NAME] table would be, so the same rules and messages apply.
+        table = {"url": url, "set": set_spec, "metadata_prefix": prefix, "from": from_}
+        given = {key: value for key, value in table.items() if value is not None}
         try:
-            adhoc = config_module.parse(
-                {
-                    "sources": {
-                        adhoc_name: {
-                            k: v
-                            for k, v in {
-                                "url": url,
-                                "set": set_spec,
-                                "metadata_prefix": prefix,
-                                "from": from_,
-                            }.items()
-                            if v is not None
-                        }
-                    }
-                },
-                "the command line",
-            ).sources[0]
+            adhoc = config_module.parse({"sources": {adhoc_name: given}}, "the command line")
         except ConfigError as exc:
             raise click.UsageError(str(exc)) from exc
-        return [adhoc]
+        return [adhoc.sources[0]]
     known = harvesting.known_sources(obj.config.store.path, obj.config.sources)
     if not names:
         if not known:
@@ -196,7 +181,6 @@ def sources(obj: Context) -> None:
     Example:
       oai sources
     """
-
     configured = {s.name for s in obj.config.sources}
     for source in harvesting.known_sources(obj.config.store.path, obj.config.sources):
         origin = "config" if source.name in configured else "remembered"
