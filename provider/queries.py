@@ -21,30 +21,30 @@ class ListQuery:
     max_change_seq: int
 
 
-def _where(query: ListQuery, table: str) -> tuple[list[str], list[object]]:
-    clauses: list[str] = []
-    params: list[object] = []
-    if query.set_spec is not None:
-        clauses.append(f"{table}.set_spec = ?")
-        params.append(query.set_spec)
-    if query.from_ is not None:
-        clauses.append(f"{table}.local_datestamp >= ?")
-        params.append(query.from_)
-    if query.until is not None:
-        clauses.append(f"{table}.local_datestamp <= ?")
-        params.append(query.until)
-    clauses.append(f"{table}.change_seq <= ?")
-    params.append(query.max_change_seq)
-    if query.sources is not None:
-        clauses.append(f"{table}.source IN ({', '.join('?' * len(query.sources))})")
-        params.extend(query.sources)
-    return clauses, params
+def _in_sources(
+    sources: tuple[str, ...] | None, column: str = "source"
+) -> tuple[str, list[object]]:
+    """An ` AND column IN (...)` clause for the published sources; empty when all are."""
+    if sources is None:
+        return "", []
+    return f" AND {column} IN ({', '.join('?' * len(sources))})", list(sources)
 
 
-def _join(table: str) -> str:
-    if table == RECORD_SETS:
-        return f" JOIN {RECORDS} ON {RECORDS}.id = {RECORD_SETS}.record_id"
-    return ""
+def _selection(query: ListQuery) -> tuple[str, str, list[object]]:
+    """(table, WHERE clause, parameters) of a list: record_sets when a set is asked for."""
+    table = RECORD_SETS if query.set_spec is not None else RECORDS
+    clauses = [f"{table}.change_seq <= ?"]
+    params: list[object] = [query.max_change_seq]
+    for condition, value in (
+        (f"{table}.set_spec = ?", query.set_spec),
+        (f"{table}.local_datestamp >= ?", query.from_),
+        (f"{table}.local_datestamp <= ?", query.until),
+    ):
+        if value is not None:
+            clauses.append(condition)
+            params.append(value)
+    extra, published = _in_sources(query.sources, f"{table}.source")
+    return table, " WHERE " + " AND ".join(clauses) + extra, params + published
 
 
 def list_page(
@@ -61,15 +61,16 @@ def list_page(
     not grow with its position in the list.
     """
     column = "record_xml" if full_records else "header_xml"
-    table = RECORD_SETS if query.set_spec is not None else RECORDS
-    clauses, params = _where(query, table)
+    table, where, params = _selection(query)
     if after is not None:
-        clauses.append(f"({table}.local_datestamp, {table}.local_identifier) > (?, ?)")
+        where += f" AND ({table}.local_datestamp, {table}.local_identifier) > (?, ?)"
         params.extend(after)
-    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    join = (
+        f" JOIN {RECORDS} ON {RECORDS}.id = {RECORD_SETS}.record_id" if table == RECORD_SETS else ""
+    )
     sql = (
         f"SELECT {table}.local_datestamp, {table}.local_identifier, {RECORDS}.{column}"
-        f" FROM {table}{_join(table)}{where}"
+        f" FROM {table}{join}{where}"
         f" ORDER BY {table}.local_datestamp, {table}.local_identifier LIMIT ?"
     )
     return conn.execute(sql, [*params, limit]).fetchall()
@@ -77,23 +78,15 @@ def list_page(
 
 def count_list(conn: sqlite3.Connection, query: ListQuery) -> int:
     """Return how many records the selection holds (completeListSize)."""
-    table = RECORD_SETS if query.set_spec is not None else RECORDS
-    clauses, params = _where(query, table)
-    where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+    table, where, params = _selection(query)
     return int(conn.execute(f"SELECT count(*) FROM {table}{where}", params).fetchone()[0])
-
-
-def _published(sources: tuple[str, ...] | None) -> tuple[str, list[object]]:
-    if sources is None:
-        return "", []
-    return f" AND source IN ({', '.join('?' * len(sources))})", list(sources)
 
 
 def get_record(
     conn: sqlite3.Connection, local_identifier: str, sources: tuple[str, ...] | None
 ) -> bytes | None:
     """Return the record's rendered XML, or None if no published record has the identifier."""
-    extra, params = _published(sources)
+    extra, params = _in_sources(sources)
     row = conn.execute(
         f"SELECT record_xml FROM {RECORDS} WHERE local_identifier = ?{extra}",
         [local_identifier, *params],
@@ -105,7 +98,7 @@ def record_exists(
     conn: sqlite3.Connection, local_identifier: str, sources: tuple[str, ...] | None
 ) -> bool:
     """True when a published record (tombstones included) has the identifier."""
-    extra, params = _published(sources)
+    extra, params = _in_sources(sources)
     row = conn.execute(
         f"SELECT 1 FROM {RECORDS} WHERE local_identifier = ?{extra}",
         [local_identifier, *params],
@@ -115,14 +108,10 @@ def record_exists(
 
 def earliest_datestamp(conn: sqlite3.Connection, sources: tuple[str, ...] | None) -> str | None:
     """Return the smallest local datestamp of a published record, or None when there is none."""
-    if sources is None:
-        row = conn.execute(f"SELECT min(local_datestamp) FROM {RECORDS}").fetchone()
-    else:
-        marks = ", ".join("?" * len(sources))
-        row = conn.execute(
-            f"SELECT min(local_datestamp) FROM {RECORDS} WHERE source IN ({marks})",
-            list(sources),
-        ).fetchone()
+    extra, params = _in_sources(sources)
+    row = conn.execute(
+        f"SELECT min(local_datestamp) FROM {RECORDS} WHERE 1{extra}", params
+    ).fetchone()
     return None if row is None or row[0] is None else str(row[0])
 
 
@@ -140,24 +129,23 @@ def sample_identifier(conn: sqlite3.Connection, prefix: str) -> str | None:
 
 def has_sets(conn: sqlite3.Connection, sources: tuple[str, ...] | None) -> bool:
     """True when the repository publishes at least one set."""
-    extra, params = _published(sources)
-    for sql in (
-        f"SELECT 1 FROM {RECORD_SETS} WHERE 1{extra} LIMIT 1",
-        f"SELECT 1 FROM {SOURCES} WHERE name != ?{extra.replace('source IN', 'name IN')} LIMIT 1",
-        f"SELECT 1 FROM {SETS} WHERE 1{extra} LIMIT 1",
-    ):
-        bound = [LOCAL_SOURCE, *params] if "name != ?" in sql else params
-        if conn.execute(sql, bound).fetchone() is not None:
-            return True
-    return False
+    extra, params = _in_sources(sources)
+    by_name, named = _in_sources(sources, "name")
+    return any(
+        conn.execute(sql, bound).fetchone() is not None
+        for sql, bound in (
+            (f"SELECT 1 FROM {RECORD_SETS} WHERE 1{extra} LIMIT 1", params),
+            (f"SELECT 1 FROM {SOURCES} WHERE name != ?{by_name} LIMIT 1", [LOCAL_SOURCE, *named]),
+            (f"SELECT 1 FROM {SETS} WHERE 1{extra} LIMIT 1", params),
+        )
+    )
 
 
 def harvested_sources(
     conn: sqlite3.Connection, sources: tuple[str, ...] | None
 ) -> list[tuple[str, str | None, str | None]]:
     """Return (name, repository name, base URL) of each published harvested source."""
-    extra, params = _published(sources)
-    extra = extra.replace("source IN", "name IN")
+    extra, params = _in_sources(sources, "name")
     rows = conn.execute(
         f"SELECT name, repository_name, base_url FROM {SOURCES} WHERE name != ?{extra}"
         " ORDER BY name",
@@ -175,7 +163,7 @@ def all_sets(conn: sqlite3.Connection, sources: tuple[str, ...] | None) -> list[
     names: dict[str, str] = {}
     for name, repository_name, _ in harvested_sources(conn, sources):
         names[name] = repository_name or name
-    extra, params = _published(sources)
+    extra, params = _in_sources(sources)
     # Skip-scan over the set_spec-first primary key: one index seek per distinct set.
     spec = ""
     while True:

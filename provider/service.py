@@ -53,7 +53,7 @@ class Repository:
         echo = {name: values[0] for name, values in args.items() if values}
         try:
             request = parse_request(args)
-            return self._dispatch(conn, request, echo, base_url, now)
+            return self._dispatch(conn, request, echo, base_url, now, response_date)
         except OAIErrors as problems:
             return responses.errors(response_date, base_url, echo, problems.errors)
         except OAIError as problem:
@@ -66,8 +66,8 @@ class Repository:
         echo: Mapping[str, str],
         base_url: str,
         now: datetime,
+        date: str,
     ) -> bytes:
-        date = format_utc(now)
         sources = self.settings.sources
         if isinstance(request, IdentifyRequest):
             return responses.identify(date, echo, self._identify_info(conn, base_url, date))
@@ -75,10 +75,10 @@ class Repository:
             if request.identifier is not None and not queries.record_exists(
                 conn, request.identifier, sources
             ):
-                raise IdDoesNotExist(f"no record has the identifier {request.identifier!r}")
+                raise _unknown(request.identifier)
             return responses.list_metadata_formats(date, base_url, echo)
         if isinstance(request, ListSetsRequest):
-            return self._list_sets(conn, request, echo, base_url, now)
+            return self._list_sets(conn, request, echo, base_url, now, date)
         if isinstance(request, GetRecordRequest):
             problems: list[OAIError] = []
             if request.metadata_prefix != OAI_DC:
@@ -86,12 +86,10 @@ class Repository:
             fragment = queries.get_record(conn, request.identifier, sources)
             if fragment is None or problems:
                 if fragment is None:
-                    problems.append(
-                        IdDoesNotExist(f"no record has the identifier {request.identifier!r}")
-                    )
+                    problems.append(_unknown(request.identifier))
                 raise OAIErrors(problems)
             return responses.with_fragments(date, base_url, echo, "GetRecord", [fragment], None)
-        return self._list(conn, request, echo, base_url, now)
+        return self._list(conn, request, echo, base_url, now, date)
 
     def _identify_info(
         self, conn: sqlite3.Connection, base_url: str, response_date: str
@@ -118,6 +116,7 @@ class Repository:
         echo: Mapping[str, str],
         base_url: str,
         now: datetime,
+        date: str,
     ) -> bytes:
         cursor, after = 0, ""
         if request.resumption_token is not None:
@@ -147,7 +146,7 @@ class Repository:
             token = responses.TokenInfo("", cursor, len(sets), None)
         if not page:
             raise BadResumptionToken("the resumption token points past the end of the list")
-        return responses.list_sets(format_utc(now), base_url, echo, page, token)
+        return responses.list_sets(date, base_url, echo, page, token)
 
     def _list(
         self,
@@ -156,6 +155,7 @@ class Repository:
         echo: Mapping[str, str],
         base_url: str,
         now: datetime,
+        date: str,
     ) -> bytes:
         sources = self.settings.sources
         if request.resumption_token is not None:
@@ -210,9 +210,7 @@ class Repository:
         elif after is not None:
             token = responses.TokenInfo("", cursor, max(size, cursor + len(rows)), None)
         fragments = [row[2] for row in rows]
-        return responses.with_fragments(
-            format_utc(now), base_url, echo, request.verb, fragments, token
-        )
+        return responses.with_fragments(date, base_url, echo, request.verb, fragments, token)
 
     def _expires(self, now: datetime) -> int:
         return int(now.timestamp()) + self.settings.token_lifetime
@@ -224,6 +222,10 @@ class Repository:
             state.complete_list_size,
             format_utc(state.expiration_date),
         )
+
+
+def _unknown(identifier: str) -> IdDoesNotExist:
+    return IdDoesNotExist(f"no record has the identifier {identifier!r}")
 
 
 def _cannot_disseminate(prefix: str | None) -> CannotDisseminateFormat:
