@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 from harvester.pages import Page
 from store.db import Store
+from store.meta import next_count
 from store.records import Record, SaveCounts, SourceInfo, ensure_source
-from store.tables import HARVEST_RUNS, HARVEST_STATE, QUARANTINE, RECORDS, SOURCES, STORE_META
+from store.tables import HARVEST_RUNS, HARVEST_STATE, QUARANTINE, RECORDS, SOURCES
 from store.writes import PreparedRecord, save_records, write_prepared
 
 
@@ -150,13 +151,7 @@ def start_list(
     """Record that a new list begins (forgetting any unfinished one)."""
     with store.write() as conn:
         # A counter that never goes back: records.seen_list must not match an older list.
-        row = conn.execute(f"SELECT value FROM {STORE_META} WHERE key = 'list_seq'").fetchone()
-        list_id = (int(row[0]) if row else 0) + 1
-        conn.execute(
-            f"INSERT INTO {STORE_META} (key, value) VALUES ('list_seq', ?)"
-            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [str(list_id)],
-        )
+        list_id = next_count(conn, "list_seq")
         conn.execute(
             f"UPDATE {HARVEST_STATE} SET list_id = ?, list_from = ?, list_until = ?,"
             " list_full = ?, list_started = ?, list_first_response_date = NULL, token = NULL,"

@@ -2,6 +2,7 @@
 
 Modules:
     schema        DDL and migrations: the documented interface people query
+    meta          store-wide values and counters (store_meta)
     tables        the table names (importing them pulls in no SQLite tooling)
     db            open_store(): WAL, busy timeout, migrations, store metadata
     records       Record and SourceInfo; sources; look-ups; the repository identifier check

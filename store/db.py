@@ -12,8 +12,8 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from store.errors import SchemaError
+from store.meta import read_meta, write_meta
 from store.schema import migrations
-from store.tables import STORE_META
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -49,16 +49,11 @@ class Store:
 
     def get_meta(self, key: str) -> str | None:
         """Return a store-wide setting, or None."""
-        row = self.conn.execute(f"SELECT value FROM {STORE_META} WHERE key = ?", [key]).fetchone()
-        return None if row is None else str(row[0])
+        return read_meta(self.conn, key)
 
     def set_meta(self, key: str, value: str) -> None:
         """Write a store-wide setting (inside the caller's transaction, if any)."""
-        self.conn.execute(
-            f"INSERT INTO {STORE_META} (key, value) VALUES (?, ?) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [key, value],
-        )
+        write_meta(self.conn, key, value)
 
     def close(self) -> None:
         """Close the connection."""

@@ -14,7 +14,8 @@ from store.identifiers import (
     LOCAL_SOURCE,
     local_identifier,
 )
-from store.tables import RECORDS, SOURCES, STORE_META
+from store.meta import read_meta, write_meta
+from store.tables import RECORDS, SOURCES
 
 
 @dataclass(frozen=True)
@@ -142,10 +143,7 @@ def ensure_repository_identifier(conn: sqlite3.Connection, repository_identifier
     namespace: re-publishing them would silently drop identifiers harvesters know, which a
     repository declaring deletedRecord=persistent must not do.
     """
-    row = conn.execute(
-        f"SELECT value FROM {STORE_META} WHERE key = 'repository_identifier'"
-    ).fetchone()
-    if row is not None and row[0] == repository_identifier:
+    if read_meta(conn, "repository_identifier") == repository_identifier:
         return
     # Naming the sources lets SQLite use the (source, identifier) index instead of scanning
     # a store of local records only (seconds at 1M records).
@@ -161,8 +159,4 @@ def ensure_repository_identifier(conn: sqlite3.Connection, repository_identifier
             f" {repository_identifier!r}: set [provider] repository_identifier back, or"
             " harvest into a new store"
         )
-    conn.execute(
-        f"INSERT INTO {STORE_META} (key, value) VALUES ('repository_identifier', ?)"
-        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        [repository_identifier],
-    )
+    write_meta(conn, "repository_identifier", repository_identifier)

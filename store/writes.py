@@ -23,9 +23,10 @@ from store.identifiers import (
     published_set_specs,
     with_ancestors,
 )
+from store.meta import next_count, read_meta
 from store.records import Record, SaveCounts, SourceInfo, load_source
 from store.render import Provenance, render
-from store.tables import RECORD_SETS, RECORDS, STORE_META
+from store.tables import RECORD_SETS, RECORDS
 
 _XSD_DATE_OR_DATETIME = re.compile(
     r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?)?$", re.ASCII
@@ -72,18 +73,7 @@ def _provenance_datestamp(raw: str, normalised: str) -> str:
 
 def current_change_seq(conn: sqlite3.Connection) -> int:
     """Return the number of the last write that changed a record (0 before any)."""
-    row = conn.execute(f"SELECT value FROM {STORE_META} WHERE key = 'change_seq'").fetchone()
-    return 0 if row is None else int(row[0])
-
-
-def _next_change_seq(conn: sqlite3.Connection) -> int:
-    seq = current_change_seq(conn) + 1
-    conn.execute(
-        f"INSERT INTO {STORE_META} (key, value) VALUES ('change_seq', ?)"
-        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        [str(seq)],
-    )
-    return seq
+    return int(read_meta(conn, "change_seq") or 0)
 
 
 # Rendered with this in place of the local datestamp, which is known only when the record
@@ -241,7 +231,7 @@ def write_prepared(
             counts.unchanged += 1
             continue
         if change_seq is None:
-            change_seq = _next_change_seq(conn)
+            change_seq = next_count(conn, "change_seq")
         header_xml, record_xml = item.rendered(now)
         values = {
             "source": item.source,
