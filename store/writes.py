@@ -76,6 +76,31 @@ def current_change_seq(conn: sqlite3.Connection) -> int:
     return int(read_meta(conn, "change_seq") or 0)
 
 
+_ROW_COLUMNS = (
+    "source",
+    "identifier",
+    "local_identifier",
+    "datestamp",
+    "datestamp_raw",
+    "local_datestamp",
+    "deleted",
+    "sets",
+    "metadata",
+    "metadata_xml",
+    "harvest_date",
+    "content_hash",
+    "change_seq",
+    "header_xml",
+    "record_xml",
+)
+_INSERT_RECORD = (
+    f"INSERT INTO {RECORDS} ({', '.join(_ROW_COLUMNS)})"
+    f" VALUES ({', '.join('?' * len(_ROW_COLUMNS))})"
+)
+_UPDATE_RECORD = (
+    f"UPDATE {RECORDS} SET {', '.join(f'{name} = ?' for name in _ROW_COLUMNS)} WHERE id = ?"
+)
+
 # Rendered with this in place of the local datestamp, which is known only when the record
 # is written (a record may be prepared in another process, ahead of its write).
 STAMP_PLACEHOLDER = "0000-00-00T00:00:00Z"
@@ -102,6 +127,8 @@ class PreparedRecord:
     content_hash: str
     local_identifier: str
     set_specs: tuple[str, ...]
+    # set_specs with their ancestors: the record_sets rows.
+    memberships: tuple[str, ...]
     harvest_date: str | None
     provenance: Provenance | None
     record: Record | None = None
@@ -150,6 +177,7 @@ def prepare_record(
         else json.dumps(dublin_core.to_json(record.metadata), ensure_ascii=False)
     )
     harvested = record.source != LOCAL_SOURCE
+    specs = published_set_specs(record.source, record.sets)
     provenance = None
     if harvested and source is not None and source.base_url and harvest_date:
         provenance = Provenance(
@@ -170,7 +198,8 @@ def prepare_record(
         metadata_xml=None if record.deleted else record.metadata_xml,
         content_hash=content_hash(record, normalised, sets_json, metadata_json),
         local_identifier=local_identifier(repository_identifier, record.source, record.identifier),
-        set_specs=tuple(published_set_specs(record.source, record.sets)),
+        set_specs=tuple(specs),
+        memberships=tuple(with_ancestors(specs)),
         harvest_date=harvest_date if harvested else None,
         provenance=provenance,
         record=record,
@@ -233,43 +262,32 @@ def write_prepared(
         if change_seq is None:
             change_seq = next_count(conn, "change_seq")
         header_xml, record_xml = item.rendered(now)
-        values = {
-            "source": item.source,
-            "identifier": item.identifier,
-            "local_identifier": item.local_identifier,
-            "datestamp": item.datestamp,
-            "datestamp_raw": item.datestamp_raw,
-            "local_datestamp": now,
-            "deleted": int(item.deleted),
-            "sets": item.sets_json,
-            "metadata": item.metadata_json,
-            "metadata_xml": item.metadata_xml,
-            "harvest_date": item.harvest_date,
-            "content_hash": item.content_hash,
-            "change_seq": change_seq,
-            "header_xml": header_xml,
-            "record_xml": record_xml,
-        }
+        values = [  # in _ROW_COLUMNS order
+            item.source,
+            item.identifier,
+            item.local_identifier,
+            item.datestamp,
+            item.datestamp_raw,
+            now,
+            int(item.deleted),
+            item.sets_json,
+            item.metadata_json,
+            item.metadata_xml,
+            item.harvest_date,
+            item.content_hash,
+            change_seq,
+            header_xml,
+            record_xml,
+        ]
         if existing is None:
-            columns = ", ".join(values)
-            marks = ", ".join("?" * len(values))
-            record_id = int(
-                conn.execute(
-                    f"INSERT INTO {RECORDS} ({columns}) VALUES ({marks})", list(values.values())
-                ).lastrowid
-                or 0
-            )
+            record_id = int(conn.execute(_INSERT_RECORD, values).lastrowid or 0)
             if item.deleted:
                 counts.deleted += 1
             else:
                 counts.added += 1
         else:
             record_id = existing[0]
-            assignments = ", ".join(f"{name} = ?" for name in values)
-            conn.execute(
-                f"UPDATE {RECORDS} SET {assignments} WHERE id = ?",
-                [*values.values(), record_id],
-            )
+            conn.execute(_UPDATE_RECORD, [*values, record_id])
             conn.execute(f"DELETE FROM {RECORD_SETS} WHERE record_id = ?", [record_id])
             if item.deleted and not existing[2]:
                 counts.deleted += 1
@@ -282,7 +300,7 @@ def write_prepared(
         )
         set_rows[record_id] = [
             (spec, now, item.local_identifier, item.source, change_seq, record_id)
-            for spec in with_ancestors(item.set_specs)
+            for spec in item.memberships
         ]
     conn.executemany(
         f"INSERT INTO {RECORD_SETS} (set_spec, local_datestamp, local_identifier,"
