@@ -15,22 +15,13 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from harvester.errors import MalformedResponse
-from store import dublin_core
-from store.datestamps import normalise
-from store.dublin_core import DCValue
+from store.oai_records import HEADER as _HEADER
+from store.oai_records import NS_OAI, read_record, readable
+from store.oai_records import element_text as _text
 from store.records import Record
 from store.xmlsafe import make_parser, strip_illegal_bytes
 
-NS_OAI = "http://www.openarchives.org/OAI/2.0/"
 _OAI = f"{{{NS_OAI}}}"
-_HEADER = f"{_OAI}header"
-_IDENTIFIER = f"{_OAI}identifier"
-_DATESTAMP = f"{_OAI}datestamp"
-_SET_SPEC = f"{_OAI}setSpec"
-_METADATA = f"{_OAI}metadata"
-_DC_ROOT = f"{{{dublin_core.NS_OAI_DC}}}dc"
-_DC_PREFIX = f"{{{dublin_core.NS_DC}}}"
-_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _LIST_VERBS = ("ListRecords", "ListIdentifiers", "GetRecord")
 _DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>", re.DOTALL)
 _CHUNK_TAGS = {
@@ -70,96 +61,6 @@ class Page:
     invalid_dc: list[str] = field(default_factory=list)
 
 
-def _text(element: etree._Element | None) -> str:
-    if element is None:
-        return ""
-    if len(element) == 0:
-        # A leaf (nearly every field): .text is several times cheaper than itertext().
-        return (element.text or "").strip()
-    return "".join(str(t) for t in element.itertext()).strip()
-
-
-def _metadata(record: etree._Element) -> tuple[dict[str, list[DCValue]], str | None, bool]:
-    """Return (DC values, the payload XML as received, whether an oai_dc payload is valid
-    Simple DC), in one pass over the payload's children."""
-    container = record.find(_METADATA)
-    if container is None or len(container) == 0:
-        return {}, None, True
-    payload = container[0]
-    is_oai_dc = payload.tag == _DC_ROOT
-    # oai_dc.xsd refuses text between the elements (sickle__ListRecords.xml carries a stray
-    # "(?s)"), other elements, and elements inside DC elements.
-    valid = not (is_oai_dc and (payload.text or "").strip())
-    metadata: dict[str, list[DCValue]] = {}
-    # Lean extraction: direct DC children of whatever the payload root is (oai_dc, or a
-    # format that embeds DC elements); other formats keep only their XML.
-    for child in payload:
-        tag = child.tag
-        if is_oai_dc and valid and (child.tail or "").strip():
-            valid = False
-        if not isinstance(tag, str):
-            continue  # comments and processing instructions are not content
-        name = tag[len(_DC_PREFIX) :] if tag.startswith(_DC_PREFIX) else ""
-        if not dublin_core.is_element(name):
-            valid = valid and not is_oai_dc
-            continue
-        if len(child) == 0:
-            text = (child.text or "").strip()
-        else:
-            valid = valid and not is_oai_dc  # DC elements hold text only
-            text = _text(child)
-        if text:
-            metadata.setdefault(name, []).append(DCValue(text, child.get(_XML_LANG) or None))
-    return metadata, etree.tostring(payload, encoding="unicode"), valid
-
-
-def read_record(element: etree._Element, source: str) -> Record:
-    """Read one <record> (or a bare <header>).
-
-    Raises ValueError when it has no identity or its datestamp is unreadable.
-    """
-    return _read_record(element, source)[0]
-
-
-def _read_record(element: etree._Element, source: str) -> tuple[Record, bool]:
-    """read_record(), and whether its oai_dc (if any) is valid Simple DC."""
-    header = element if element.tag == _HEADER else element.find(_HEADER)
-    if header is None:
-        raise ValueError("record without header")
-    identifier = datestamp = ""
-    set_specs = []
-    for child in header:  # one pass over the header's children
-        tag = child.tag
-        if tag == _IDENTIFIER:
-            identifier = _text(child)
-        elif tag == _DATESTAMP:
-            datestamp = _text(child)
-        elif tag == _SET_SPEC:
-            spec = _text(child)
-            if spec:
-                set_specs.append(spec)
-    if not identifier or not datestamp:
-        raise ValueError("header without identifier or datestamp")
-    # The store cannot keep a datestamp it cannot normalise, and would fail the whole page
-    # on it: Harvard LibraryCloud sends "20210311" (dpla-ingestion3__oai-page.xml).
-    if not _readable(datestamp):
-        raise ValueError(f"unreadable datestamp {datestamp!r} of {identifier!r}")
-    deleted = header.get("status") == "deleted"
-    sets = tuple(set_specs)
-    if deleted or element.tag == _HEADER:
-        return Record(source, identifier, datestamp, deleted, sets), True
-    metadata, xml, valid = _metadata(element)
-    return Record(source, identifier, datestamp, False, sets, metadata, xml), valid
-
-
-def _readable(datestamp: str) -> bool:
-    try:
-        normalise(datestamp)
-    except ValueError:
-        return False
-    return True
-
-
 def _int(value: str | None) -> int | None:
     try:
         return int(value) if value is not None else None
@@ -178,7 +79,7 @@ def _from_tree(root: etree._Element, source: str, repaired: str | None) -> Page:
             f"the root element is <{name}> in {where}, not an OAI-PMH 2.0 response"
         )
     response_date = _text(root.find(f"{_OAI}responseDate")) or None
-    if response_date is not None and not _readable(response_date):
+    if response_date is not None and not readable(response_date):
         # The responseDate becomes the next harvest's `from` and every record's harvest
         # date; one the store cannot normalise would fail the run after the page is saved.
         # Without it the harvester falls back to its own clock, and says so.
@@ -205,7 +106,7 @@ def _from_tree(root: etree._Element, source: str, repaired: str | None) -> Page:
         if element.tag not in (f"{_OAI}record", _HEADER):
             continue
         try:
-            record, valid_dc = _read_record(element, source)
+            record, valid_dc = read_record(element, source)
         except ValueError as exc:
             quarantined.append(Quarantined(etree.tostring(element), str(exc)))
             continue
@@ -303,7 +204,7 @@ def _salvage(body: bytes, source: str) -> Page:
         wrapped = wrapped + b" " + nsmap.encode() + raw[len(wrapped) :]
         try:
             element = _parse(strip_illegal_bytes(wrapped))
-            record, valid_dc = _read_record(element, source)
+            record, valid_dc = read_record(element, source)
         except (etree.XMLSyntaxError, ValueError) as exc:
             quarantined.append(Quarantined(raw, str(exc)))
             continue

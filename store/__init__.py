@@ -7,7 +7,8 @@ Modules:
     db            open_store(): WAL, busy timeout, migrations, store metadata
     records       Record and SourceInfo; sources; look-ups; the repository identifier check
     writes        prepare_record() / write_prepared() / save_records(): upserts, tombstones
-    dublin_core   oai_dc element -> {element: [values]}, and its JSON form
+    dublin_core   DC values as data, and their JSON form
+    oai_records   OAI-PMH <record> elements read into Records (harvests and imports)
     render        a record's published XML, rendered once when it is written
     datestamps    UTC datestamp parsing and formatting
     identifiers   local identifiers and setSpecs this repository publishes

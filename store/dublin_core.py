@@ -1,13 +1,11 @@
-"""Simple Dublin Core as data: an oai_dc element read into {element: [DCValue, ...]}, and
-the JSON form stored and exported. (Rendering back to XML is store.render.)"""
+"""Simple Dublin Core as data: DC values with their xml:lang, and the JSON form stored and
+exported. (Reading them from XML is store.oai_records; writing XML is store.render.)"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-from lxml import etree
 
 NS_OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
 NS_DC = "http://purl.org/dc/elements/1.1/"
@@ -70,27 +68,6 @@ Metadata = Mapping[str, Sequence[DCValue]]
 def is_element(name: str) -> bool:
     """True for the 15 Simple DC element names."""
     return name in _ELEMENT_SET
-
-
-def from_element(dc: etree._Element) -> tuple[dict[str, list[DCValue]], list[str]]:
-    """Read DC values from an oai_dc:dc (or any DC-bearing) element.
-
-    Returns (metadata, warnings). Elements outside the 15 are reported in warnings and
-    skipped; whitespace around values is trimmed, and empty values are dropped.
-    """
-    metadata: dict[str, list[DCValue]] = {}
-    warnings: list[str] = []
-    for child in dc.iterchildren(tag=etree.Element):
-        qname = etree.QName(child)
-        if qname.namespace != NS_DC or qname.localname not in _ELEMENT_SET:
-            warnings.append(f"ignored element {qname.text} (not one of the 15 DC elements)")
-            continue
-        text = "".join(str(t) for t in child.itertext()).strip()
-        if not text:
-            continue
-        lang = child.get(f"{{{NS_XML}}}lang")
-        metadata.setdefault(qname.localname, []).append(DCValue(text, lang or None))
-    return metadata, warnings
 
 
 def to_json(metadata: Metadata) -> dict[str, list[str | dict[str, str]]]:

@@ -21,6 +21,7 @@ from store.datestamps import normalise
 from store.db import Store
 from store.errors import ImportFormatError
 from store.identifiers import LOCAL_SOURCE, SET_SPEC, is_valid_uri
+from store.oai_records import DC_ROOT, NS_OAI, payload_of, read_dc, read_record
 from store.records import (
     RECORD_COLUMNS,
     Record,
@@ -35,7 +36,6 @@ from store.xmlsafe import make_parser
 
 logger = logging.getLogger(__name__)
 
-NS_OAI = "http://www.openarchives.org/OAI/2.0/"
 _EXPORT_KEYS = {"source", "identifier", "datestamp", "deleted", "sets", "metadata"}
 _LOCAL_KEYS = {"local_identifier", "local_datestamp"}
 
@@ -127,24 +127,19 @@ def read_jsonl(path: Path) -> list[Record]:
 
 def _oai_record(element: etree._Element, path: Path) -> Record:
     where = f"{path}:{element.sourceline}"
-    header = element.find(f"{{{NS_OAI}}}header")
-    if header is None:
-        raise ImportFormatError(f"{where}: <record> without <header>")
-    identifier = header.findtext(f"{{{NS_OAI}}}identifier", "").strip()
-    datestamp = header.findtext(f"{{{NS_OAI}}}datestamp", "").strip()
-    sets = tuple(s.text.strip() for s in header.iterfind(f"{{{NS_OAI}}}setSpec") if s.text)
-    deleted = header.get("status") == "deleted"
-    metadata: dict[str, list[dublin_core.DCValue]] = {}
-    metadata_xml = None
-    dc = element.find(f"{{{NS_OAI}}}metadata/{{{dublin_core.NS_OAI_DC}}}dc")
-    if not deleted:
-        if dc is None:
-            raise ImportFormatError(f"{where}: record {identifier!r} has no oai_dc:dc metadata")
-        metadata, warnings = dublin_core.from_element(dc)
-        for warning in warnings:
-            logger.warning("%s: %s", where, warning)
-        metadata_xml = etree.tostring(dc, encoding="unicode")
-    record = Record(LOCAL_SOURCE, identifier, datestamp, deleted, sets, metadata, metadata_xml)
+    try:
+        record, valid_dc = read_record(element, LOCAL_SOURCE)
+    except ValueError as exc:
+        raise ImportFormatError(f"{where}: {exc}") from exc
+    payload = payload_of(element)
+    if not record.deleted and (payload is None or payload.tag != DC_ROOT):
+        raise ImportFormatError(f"{where}: record {record.identifier!r} has no oai_dc:dc metadata")
+    if not valid_dc:
+        logger.warning(
+            "%s: oai_dc of %r is not valid Simple DC; its DC fields are kept",
+            where,
+            record.identifier,
+        )
     return _checked(record, where)
 
 
@@ -160,8 +155,8 @@ def read_xml(path: Path, now: str) -> list[Record]:
         raise ImportFormatError(f"{path}:{exc.lineno}: not well-formed XML ({exc.msg})") from exc
     if root.tag == f"{{{NS_OAI}}}OAI-PMH":
         return [_oai_record(r, path) for r in root.iter(f"{{{NS_OAI}}}record")]
-    if root.tag == f"{{{dublin_core.NS_OAI_DC}}}dc":
-        metadata, _ = dublin_core.from_element(root)
+    if root.tag == DC_ROOT:
+        metadata, _ = read_dc(root)
         uris = [v.value for v in metadata.get("identifier", []) if is_valid_uri(v.value)]
         if not uris:
             raise ImportFormatError(f"{path}:{root.sourceline}: oai_dc:dc has no dc:identifier URI")
