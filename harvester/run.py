@@ -12,7 +12,7 @@ import logging
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from harvester import persist
 from harvester.client import Client, describe
@@ -22,7 +22,7 @@ from harvester.granularity import in_granularity, next_from_date, until_in_granu
 from harvester.identify import IdentifyInfo, format_namespace, identify
 from harvester.persist import ListCheckpoint, RunCounts
 from harvester.settings import HarvesterSettings, SourceSettings
-from store.datestamps import normalise
+from store.datestamps import format_utc, normalise
 from store.db import Store
 from store.dublin_core import NS_OAI_DC
 from store.records import SourceInfo
@@ -30,7 +30,7 @@ from store.records import SourceInfo
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-# A list restarted this often because its tokens expire is given up.
+# A list restarted this often in one run (errors answering its tokens) is given up.
 MAX_LIST_RESTARTS = 3
 # Runs in a row that failed on the same saved token before the list is asked again.
 STUCK_TOKEN_RUNS = 2
@@ -50,7 +50,7 @@ class RunSummary:
 
 
 def _now(clock: Clock) -> str:
-    return clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_utc(clock())
 
 
 def _token_live(checkpoint: ListCheckpoint, now: datetime) -> bool:
@@ -126,7 +126,6 @@ class SourceHarvest:
             # one recorded as completed; the traceback goes to the log for a bug report
             logger.exception("%s: unexpected error", self.source.name)
             error = f"unexpected {type(exc).__name__}: {exc}"
-
         finally:
             if error is not None:
                 self.summary.status = "failed"
@@ -177,22 +176,19 @@ class SourceHarvest:
             persist.note_request_from(self.store, run_id, checkpoint.from_)
             self._finish(checkpoint, info, None)
             return
-        elif not _token_live(checkpoint, self.clock()):
-            logger.warning("%s: the saved token has expired; restarting the list", self.source.name)
-            checkpoint = persist.restart_list(
-                self.store, self.source.name, checkpoint, _now(self.clock)
-            )
-        elif state.failures_in_row >= STUCK_TOKEN_RUNS:
-            # A token that keeps failing (HTTP errors, unreadable answers) and never expires
-            # would fail every run; ask the list again instead.
-            logger.warning(
-                "%s: %d runs failed on the saved token; restarting the list",
-                self.source.name,
-                state.failures_in_row,
-            )
-            checkpoint = persist.restart_list(
-                self.store, self.source.name, checkpoint, _now(self.clock)
-            )
+        else:
+            restart = None
+            if not _token_live(checkpoint, self.clock()):
+                restart = "the saved token has expired"
+            elif state.failures_in_row >= STUCK_TOKEN_RUNS:
+                # A token that keeps failing (HTTP errors, unreadable answers) and never
+                # expires would fail every run; ask the list again instead.
+                restart = f"{state.failures_in_row} runs failed on the saved token"
+            if restart:
+                logger.warning("%s: %s; restarting the list", self.source.name, restart)
+                checkpoint = persist.restart_list(
+                    self.store, self.source.name, checkpoint, _now(self.clock)
+                )
         persist.note_request_from(self.store, run_id, checkpoint.from_)
         self._walk(checkpoint, run_id, info)
 
