@@ -26,7 +26,7 @@ from harvester.errors import FetchError, HarvestError, MalformedResponse
 from harvester.pages import Page, parse
 from harvester.settings import HarvesterSettings
 from store.datestamps import format_utc
-from store.records import Record, SourceInfo
+from store.records import SourceInfo
 from store.writes import PreparedRecord, prepare_record
 
 logger = logging.getLogger(__name__)
@@ -102,11 +102,11 @@ def fetch_page(
 def prepare_page(
     page: Page, source: SourceInfo, repository_identifier: str, now: str
 ) -> list[PreparedRecord]:
-    """Every record of the page prepared and rendered for writing under `source`."""
+    """Every record of the page (parsed as `source`'s) prepared and rendered for writing."""
     harvest_date = page.response_date or now
     return [
         prepare_record(
-            record if record.source == source.name else _as_source(record, source.name),
+            record,
             repository_identifier=repository_identifier,
             source=source,
             harvest_date=harvest_date,
@@ -116,8 +116,18 @@ def prepare_page(
     ]
 
 
-def _as_source(record: Record, source: str) -> Record:
-    return dataclasses.replace(record, source=source)
+def fetch_prepared(
+    client: Client,
+    params: dict[str, str],
+    settings: HarvesterSettings,
+    source: SourceInfo,
+    repository_identifier: str,
+) -> FedPage:
+    """Fetch, parse and prepare one page (see fetch_page for what it raises)."""
+    url, page, received = fetch_page(client, params, settings, source.name)
+    now = format_utc(datetime.now(UTC))
+    prepared = prepare_page(page, source, repository_identifier, now)
+    return FedPage(url, params, page, prepared, received, client.retries)
 
 
 def _next_params(page: Page) -> dict[str, str] | None:
@@ -151,12 +161,11 @@ class InlineFeed:
         """Fetch, parse and prepare the next page."""
         if self._params is None:
             raise HarvestError("the walk has ended")
-        params = self._params
-        url, page, received = fetch_page(self.client, params, self.settings, self.source.name)
-        now = format_utc(datetime.now(UTC))
-        prepared = prepare_page(page, self.source, self.repository_identifier, now)
-        self._params = _next_params(page)
-        return FedPage(url, params, page, prepared, received, self.client.retries)
+        fed = fetch_prepared(
+            self.client, self._params, self.settings, self.source, self.repository_identifier
+        )
+        self._params = _next_params(fed.page)
+        return fed
 
     def finish_walk(self) -> None:
         """Forget the walk."""
@@ -241,9 +250,7 @@ def _walk(
     seen: set[str] = set()
     while params is not None and not stop.is_set():
         try:
-            url, page, received = fetch_page(client, params, settings, source.name)
-            now = format_utc(datetime.now(UTC))
-            prepared = prepare_page(page, source, repository_identifier, now)
+            fed = fetch_prepared(client, params, settings, source, repository_identifier)
         except _Stopped:
             return
         except HarvestError as exc:
@@ -254,12 +261,10 @@ def _walk(
             text = f"unexpected {type(exc).__name__}: {exc}\n{traceback.format_exc()}"
             _send(results, ("error", "unexpected", text, client.retries), parent)
             return
-        sent = dataclasses.replace(page, records=[])
-        _send(
-            results,
-            ("page", FedPage(url, params, sent, prepared, received, client.retries)),
-            parent,
-        )
+        page = fed.page
+        # The records travel prepared; sending the parsed ones too would only cost pickling.
+        sent = dataclasses.replace(fed, page=dataclasses.replace(page, records=[]))
+        _send(results, ("page", sent), parent)
         params = _next_params(page)
         if params is not None and page.token in seen:
             params = None  # the parent ends the list on a repeated token
