@@ -64,13 +64,12 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
 
 @dataclass(frozen=True)
 class Fetched:
-    """One successful exchange: the body (decoded from gzip/deflate) and what it cost."""
+    """One successful exchange: the body, decoded from gzip/deflate (retries are counted
+    on the client)."""
 
     url: str
     status: int
     body: bytes
-    retries: int
-    waited: float
 
 
 class HostGate:
@@ -212,7 +211,6 @@ class Client:
         larger than allowed.
         """
         attempt = 0
-        waited = 0.0
         while True:
             attempt += 1
             problem: str
@@ -235,7 +233,7 @@ class Client:
                 status = response.status_code
                 oai_error = status in OAI_ERROR_STATUSES and b"<OAI-PMH" in response.content
                 if status == 200 or oai_error:
-                    return Fetched(response.url, status, response.content, attempt - 1, waited)
+                    return Fetched(response.url, status, response.content)
                 if status not in RETRY_STATUSES:
                     raise FetchError(f"{response.url}: HTTP {status}, not retried")
                 problem = f"HTTP {status}"
@@ -248,21 +246,21 @@ class Client:
             wait = self._backoff(attempt) if wait is None else wait
             if attempt >= self.settings.max_attempts or wait > self.budget_left:
                 raise FetchError(f"{self.base_url}: gave up after {attempt} attempts ({problem})")
-            logger.warning("%s: %s; retry %d in %.1f s", self.base_url, problem, attempt, wait)
-            self.budget_left -= wait
-            self.retries += 1
-            waited += wait
-            self.sleep(wait)
+            self._wait(wait, f"{problem}; retry {attempt}")
 
     def retry_page(self, reason: str) -> None:
         """Spend one retry on a page that arrived but could not be read; raise when spent."""
         wait = self._backoff(1 + self.retries % 6)
         if wait > self.budget_left:
             raise FetchError(f"{self.base_url}: {reason}; retry budget spent")
-        logger.warning("%s: %s; fetching the page again in %.1f s", self.base_url, reason, wait)
-        self.budget_left -= wait
+        self._wait(wait, f"{reason}; fetching the page again")
+
+    def _wait(self, seconds: float, why: str) -> None:
+        """Count a retry and wait for it, out of the source's retry budget."""
+        logger.warning("%s: %s in %.1f s", self.base_url, why, seconds)
+        self.budget_left -= seconds
         self.retries += 1
-        self.sleep(wait)
+        self.sleep(seconds)
 
 
 def describe(params: Mapping[str, Any]) -> str:
