@@ -6,6 +6,7 @@ being written, and that page is fetched again from the checkpoint's token.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import sqlite3
@@ -15,9 +16,17 @@ from dataclasses import dataclass, field
 from harvester.pages import Page
 from store.db import Store
 from store.meta import next_count
-from store.records import Record, SaveCounts, SourceInfo, ensure_source
+from store.records import SaveCounts, SourceInfo, ensure_source
 from store.tables import HARVEST_RUNS, HARVEST_STATE, QUARANTINE, RECORDS, SOURCES
-from store.writes import PreparedRecord, save_records, write_prepared
+from store.withdrawal import withdraw
+from store.writes import PreparedRecord, write_prepared
+
+# harvest_state with no list in progress.
+_NO_LIST = (
+    "list_id = NULL, list_from = NULL, list_until = NULL, list_full = 0, list_started = NULL,"
+    " list_first_response_date = NULL, token = NULL, token_expires = NULL, cursor = 0,"
+    " pages = 0, records_seen = 0, complete_list_size = NULL"
+)
 
 
 @dataclass(frozen=True)
@@ -119,8 +128,9 @@ def record_identify(
         )
 
 
-def begin_run(store: Store, source: str, full: bool, request_from: str | None, now: str) -> int:
-    """Open a harvest_runs row; returns its id.
+def begin_run(store: Store, source: str, full: bool, now: str) -> int:
+    """Open a harvest_runs row (its request_from is noted once the list is known); returns
+    its id.
 
     Runs of the source still marked running were killed (the store lock rules out a live
     one): they are marked interrupted.
@@ -132,9 +142,9 @@ def begin_run(store: Store, source: str, full: bool, request_from: str | None, n
             [source],
         )
         cursor = conn.execute(
-            f"INSERT INTO {HARVEST_RUNS} (source, started_at, status, full, request_from)"
-            " VALUES (?, ?, 'running', ?, ?)",
-            [source, now, int(full), request_from],
+            f"INSERT INTO {HARVEST_RUNS} (source, started_at, status, full)"
+            " VALUES (?, ?, 'running', ?)",
+            [source, now, int(full)],
         )
         return int(cursor.lastrowid or 0)
 
@@ -175,18 +185,14 @@ def restart_list(store: Store, source: str, checkpoint: ListCheckpoint, now: str
             " WHERE source = ?",
             [now, source],
         )
-    return ListCheckpoint(
-        checkpoint.list_id,
-        checkpoint.from_,
-        checkpoint.until,
-        checkpoint.full,
-        None,
-        None,
-        None,
-        0,
-        0,
-        0,
-        checkpoint.complete_list_size,
+    return dataclasses.replace(
+        checkpoint,
+        first_response_date=None,
+        token=None,
+        token_expires=None,
+        cursor=0,
+        pages=0,
+        records_seen=0,
     )
 
 
@@ -296,28 +302,20 @@ def finish_list(
         tombstoned = 0
         if tombstone_unseen:
             missing = conn.execute(
-                f"SELECT identifier, sets FROM {RECORDS} WHERE source = ? AND deleted = 0"
+                f"SELECT id FROM {RECORDS} WHERE source = ? AND deleted = 0"
                 " AND (seen_list IS NULL OR seen_list != ?)",
                 [source, checkpoint.list_id],
             ).fetchall()
-            stamp = checkpoint.first_response_date or now
-            tombstones = [
-                Record(source, str(i), stamp, deleted=True, sets=tuple(json.loads(str(s))))
-                for i, s in missing
-            ]
-            tombstoned = save_records(
+            tombstoned = withdraw(
                 conn,
-                tombstones,
+                record_ids=[int(row[0]) for row in missing],
                 repository_identifier=repository_identifier,
                 now=now,
-                harvest_date=stamp,
-            ).deleted
+                deleted_at=checkpoint.first_response_date,
+            )
         conn.execute(
             f"UPDATE {HARVEST_STATE} SET next_from = coalesce(?, next_from), last_success = ?,"
-            " failures_in_row = 0, list_id = NULL, list_from = NULL, list_until = NULL,"
-            " list_full = 0, list_started = NULL, list_first_response_date = NULL,"
-            " token = NULL, token_expires = NULL, cursor = 0, pages = 0, records_seen = 0,"
-            " complete_list_size = NULL WHERE source = ?",
+            f" failures_in_row = 0, {_NO_LIST} WHERE source = ?",
             [next_from, now, source],
         )
     return tombstoned
@@ -362,11 +360,7 @@ def reset_source(store: Store, source: str) -> bool:
     """Forget a source's checkpoint and incremental state; returns False for an unknown one."""
     with store.write() as conn:
         cursor = conn.execute(
-            f"UPDATE {HARVEST_STATE} SET next_from = NULL, list_id = NULL, list_from = NULL,"
-            " list_until = NULL, list_full = 0, list_started = NULL,"
-            " list_first_response_date = NULL, token = NULL, token_expires = NULL, cursor = 0,"
-            " pages = 0, records_seen = 0, complete_list_size = NULL WHERE source = ?",
-            [source],
+            f"UPDATE {HARVEST_STATE} SET next_from = NULL, {_NO_LIST} WHERE source = ?", [source]
         )
         return cursor.rowcount > 0
 

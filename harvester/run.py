@@ -112,9 +112,7 @@ class SourceHarvest:
         try:
             # The source row exists before its first run (harvest_runs refers to it).
             persist.record_identify(self.store, self._source_info(), None, _now(self.clock))
-            run_id = persist.begin_run(
-                self.store, self.source.name, self.full, self.source.from_, _now(self.clock)
-            )
+            run_id = persist.begin_run(self.store, self.source.name, self.full, _now(self.clock))
             self._harvest(run_id)
         except HarvestError as exc:
             error = str(exc)

@@ -16,26 +16,26 @@ def withdraw(
     record_ids: list[int],
     repository_identifier: str,
     now: str,
+    deleted_at: str | None = None,
 ) -> int:
     """Tombstone the given live records inside the caller's transaction; returns how many.
 
-    The tombstone keeps the record's sets (deleted headers carry setSpecs) and takes `now`
-    as its datestamp, the moment of the deletion.
+    The tombstone keeps the record's sets (deleted headers carry setSpecs) and takes
+    `deleted_at` (default `now`) as its datestamp, the moment of the deletion.
     """
-    withdrawn = 0
+    stamp = deleted_at or now
+    tombstones = []
     for record_id in record_ids:
         row = conn.execute(
             f"SELECT source, identifier, sets, deleted FROM {RECORDS} WHERE id = ?", [record_id]
         ).fetchone()
-        if row is None or row[3]:
-            continue
-        tombstone = Record(
-            str(row[0]), str(row[1]), now, deleted=True, sets=tuple(json.loads(str(row[2])))
-        )
-        withdrawn += save_records(
-            conn, [tombstone], repository_identifier=repository_identifier, now=now
-        ).deleted
-    return withdrawn
+        if row is not None and not row[3]:
+            sets = tuple(json.loads(str(row[2])))
+            tombstones.append(Record(str(row[0]), str(row[1]), stamp, deleted=True, sets=sets))
+    saved = save_records(
+        conn, tombstones, repository_identifier=repository_identifier, now=now, harvest_date=stamp
+    )
+    return saved.deleted
 
 
 def source_record_ids(conn: sqlite3.Connection, source: str) -> list[int]:
