@@ -2,7 +2,7 @@
 
 One requests.Session per run (keep-alive, gzip), connect/read timeouts, a User-Agent naming
 the project, retries with jittered exponential backoff on connection errors, timeouts,
-HTTP 429 and 5xx, Retry-After in both of its forms, one request at a time per host with an
+HTTP 429 and 5xx, Retry-After in both of its forms, requests one at a time with an
 optional politeness delay, and a cap on the size of a body read in bounded memory.
 
 Requests go through a Sickle subclass (Sickle builds the OAI-PMH request); its parsing and
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -21,7 +20,6 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 import urllib3
@@ -70,33 +68,6 @@ class Fetched:
     url: str
     status: int
     body: bytes
-
-
-class HostGate:
-    """One request at a time per host, `delay` seconds apart; shared by parallel jobs."""
-
-    def __init__(self, delay: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.delay = delay
-        self.clock = clock
-        self._locks: dict[str, threading.Lock] = {}
-        self._last: dict[str, float] = {}
-        self._guard = threading.Lock()
-
-    def lock(self, url: str) -> threading.Lock:
-        """The lock of the URL's host."""
-        host = urlsplit(url).netloc.lower()
-        with self._guard:
-            return self._locks.setdefault(host, threading.Lock())
-
-    def wait_turn(self, url: str, sleep: Callable[[float], None]) -> None:
-        """Sleep until the politeness delay since the host's last request has passed."""
-        host = urlsplit(url).netloc.lower()
-        last = self._last.get(host)
-        if last is not None and self.delay > 0:
-            remaining = self.delay - (self.clock() - last)
-            if remaining > 0:
-                sleep(remaining)
-        self._last[host] = self.clock()
 
 
 class _SessionSickle(Sickle):  # type: ignore[misc]  # sickle has no type hints
@@ -171,14 +142,14 @@ class Client:
         base_url: str,
         settings: HarvesterSettings,
         *,
-        gate: HostGate | None = None,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
         self.base_url = base_url
         self.settings = settings
-        self.gate = gate or HostGate(settings.politeness_delay)
+        self.clock = time.monotonic
+        self._last_request: float | None = None
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = user_agent()
         self.session.headers["Accept-Encoding"] = "gzip, deflate;q=0.9, identity;q=0.5"
@@ -199,9 +170,15 @@ class Client:
         return base * self.rng.uniform(0.5, 1.5)
 
     def _exchange(self, params: Mapping[str, str]) -> requests.Response:
-        with self.gate.lock(self.base_url):
-            self.gate.wait_turn(self.base_url, self.sleep)
-            return self.sickle._request(params)
+        # Politeness: one client per source, and same-host sources run one after the other
+        # (oai.harvesting), so spacing this client's requests spaces the host's.
+        delay = self.settings.politeness_delay
+        if self._last_request is not None and delay > 0:
+            remaining = delay - (self.clock() - self._last_request)
+            if remaining > 0:
+                self.sleep(remaining)
+        self._last_request = self.clock()
+        return self.sickle._request(params)
 
     def fetch(self, params: Mapping[str, str]) -> Fetched:
         """Return the response to one request, retrying what may pass.

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
-from harvester.client import Client, HostGate
+from harvester.client import Client
 from harvester.feed import ProcessFeed
 from harvester.run import RunSummary, SourceHarvest
 from harvester.settings import HarvesterSettings, SourceSettings
 from store.db import open_store
 from store.identifiers import LOCAL_SOURCE
-from store.records import SourceInfo, load_source
+from store.records import SourceInfo
 from store.tables import SOURCES
 
 logger = logging.getLogger(__name__)
@@ -56,15 +56,12 @@ def known_sources(db_path: str, configured: Sequence[SourceSettings]) -> list[So
     store = open_store(db_path)
     try:
         rows = store.conn.execute(
-            f"SELECT name FROM {SOURCES} WHERE name != ? AND base_url IS NOT NULL ORDER BY name",
+            f"SELECT name, base_url, metadata_prefix, set_spec FROM {SOURCES}"
+            " WHERE name != ? AND base_url IS NOT NULL ORDER BY name",
             [LOCAL_SOURCE],
         ).fetchall()
-        for (name,) in rows:
-            info = load_source(store.conn, str(name))
-            if info is not None and info.name not in found and info.base_url:
-                found[info.name] = SourceSettings(
-                    info.name, info.base_url, info.metadata_prefix, info.set_spec
-                )
+        for name, url, prefix, set_spec in rows:
+            found.setdefault(name, SourceSettings(name, url, prefix, set_spec))
     finally:
         store.close()
     return list(found.values())
@@ -83,12 +80,11 @@ def _run_one(
     db_path: str,
     job: HarvestJob,
     settings: HarvesterSettings,
-    gate: HostGate,
     repository_identifier: str,
     progress: Progress | None,
 ) -> RunSummary:
     store = open_store(db_path)
-    client = Client(job.source.url, settings, gate=gate)
+    client = Client(job.source.url, settings)
 
     def process_feed(source: SourceInfo) -> ProcessFeed:
         return ProcessFeed(
@@ -126,14 +122,13 @@ def harvest_all(
     Jobs on the same host run one after the other in one thread, so a host never gets two
     requests at a time (each run's pages are fetched by a process of its own).
     """
-    gate = HostGate(settings.politeness_delay)
     by_host: dict[str, list[int]] = {}
     for index, job in enumerate(jobs):
         by_host.setdefault(urlsplit(job.source.url).netloc.lower(), []).append(index)
 
     def run_group(indexes: list[int]) -> list[tuple[int, RunSummary]]:
         return [
-            (i, _run_one(db_path, jobs[i], settings, gate, repository_identifier, progress))
+            (i, _run_one(db_path, jobs[i], settings, repository_identifier, progress))
             for i in indexes
         ]
 

@@ -397,3 +397,16 @@ def test_another_format_learns_its_namespace_from_list_metadata_formats(tmp_path
             store.close()
     assert namespace == "http://www.loc.gov/MARC21/slim"
     assert b"<metadataNamespace>http://www.loc.gov/MARC21/slim</metadataNamespace>" in xml
+
+
+def test_requests_are_spaced_by_the_politeness_delay(server: FaultServer) -> None:
+    waits: list[float] = []
+    settings = dataclasses.replace(SETTINGS, politeness_delay=5.0)
+    server.play(Reply(PAGE), Reply(PAGE))
+    client = Client(server.url, settings, sleep=waits.append)
+    try:
+        client.fetch({"verb": "ListRecords", "metadataPrefix": "oai_dc"})
+        client.fetch({"verb": "ListRecords", "resumptionToken": "t"})
+    finally:
+        client.close()
+    assert len(waits) == 1 and 4.0 < waits[0] <= 5.0
