@@ -85,7 +85,13 @@ def harvest(
             parse_strict(until)
         except ValueError as exc:
             raise click.UsageError(f"--until: {exc}") from exc
-    sources = _harvest_sources(obj, names, url, adhoc_name, set_spec, prefix, from_)
+    if url is None:
+        sources = _named_sources(obj, names)
+    elif not adhoc_name or names:
+        raise click.UsageError("--url needs --name, and no source NAMEs")
+    else:
+        table = {"url": url, "set": set_spec, "metadata_prefix": prefix, "from": from_}
+        sources = [_adhoc_source(adhoc_name, table)]
     try:
         with harvesting.store_lock(db_path):
             with obj.store():
@@ -129,26 +135,18 @@ def _harvest_progress() -> harvesting.Progress | None:
     return None
 
 
-def _harvest_sources(
-    obj: Context,
-    names: tuple[str, ...],
-    url: str | None,
-    adhoc_name: str | None,
-    set_spec: str | None,
-    prefix: str,
-    from_: str | None,
-) -> list[SourceSettings]:
-    if url is not None:
-        if not adhoc_name or names:
-            raise click.UsageError("--url needs --name, and no source NAMEs")
-        # Checked as a [sources.NAME] table would be, so the same rules and messages apply.
-        table = {"url": url, "set": set_spec, "metadata_prefix": prefix, "from": from_}
-        given = {key: value for key, value in table.items() if value is not None}
-        try:
-            adhoc = config_module.parse({"sources": {adhoc_name: given}}, "the command line")
-        except ConfigError as exc:
-            raise click.UsageError(str(exc)) from exc
-        return [adhoc.sources[0]]
+def _adhoc_source(name: str, table: dict[str, str | None]) -> SourceSettings:
+    """The source of `--url ... --name NAME`, checked as a [sources.NAME] table would be, so
+    the same rules and messages apply."""
+    given = {key: value for key, value in table.items() if value is not None}
+    try:
+        return config_module.parse({"sources": {name: given}}, "the command line").sources[0]
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+def _named_sources(obj: Context, names: tuple[str, ...]) -> list[SourceSettings]:
+    """The sources NAMEd (all known ones when none is): configured or remembered."""
     known = harvesting.known_sources(obj.config.store.path, obj.config.sources)
     if not names:
         if not known:
