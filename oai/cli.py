@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import click
 
 from oai import config as config_module
-from oai import harvest_commands, logs
+from oai import harvest_commands, logs, works_commands
 from oai.context import Context, now
 from provider.app import make_app
 from store.errors import StoreError
@@ -136,6 +136,11 @@ def import_command(obj: Context, files: tuple[Path, ...]) -> None:
                 f"{path}: {result.records} records: {counts.added} added, {counts.updated} updated,"
                 f" {counts.deleted} deleted, {counts.unchanged} unchanged"
             )
+        click.echo(
+            works_commands.describe(
+                works_commands.refresh_works(store, obj.config.provider.repository_identifier)
+            )
+        )
     if failed:
         raise click.ClickException(
             f"{len(failed)} of {len(files)} files not imported: {', '.join(failed)}"
@@ -185,5 +190,6 @@ for _command in (
     harvest_commands.status,
     harvest_commands.reset,
     harvest_commands.withdraw,
+    *works_commands.COMMANDS,
 ):
     main.add_command(_command)

@@ -16,6 +16,7 @@ from harvester.settings import SourceSettings
 from oai import config as config_module
 from oai import harvesting
 from oai.context import Context, now
+from oai.works_commands import describe, refresh_works
 from store.datestamps import parse_strict
 from store.errors import StoreError
 from store.records import find_record_id
@@ -110,12 +111,16 @@ def harvest(
             finally:
                 if progress is not None:
                     progress.close()
+            # Works are brought up to date even when a source failed: its pages are stored.
+            with obj.store() as store:
+                works_line = describe(refresh_works(store, config.provider.repository_identifier))
     except harvesting.LockHeld as exc:
         click.echo(f"{exc}; not harvesting", err=True)
         return
     rows = harvesting.summary_rows(summaries)
     if rows:
         click.echo(harvesting.format_summary(rows))
+    click.echo(works_line)
     if report_json is not None:
         harvesting.write_report(report_json, rows)
     failed = [row for row in rows if row["status"] == "failed"]
@@ -258,6 +263,7 @@ def withdraw(obj: Context, target: str) -> None:
                 repository_identifier=obj.config.provider.repository_identifier,
                 now=now(),
             )
+        refresh_works(store, obj.config.provider.repository_identifier)
     click.echo(
         f"{target}: {count} records withdrawn" + ("; next harvest is full" if refull else "")
     )

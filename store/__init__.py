@@ -15,6 +15,15 @@ Modules:
     xmlsafe       the one safe lxml parser for untrusted XML
     transfer      import of oai_dc XML / JSONL files, export as JSONL
     withdrawal    tombstones for a withdrawn source or record
+    authors       pure: dc:creator strings -> one AuthorName per person, with its key
+    matching      pure: a record's matching features, candidate keys, the same-work rules
+    derive        per-record derived rows: authors, features, keys, search row
+    works         refresh(): works kept in step with the records (incremental or full)
+    linking       same-work links: records re-rendered when their work changes
+    author_table  the authors table: fullest name, forms, record and work counts
+    overrides     hand-made author key corrections (join, split)
+    browse        authors, works and related outputs as the CLI prints them
+    search        full-text search (FTS5)
     settings      typed settings from TOML tables ([store] and the shared table reader)
     errors        StoreError and its subclasses
 """

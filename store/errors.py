@@ -5,6 +5,8 @@ StoreError
  +-- UnknownRecord       an identifier matches no record (or several, ambiguously)
  +-- SchemaError         the database file is newer than this program, or not a store
  +-- IdentifierConflict  the store already publishes under another repository identifier
+ +-- BadQuery            a search query full-text search cannot read
+ +-- BadOverride         an author override that cannot apply (unknown key or record)
 """
 
 from __future__ import annotations
@@ -28,3 +30,11 @@ class SchemaError(StoreError):
 
 class IdentifierConflict(StoreError):
     """The configured repository identifier differs from the one the store publishes under."""
+
+
+class BadQuery(StoreError, ValueError):
+    """A search query FTS5 cannot read."""
+
+
+class BadOverride(StoreError, ValueError):
+    """An author override names a key or record the store does not have."""

@@ -13,12 +13,16 @@ an lxml rendering on generated records.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from store.dublin_core import ELEMENTS, NS_DC, NS_OAI_DC, NS_XSI, OAI_DC_SCHEMA, Metadata
 from store.xmlsafe import strip_illegal_text
 
 NS_OAI = "http://www.openarchives.org/OAI/2.0/"
+# dc:relation values this service adds to name the other records of a record's work; a
+# harvest of another mirror's records drops them (they name that mirror's identifiers).
+SAME_WORK = "same-work:"
 NS_PROVENANCE = "http://www.openarchives.org/OAI/2.0/provenance"
 PROVENANCE_SCHEMA = "http://www.openarchives.org/OAI/2.0/provenance.xsd"
 
@@ -89,17 +93,21 @@ def _header_body(
     )
 
 
-def _dublin_core(metadata: Metadata) -> str:
+def _dublin_core(metadata: Metadata, links: Sequence[str]) -> str:
     # Characters XML forbids are dropped and an xml:lang that is not a language tag is left
     # out: a published record must validate whatever its origin sent.
     parts = []
     for name in ELEMENTS:
         for item in metadata.get(name, ()):
+            if name == "relation" and item.value.startswith(SAME_WORK):
+                continue
             lang = item.lang
             attribute = (
                 f' xml:lang="{_attribute(lang)}"' if lang and _LANGUAGE.fullmatch(lang) else ""
             )
             parts.append(f"<dc:{name}{attribute}>{_text(item.value)}</dc:{name}>")
+        if name == "relation":
+            parts.extend(f"<dc:relation>{SAME_WORK}{_text(link)}</dc:relation>" for link in links)
     if not parts:
         return f"{_DC_OPEN}/>"
     return f"{_DC_OPEN}>{''.join(parts)}</oai_dc:dc>"
@@ -126,13 +134,15 @@ def render(
     deleted: bool,
     metadata: Metadata | None,
     provenance: Provenance | None,
+    links: Sequence[str] = (),
 ) -> Rendered:
-    """Render a record's header and full record element (no metadata or about when deleted)."""
+    """Render a record's header and full record element (no metadata or about when deleted);
+    `links` are the identifiers of the other records of its work."""
     header = _header_body(local_identifier, local_datestamp, set_specs, deleted)
     header_xml = f'<header xmlns="{NS_OAI}"{header}'
     record = [f'<record xmlns="{NS_OAI}"><header{header}']
     if not deleted:
-        record.append(f"<metadata>{_dublin_core(metadata or {})}</metadata>")
+        record.append(f"<metadata>{_dublin_core(metadata or {}, links)}</metadata>")
         if provenance is not None:
             record.append(_provenance(provenance))
     record.append("</record>")

@@ -10,14 +10,23 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from store.tables import (
+    AUTHOR_OVERRIDES,
+    AUTHORS,
     HARVEST_RUNS,
     HARVEST_STATE,
+    MATCH_FEATURES,
+    MATCH_KEYS,
     QUARANTINE,
+    RECORD_AUTHORS,
     RECORD_SETS,
     RECORDS,
+    RECORDS_FTS,
     SETS,
     SOURCES,
     STORE_META,
+    WORK_MATCHES,
+    WORK_MEMBERS,
+    WORKS,
 )
 
 # One value of one DC element per row, read from records.metadata (JSON).
@@ -197,5 +206,113 @@ CREATE TABLE {QUARANTINE} (
 def m002_harvest(db: Database) -> None:
     """What the harvester keeps per source: Identify, checkpoint, run history, quarantine."""
     for statement in HARVEST_DDL.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
+WORKS_DDL = f"""
+CREATE TABLE {AUTHORS} (
+    key TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    forms TEXT NOT NULL DEFAULT '[]',
+    corporate INTEGER NOT NULL DEFAULT 0,
+    records INTEGER NOT NULL,
+    works INTEGER NOT NULL
+);
+CREATE INDEX authors_by_works ON {AUTHORS} (works DESC, key);
+
+CREATE TABLE {RECORD_AUTHORS} (
+    record_id INTEGER NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('creator', 'contributor')),
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    author_key TEXT NOT NULL,
+    PRIMARY KEY (record_id, role, position)
+) WITHOUT ROWID;
+CREATE INDEX record_authors_by_key ON {RECORD_AUTHORS} (author_key, role, record_id);
+
+CREATE TABLE {AUTHOR_OVERRIDES} (
+    id INTEGER PRIMARY KEY,
+    author_key TEXT NOT NULL,
+    source TEXT,
+    identifier TEXT,
+    new_key TEXT NOT NULL,
+    note TEXT,
+    created_at TEXT NOT NULL,
+    CHECK ((source IS NULL) = (identifier IS NULL))
+);
+CREATE UNIQUE INDEX author_overrides_unique
+    ON {AUTHOR_OVERRIDES} (author_key, ifnull(source, ''), ifnull(identifier, ''));
+
+CREATE TABLE {WORKS} (
+    id INTEGER PRIMARY KEY,
+    representative_id INTEGER NOT NULL,
+    title TEXT,
+    year INTEGER,
+    members INTEGER NOT NULL,
+    signature TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX works_by_year ON {WORKS} (year);
+
+CREATE TABLE {WORK_MEMBERS} (
+    record_id INTEGER PRIMARY KEY,
+    work_id INTEGER NOT NULL,
+    matched_record_id INTEGER,
+    evidence TEXT
+);
+CREATE INDEX work_members_by_work ON {WORK_MEMBERS} (work_id, record_id);
+
+CREATE TABLE {WORK_MATCHES} (
+    group_key INTEGER NOT NULL,
+    record_a INTEGER NOT NULL,
+    record_b INTEGER NOT NULL,
+    evidence TEXT NOT NULL,
+    PRIMARY KEY (group_key, record_a, record_b)
+) WITHOUT ROWID;
+CREATE INDEX work_matches_by_a ON {WORK_MATCHES} (record_a);
+CREATE INDEX work_matches_by_b ON {WORK_MATCHES} (record_b);
+
+CREATE TABLE {MATCH_FEATURES} (
+    record_id INTEGER PRIMARY KEY,
+    title_key TEXT NOT NULL,
+    numbers TEXT NOT NULL,
+    year INTEGER,
+    creators TEXT NOT NULL,
+    pids TEXT NOT NULL,
+    generic INTEGER NOT NULL,
+    context TEXT NOT NULL,
+    weight INTEGER NOT NULL
+);
+
+CREATE TABLE {MATCH_KEYS} (
+    group_key INTEGER NOT NULL,
+    record_id INTEGER NOT NULL,
+    PRIMARY KEY (group_key, record_id)
+) WITHOUT ROWID;
+
+CREATE VIRTUAL TABLE {RECORDS_FTS} USING fts5(
+    title, creators, subjects, description, tokenize = 'unicode61 remove_diacritics 2'
+);
+
+CREATE VIEW works_flat AS
+SELECT w.id AS work_id, w.title AS work_title, w.year AS work_year, w.members,
+       m.record_id, r.source, r.identifier, r.local_identifier,
+       m.record_id = w.representative_id AS representative,
+       m.matched_record_id, m.evidence
+FROM {WORKS} w
+JOIN {WORK_MEMBERS} m ON m.work_id = w.id
+JOIN {RECORDS} r ON r.id = m.record_id;
+
+CREATE VIEW author_works AS
+SELECT DISTINCT a.author_key, a.role, m.work_id
+FROM {RECORD_AUTHORS} a JOIN {WORK_MEMBERS} m ON m.record_id = a.record_id;
+"""
+
+
+@migrations()
+def m003_works(db: Database) -> None:
+    """Authors, works and their evidence, matching keys, full-text search."""
+    for statement in WORKS_DDL.split(";\n"):
         if statement.strip():
             db.execute(statement)

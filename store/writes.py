@@ -135,10 +135,11 @@ class PreparedRecord:
     header_template: bytes | None = None
     record_template: bytes | None = None
 
-    def rendered(self, now: str) -> tuple[bytes, bytes]:
-        """The header and record XML with `now` as the local datestamp."""
+    def rendered(self, now: str, links: Sequence[str] = ()) -> tuple[bytes, bytes]:
+        """The header and record XML with `now` as the local datestamp and `links` (the
+        other records of its work) as same-work relations."""
         header, record = self.header_template, self.record_template
-        if header is None or record is None:
+        if header is None or record is None or links:
             source = self.record
             if source is None:
                 raise ValueError(f"{self.identifier}: neither templates nor a record to render")
@@ -149,6 +150,7 @@ class PreparedRecord:
                 deleted=self.deleted,
                 metadata=None if self.deleted else source.metadata,
                 provenance=self.provenance,
+                links=links,
             )
             header, record = done.header_xml, done.record_xml
         stamp = f"<datestamp>{now}</datestamp>".encode()

@@ -1,0 +1,114 @@
+"""The authors table: one row per creator key, with its fullest name, the forms written,
+and how many records and distinct works carry it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+
+from store.authors import CORPORATE_PREFIX, AuthorName, display_name, parse_name
+from store.tables import AUTHORS, RECORD_AUTHORS, WORK_MEMBERS
+
+# The written forms kept per author, most frequent first.
+MAX_FORMS = 20
+
+
+def _row(key: str, forms: Sequence[tuple[str, int]], works: int) -> tuple[object, ...]:
+    names = [n for n in (parse_name(form) for form, _ in forms) if n is not None]
+    if key.startswith(CORPORATE_PREFIX):
+        ordered = sorted(forms, key=lambda f: (-f[1], f[0]))
+        name = ordered[0][0]
+    else:
+        name = display_name(AuthorName(n.written, n.family, n.given, key) for n in names)
+        if not name:
+            name = forms[0][0]
+    top = [form for form, _ in sorted(forms, key=lambda f: (-f[1], f[0]))[:MAX_FORMS]]
+    records = sum(count for _, count in forms)
+    return (
+        key,
+        name,
+        json.dumps(top, ensure_ascii=False),
+        int(key.startswith(CORPORATE_PREFIX)),
+        records,
+        works,
+    )
+
+
+_INSERT = (
+    f"INSERT OR REPLACE INTO {AUTHORS} (key, name, forms, corporate, records, works)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def refresh_authors(conn: sqlite3.Connection, keys: Iterable[str]) -> None:
+    """Recompute the authors rows of these keys (deleting those no record carries now)."""
+    for key in sorted(set(keys)):
+        forms = [
+            (str(name), int(count))
+            for name, count in conn.execute(
+                f"SELECT name, count(*) FROM {RECORD_AUTHORS}"
+                " WHERE author_key = ? AND role = 'creator' GROUP BY name",
+                [key],
+            )
+        ]
+        if not forms:
+            conn.execute(f"DELETE FROM {AUTHORS} WHERE key = ?", [key])
+            continue
+        works = int(
+            conn.execute(
+                f"SELECT count(DISTINCT m.work_id) FROM {RECORD_AUTHORS} a"
+                f" JOIN {WORK_MEMBERS} m ON m.record_id = a.record_id"
+                " WHERE a.author_key = ? AND a.role = 'creator'",
+                [key],
+            ).fetchone()[0]
+        )
+        conn.execute(_INSERT, _row(key, forms, works))
+
+
+def rebuild_authors(conn: sqlite3.Connection) -> None:
+    """Recompute every authors row."""
+    conn.execute(f"DELETE FROM {AUTHORS}")
+    works = {
+        str(key): int(count)
+        for key, count in conn.execute(
+            f"SELECT a.author_key, count(DISTINCT m.work_id) FROM {RECORD_AUTHORS} a"
+            f" JOIN {WORK_MEMBERS} m ON m.record_id = a.record_id"
+            " WHERE a.role = 'creator' GROUP BY a.author_key"
+        )
+    }
+    rows = []
+    current: str | None = None
+    forms: list[tuple[str, int]] = []
+    cursor = conn.execute(
+        f"SELECT author_key, name, count(*) FROM {RECORD_AUTHORS} WHERE role = 'creator'"
+        " GROUP BY author_key, name ORDER BY author_key"
+    )
+    for key, name, count in [*cursor, (None, None, 0)]:
+        if key != current:
+            if current is not None:
+                rows.append(_row(current, forms, works.get(current, 0)))
+                if len(rows) >= 5000:
+                    conn.executemany(_INSERT, rows)
+                    rows = []
+            current, forms = key, []
+        if key is not None:
+            forms.append((str(name), int(count)))
+    conn.executemany(_INSERT, rows)
+
+
+def creator_keys(conn: sqlite3.Connection, record_ids: Sequence[int]) -> set[str]:
+    """The creator keys of these records."""
+    found: set[str] = set()
+    for start in range(0, len(record_ids), 500):
+        chunk = list(record_ids[start : start + 500])
+        marks = ", ".join("?" * len(chunk))
+        found.update(
+            str(k)
+            for (k,) in conn.execute(
+                f"SELECT DISTINCT author_key FROM {RECORD_AUTHORS}"
+                f" WHERE role = 'creator' AND record_id IN ({marks})",
+                chunk,
+            )
+        )
+    return found

@@ -1,0 +1,269 @@
+"""Author names: dc:creator strings -> one AuthorName per person, with a matching key.
+
+Pure (no I/O). The key is the family name and the first initial, folded: "Stirrup, V.",
+"Stirrup, Vicki", "V. Stirrup", "STIRRUP, V" and "Stirrup V" all give "stirrup v". Accents
+and case are folded; particles stay part of the family name wherever they are written
+("van der Berg, J.", "J. van der Berg" and "Berg, J. van der" give "vanderberg j"); hyphens and
+spaces inside family names are dropped ("García-López" = "Garcia Lopez"). Corporate names
+("Department of Health and Social Care") are recognised, never split, and keyed whole.
+
+Limits (oai_dc carries no person identifiers): two people with the same family name and
+first initial share a key (homonyms; see the author_overrides table), and a name written
+family-first without a comma ("Wang Wei") or with a double family name in given-first order
+("María García López") keys on the wrong word or on the last surname only.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+CORPORATE_PREFIX = "corp:"
+
+# Lower-case words that belong to the family name when they precede it (or trail the given
+# names in "Berg, Jan van der").
+PARTICLES = frozenset(
+    "van der den de del della di da dal das do dos du la le les von vom zu ten ter te y "
+    "e bin ibn al el st".split()
+)
+_SUFFIXES = frozenset("jr jr. sr sr. ii iii iv phd ph.d. md m.d. dr dr. prof prof.".split())
+_CORPORATE_WORDS = frozenset(
+    "university universität université universidad università universiteit institute "
+    "institut instituto department dept ministry council association society committee "
+    "commission centre center foundation trust agency organisation organization group "
+    "consortium collaboration network project team office board laboratory laboratories "
+    "library museum hospital college school academy corporation company inc ltd llc "
+    "gmbh plc nhs government bureau service services programme program initiative "
+    "partnership alliance federation union authority press publishing publishers "
+    "archive archives agency unit division faculty".split()
+)
+_FOLD_EXTRA = str.maketrans(
+    {"ø": "o", "ł": "l", "æ": "ae", "œ": "oe", "đ": "d", "ð": "d", "þ": "th", "\u0131": "i"}
+)
+_BRACKETED = re.compile(r"\([^)]*\)|\[[^\]]*\]|<[^>]*>")
+_ET_AL = re.compile(r",?\s*\bet\.?\s+al\b\.?", re.IGNORECASE)
+_AND = re.compile(r"\s+(?:and|&|und)\s+", re.IGNORECASE)
+_LIST_SEPARATORS = re.compile(r"\s*[;|\n]\s*")
+_DATES = re.compile(r"^\d{3,4}(?:-\d{0,4})?\.?$|^\d{4}-$")
+_EDGE_PUNCTUATION = " ,.;:-\u2013\u2014'\"\u2019"
+
+
+@dataclass(frozen=True)
+class AuthorName:
+    """One person (or body) as written in one dc:creator or dc:contributor value."""
+
+    written: str
+    family: str
+    given: str
+    key: str
+    corporate: bool = False
+
+    def display(self) -> str:
+        """The name as "Family, Given" (or the whole name for a body)."""
+        if self.corporate or not self.given:
+            return self.family
+        return f"{self.family}, {self.given}"
+
+
+def fold_case(text: str) -> str:
+    """Text with accents removed and case folded ("García" -> "garcia", "Łódź" -> "lodz")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_FOLD_EXTRA))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def fold(text: str) -> str:
+    """Text folded as fold_case() does, with everything but letters and digits dropped."""
+    return "".join(c for c in fold_case(text) if c.isalnum())
+
+
+def _letters(token: str) -> str:
+    return "".join(c for c in token if c.isalpha())
+
+
+def is_initials(token: str) -> bool:
+    """True for "V.", "J.R.R.", "JRR", "J-P." or "V": capitals only, three at most unless dotted."""
+    letters = _letters(token)
+    if not letters or not all(c.isupper() for c in letters):
+        return False
+    return len(letters) <= 3 or token.count(".") >= len(letters) - 1
+
+
+def _has_cjk(text: str) -> bool:
+    return any(
+        "\u3040" <= c <= "\u30ff" or "\u3400" <= c <= "\u9fff" or "\uac00" <= c <= "\ud7af"
+        for c in text
+    )
+
+
+def is_corporate(text: str) -> bool:
+    """True when the text names a body rather than a person."""
+    words = re.findall(r"\w+", text.casefold())
+    if any(word in _CORPORATE_WORDS for word in words):
+        return True
+    # Six words or more with no comma is a body ("Lived Experience Practitioner steering
+    # group members"), not a person.
+    return "," not in text and len(words) >= 6
+
+
+def _clean(text: str) -> str:
+    text = _BRACKETED.sub(" ", text)
+    text = _ET_AL.sub("", text)
+    return " ".join(text.split()).strip(_EDGE_PUNCTUATION.replace(".", "")).strip(" ,;:")
+
+
+def _tokens(text: str) -> list[str]:
+    words = [w for w in text.replace(",", " ").split() if w]
+    return [w for w in words if w.casefold() not in _SUFFIXES and not _DATES.match(w)]
+
+
+def _join_family(words: list[str]) -> str:
+    return " ".join(words).strip(_EDGE_PUNCTUATION)
+
+
+def _make(written: str, family: str, given: str) -> AuthorName | None:
+    family_key = fold(family)
+    if not family_key:
+        return None
+    given = given.strip(" ,")
+    initial = fold(given)[:1]
+    key = f"{family_key} {initial}" if initial else family_key
+    return AuthorName(written, family, given, key)
+
+
+def _move_trailing_particles(family: str, given_words: list[str]) -> tuple[str, list[str]]:
+    # "Berg, Jan van der": the particles written after the given names join the family name.
+    moved: list[str] = []
+    while given_words and given_words[-1].casefold() in PARTICLES:
+        moved.insert(0, given_words.pop())
+    if moved:
+        family = " ".join([*moved, family])
+    return family, given_words
+
+
+@functools.lru_cache(maxsize=200_000)
+def parse_name(text: str) -> AuthorName | None:
+    """One person's (or body's) name -> AuthorName; None when nothing is left to key."""
+    cleaned = _clean(text)
+    if not cleaned:
+        return None
+    if is_corporate(cleaned):
+        key = fold(cleaned)
+        if not key:
+            return None
+        return AuthorName(text, cleaned, "", CORPORATE_PREFIX + key, corporate=True)
+    if "," in cleaned:
+        family_part, _, given_part = cleaned.partition(",")
+        given_words = _tokens(given_part)
+        family_words = _tokens(family_part)
+        if not family_words:
+            return None
+        family, given_words = _move_trailing_particles(_join_family(family_words), given_words)
+        return _make(text, family, " ".join(given_words))
+    words = _tokens(cleaned)
+    if not words:
+        return None
+    if len(words) == 1:
+        return _make(text, words[0], "")
+    if _has_cjk(cleaned):
+        # CJK names are written family first: "山田 太郎".
+        return _make(text, words[0], " ".join(words[1:]))
+    if is_initials(words[-1]) and not is_initials(words[0]):
+        # "Stirrup V", "Smith JR": family first, initials after.
+        return _make(text, _join_family(words[:-1]), words[-1])
+    # Given names first: the family name is the last word with the particles before it.
+    start = len(words) - 1
+    while start > 1 and words[start - 1].casefold() in PARTICLES:
+        start -= 1
+    return _make(text, _join_family(words[start:]), " ".join(words[:start]))
+
+
+def _comma_pairs(text: str) -> list[str] | None:
+    """ "Wattingham, A., Kaur, J., Stirrup, V." -> one "Family, I." per person, or None when
+    the commas do not alternate family names and initials."""
+    parts = [p.strip() for p in text.split(",")]
+    parts = [p for p in parts if p]
+    if len(parts) < 4 or len(parts) % 2:
+        return None
+    pairs = list(zip(parts[::2], parts[1::2], strict=True))
+    for family, given in pairs:
+        given_words = given.split()
+        if not given_words or not all(is_initials(w) for w in given_words):
+            return None
+        if is_initials(family):
+            return None
+    return [f"{family}, {given}" for family, given in pairs]
+
+
+def _given_first_list(text: str) -> list[str] | None:
+    """ "Vicki Stirrup, Fiona Jones" -> each name, when every comma part is a given-first name."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if len(parts) < 2:
+        return None
+    for part in parts:
+        words = part.split()
+        if len(words) < 2 or is_initials(words[-1]) or words[0].casefold() in PARTICLES:
+            return None
+    return parts
+
+
+def split_creators(value: str) -> list[str]:
+    """One dc:creator value -> the names it packs, each as written.
+
+    Splits on ';', on ' and ' / '&' between names, and on commas where they clearly separate
+    people ("Kaur, J., Stirrup, V." or "Vicki Stirrup, Fiona Jones and Ian Dimond"); a value
+    that cannot be split without guessing stays whole.
+    """
+    names: list[str] = []
+    for separated in _LIST_SEPARATORS.split(_ET_AL.sub("", value)):
+        part = separated.strip(" ,")
+        if not part:
+            continue
+        if is_corporate(part):
+            names.append(part)
+            continue
+        pieces = [p.strip(" ,") for p in _AND.split(part) if p.strip(" ,")]
+        last_given_first = len(pieces) > 1 and "," not in pieces[-1]
+        for piece in pieces:
+            split = _comma_pairs(piece)
+            if split is None and last_given_first:
+                split = _given_first_list(piece)
+            names.extend(split or [piece])
+    return names
+
+
+def parse_creators(values: Iterable[str]) -> list[AuthorName]:
+    """dc:creator (or dc:contributor) values -> one AuthorName per person, in order,
+    each key once."""
+    seen: set[str] = set()
+    names: list[AuthorName] = []
+    for value in values:
+        for written in split_creators(value):
+            name = parse_name(written)
+            if name is not None and name.key not in seen:
+                seen.add(name.key)
+                names.append(name)
+    return names
+
+
+def _given_weight(name: AuthorName) -> tuple[int, int, int]:
+    letters = _letters(name.given)
+    spelled = sum(1 for w in name.given.split() if len(_letters(w)) > 1)
+    family_cased = int(not name.family.isupper())
+    return spelled, len(letters), family_cased
+
+
+def display_name(names: Iterable[AuthorName]) -> str:
+    """The fullest form among one author's names: spelled-out given names over initials,
+    a mixed-case family name over capitals; ties go to the alphabetically first form."""
+    candidates = sorted(set(names), key=lambda n: n.display())
+    if not candidates:
+        return ""
+    best = max(candidates, key=_given_weight)
+    if best.family.isupper():
+        cased = [n.family for n in candidates if not n.family.isupper()]
+        if cased:
+            return AuthorName(best.written, cased[0], best.given, best.key).display()
+    return best.display()

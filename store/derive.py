@@ -1,0 +1,166 @@
+"""Rows derived from one record's DC: its authors, matching features and keys, search row.
+
+derive() is pure; write_derived() and delete_derived() keep the derived tables in step with
+the records inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from store.authors import AuthorName, parse_creators
+from store.matching import Features, candidate_keys, features_of, key_hash
+from store.tables import (
+    AUTHOR_OVERRIDES,
+    MATCH_FEATURES,
+    MATCH_KEYS,
+    RECORD_AUTHORS,
+    RECORDS_FTS,
+)
+
+# (computed key, source, identifier) -> key to use; source and identifier are None for an
+# override that applies everywhere.
+Overrides = Mapping[tuple[str, str | None, str | None], str]
+
+
+@dataclass(frozen=True)
+class Derived:
+    """Everything derived from one live record."""
+
+    record_id: int
+    # (role, position, name as written, author key)
+    authors: list[tuple[str, int, str, str]]
+    creators: list[AuthorName]
+    features: Features
+    keys: list[int]
+    search: tuple[str, str, str, str]
+
+
+def values(metadata: Mapping[str, Any], element: str) -> list[str]:
+    """The text of each value of one element in the stored JSON form."""
+    found = []
+    for item in metadata.get(element, ()):
+        text = item if isinstance(item, str) else item.get("value", "")
+        if text:
+            found.append(str(text))
+    return found
+
+
+def load_overrides(conn: sqlite3.Connection) -> dict[tuple[str, str | None, str | None], str]:
+    """Every author override."""
+    rows = conn.execute(
+        f"SELECT author_key, source, identifier, new_key FROM {AUTHOR_OVERRIDES}"
+    ).fetchall()
+    return {(str(k), s, i): str(new) for k, s, i, new in rows}
+
+
+def _keyed(
+    names: list[AuthorName], source: str, identifier: str, overrides: Overrides
+) -> list[AuthorName]:
+    if not overrides:
+        return names
+    keyed = []
+    for name in names:
+        key = overrides.get((name.key, source, identifier)) or overrides.get((name.key, None, None))
+        keyed.append(name if key is None else dataclasses.replace(name, key=key))
+    return keyed
+
+
+def derive(
+    record_id: int,
+    source: str,
+    identifier: str,
+    metadata: Mapping[str, Any],
+    overrides: Overrides,
+) -> Derived:
+    """The derived rows of one live record (metadata in the stored JSON form)."""
+    creator_values = values(metadata, "creator")
+    creators = _keyed(parse_creators(creator_values), source, identifier, overrides)
+    contributors = _keyed(
+        parse_creators(values(metadata, "contributor")), source, identifier, overrides
+    )
+    authors = [("creator", i, n.written, n.key) for i, n in enumerate(creators)]
+    authors += [("contributor", i, n.written, n.key) for i, n in enumerate(contributors)]
+    titles = values(metadata, "title")
+    descriptions = values(metadata, "description")
+    features = features_of(
+        record_id,
+        titles,
+        [n.key for n in creators],
+        values(metadata, "identifier"),
+        values(metadata, "date"),
+        descriptions,
+        sum(len(v) for v in metadata.values()),
+    )
+    keys = sorted({key_hash(k) for k in candidate_keys(features)})
+    search = (
+        " ".join(titles),
+        "; ".join(creator_values),
+        "; ".join(values(metadata, "subject")),
+        " ".join(descriptions),
+    )
+    return Derived(record_id, authors, creators, features, keys, search)
+
+
+def write_derived(conn: sqlite3.Connection, batch: Sequence[Derived], *, search: bool) -> None:
+    """Insert the derived rows of records whose old rows are gone (see delete_derived)."""
+    conn.executemany(
+        f"INSERT INTO {RECORD_AUTHORS} (record_id, role, position, name, author_key)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [(d.record_id, *author) for d in batch for author in d.authors],
+    )
+    conn.executemany(
+        f"INSERT INTO {MATCH_FEATURES} (record_id, title_key, numbers, year, creators, pids,"
+        " generic, context, weight) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [d.features.row() for d in batch],
+    )
+    conn.executemany(
+        f"INSERT INTO {MATCH_KEYS} (group_key, record_id) VALUES (?, ?)",
+        [(key, d.record_id) for d in batch for key in d.keys],
+    )
+    if search:
+        conn.executemany(
+            f"INSERT INTO {RECORDS_FTS} (rowid, title, creators, subjects, description)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [(d.record_id, *d.search) for d in batch],
+        )
+
+
+def stored_features(conn: sqlite3.Connection, record_ids: Iterable[int]) -> list[Features]:
+    """The match_features rows of these records (those that have one)."""
+    found: list[Features] = []
+    ids = list(record_ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        rows = conn.execute(
+            f"SELECT * FROM {MATCH_FEATURES} WHERE record_id IN ({marks})", chunk
+        ).fetchall()
+        found.extend(Features.from_row(row) for row in rows)
+    return found
+
+
+def delete_derived(
+    conn: sqlite3.Connection, record_ids: Sequence[int], *, search: bool
+) -> tuple[set[int], set[str]]:
+    """Delete the derived rows of these records; returns their old candidate keys and
+    their old creator keys."""
+    old = stored_features(conn, record_ids)
+    old_keys = {key_hash(k) for f in old for k in candidate_keys(f)}
+    old_creators = {c for f in old for c in f.creators}
+    conn.executemany(
+        f"DELETE FROM {MATCH_KEYS} WHERE group_key = ? AND record_id = ?",
+        [(key_hash(k), f.record_id) for f in old for k in candidate_keys(f)],
+    )
+    for start in range(0, len(record_ids), 500):
+        chunk = list(record_ids[start : start + 500])
+        marks = ", ".join("?" * len(chunk))
+        conn.execute(f"DELETE FROM {MATCH_FEATURES} WHERE record_id IN ({marks})", chunk)
+        conn.execute(f"DELETE FROM {RECORD_AUTHORS} WHERE record_id IN ({marks})", chunk)
+        if search:
+            conn.execute(f"DELETE FROM {RECORDS_FTS} WHERE rowid IN ({marks})", chunk)
+    return old_keys, old_creators

@@ -1,0 +1,77 @@
+"""Same-work links: each record of a work of two or more is published with dc:relation
+entries naming the other records of its work (this repository's identifiers)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Sequence
+
+from store.meta import next_count
+from store.records import RECORD_COLUMNS, SourceInfo, load_source, row_to_record
+from store.tables import RECORD_SETS, RECORDS, WORK_MEMBERS
+from store.writes import prepare_record
+
+
+def work_links(conn: sqlite3.Connection, record_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Record -> the local identifiers of the other records of its work, sorted."""
+    links: dict[int, list[str]] = defaultdict(list)
+    for start in range(0, len(record_ids), 500):
+        chunk = list(record_ids[start : start + 500])
+        marks = ", ".join("?" * len(chunk))
+        rows = conn.execute(
+            f"SELECT mine.record_id, r.local_identifier FROM {WORK_MEMBERS} mine"
+            f" JOIN {WORK_MEMBERS} other ON other.work_id = mine.work_id"
+            " AND other.record_id != mine.record_id"
+            f" JOIN {RECORDS} r ON r.id = other.record_id"
+            f" WHERE mine.record_id IN ({marks}) ORDER BY r.local_identifier",
+            chunk,
+        ).fetchall()
+        for record_id, local in rows:
+            links[int(record_id)].append(str(local))
+    return links
+
+
+def relink(
+    conn: sqlite3.Connection, record_ids: Sequence[int], *, repository_identifier: str, now: str
+) -> int:
+    """Re-render these live records with their current same-work links, inside the caller's
+    transaction; their local datestamp moves to `now` (the dissemination changed). Returns
+    how many were re-rendered."""
+    if not record_ids:
+        return 0
+    change_seq = next_count(conn, "change_seq")
+    links = work_links(conn, record_ids)
+    sources: dict[str, SourceInfo | None] = {}
+    done = 0
+    for start in range(0, len(record_ids), 500):
+        chunk = list(record_ids[start : start + 500])
+        marks = ", ".join("?" * len(chunk))
+        rows = conn.execute(
+            f"SELECT id, harvest_date, {RECORD_COLUMNS} FROM {RECORDS}"
+            f" WHERE id IN ({marks}) AND deleted = 0",
+            chunk,
+        ).fetchall()
+        for row in rows:
+            record_id, harvest_date = int(row[0]), row[1]
+            record = row_to_record(row[2:])
+            if record.source not in sources:
+                sources[record.source] = load_source(conn, record.source)
+            prepared = prepare_record(
+                record,
+                repository_identifier=repository_identifier,
+                source=sources[record.source],
+                harvest_date=None if harvest_date is None else str(harvest_date),
+            )
+            header_xml, record_xml = prepared.rendered(now, links.get(record_id, ()))
+            conn.execute(
+                f"UPDATE {RECORDS} SET header_xml = ?, record_xml = ?, local_datestamp = ?,"
+                " change_seq = ? WHERE id = ?",
+                [header_xml, record_xml, now, change_seq, record_id],
+            )
+            conn.execute(
+                f"UPDATE {RECORD_SETS} SET local_datestamp = ?, change_seq = ? WHERE record_id = ?",
+                [now, change_seq, record_id],
+            )
+            done += 1
+    return done

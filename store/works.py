@@ -1,0 +1,453 @@
+"""Works: records judged to be the same output, kept in step with the records.
+
+refresh() runs after every write command (import, harvest, withdraw, overrides). It
+re-derives the records written since the last refresh (authors, features, keys, search row),
+recomputes the matches of every candidate group they were or are in, re-clusters the works
+those matches touch, and re-renders the records whose published same-work links changed.
+A full recompute does the same for every record; both give the same works (tested).
+
+Candidate groups are defined pair by pair (see store.matching), and a group's matches are
+always recomputed from the whole group, so an incremental refresh reaches exactly the
+result of a full one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from store import author_table
+from store.derive import (
+    Derived,
+    delete_derived,
+    derive,
+    load_overrides,
+    stored_features,
+    write_derived,
+)
+from store.linking import relink
+from store.matching import Features, compare, group_pairs, representative
+from store.meta import read_meta, write_meta
+from store.tables import (
+    MATCH_FEATURES,
+    MATCH_KEYS,
+    RECORD_AUTHORS,
+    RECORDS,
+    RECORDS_FTS,
+    WORK_MATCHES,
+    WORK_MEMBERS,
+    WORKS,
+)
+from store.writes import current_change_seq
+
+logger = logging.getLogger(__name__)
+
+WORKS_SEQ = "works_seq"
+# Past this share of the live records changed, a full recompute is the faster way.
+FULL_SHARE = 0.25
+_BATCH = 2000
+_FEATURE_COLUMNS = (
+    "f.record_id, f.title_key, f.numbers, f.year, f.creators, f.pids, f.generic, f.context,"
+    " f.weight"
+)
+_TITLE = (
+    "(SELECT CASE json_type(r.metadata, '$.title[0]') WHEN 'object'"
+    " THEN json_extract(r.metadata, '$.title[0].value')"
+    " ELSE json_extract(r.metadata, '$.title[0]') END"
+    f" FROM {RECORDS} r WHERE r.id = {WORKS}.representative_id)"
+)
+
+
+@dataclass
+class WorksReport:
+    """What one refresh did."""
+
+    records: int = 0
+    groups: int = 0
+    matches: int = 0
+    works: int = 0
+    relinked: int = 0
+    full: bool = False
+
+
+def _chunks(items: Sequence[int], size: int = 500) -> Iterator[list[int]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def _marks(items: Sequence[Any]) -> str:
+    return ", ".join("?" * len(items))
+
+
+def _derive_rows(
+    conn: sqlite3.Connection, record_ids: Sequence[int], overrides: Any
+) -> list[Derived]:
+    derived = []
+    for chunk in _chunks(record_ids):
+        rows = conn.execute(
+            f"SELECT id, source, identifier, metadata FROM {RECORDS}"
+            f" WHERE id IN ({_marks(chunk)}) AND deleted = 0",
+            chunk,
+        ).fetchall()
+        for record_id, source, identifier, metadata in rows:
+            data = json.loads(metadata) if metadata else {}
+            derived.append(derive(int(record_id), str(source), str(identifier), data, overrides))
+    return derived
+
+
+def _group_members(conn: sqlite3.Connection, group_key: int) -> list[Features]:
+    rows = conn.execute(
+        f"SELECT {_FEATURE_COLUMNS} FROM {MATCH_KEYS} k"
+        f" JOIN {MATCH_FEATURES} f ON f.record_id = k.record_id WHERE k.group_key = ?",
+        [group_key],
+    ).fetchall()
+    return [Features.from_row(row) for row in rows]
+
+
+def _matches(group_key: int, members: Sequence[Features]) -> list[tuple[int, int, int, str]]:
+    found = []
+    for a, b in group_pairs(members):
+        evidence = compare(a, b)
+        if evidence is not None:
+            found.append((group_key, a.record_id, b.record_id, json.dumps(evidence)))
+    return found
+
+
+def _insert_matches(conn: sqlite3.Connection, rows: Sequence[tuple[int, int, int, str]]) -> None:
+    conn.executemany(
+        f"INSERT OR IGNORE INTO {WORK_MATCHES} (group_key, record_a, record_b, evidence)"
+        " VALUES (?, ?, ?, ?)",
+        rows,
+    )
+
+
+class _Clusters:
+    """Union-find over record ids."""
+
+    def __init__(self) -> None:
+        self.parent: dict[int, int] = {}
+
+    def find(self, node: int) -> int:
+        parent = self.parent.setdefault(node, node)
+        while parent != node:
+            grand = self.parent[parent]
+            self.parent[node] = grand
+            node, parent = parent, grand
+        return node
+
+    def union(self, a: int, b: int) -> None:
+        root_a, root_b = self.find(a), self.find(b)
+        if root_a != root_b:
+            self.parent[max(root_a, root_b)] = min(root_a, root_b)
+
+    def components(self) -> list[list[int]]:
+        groups: dict[int, list[int]] = defaultdict(list)
+        for node in self.parent:
+            groups[self.find(node)].append(node)
+        return [sorted(members) for members in groups.values()]
+
+
+def _join(
+    clusters: _Clusters, edges: dict[int, list[tuple[int, str]]], a: int, b: int, evidence: str
+) -> None:
+    clusters.union(a, b)
+    edges[a].append((b, evidence))
+    edges[b].append((a, evidence))
+
+
+def _evidence_tree(
+    root: int, edges: dict[int, list[tuple[int, str]]]
+) -> dict[int, tuple[int | None, str | None]]:
+    """Each member -> (the member it was matched to, the evidence), walking breadth first
+    from the representative in record-id order, so the result is deterministic."""
+    tree: dict[int, tuple[int | None, str | None]] = {root: (None, None)}
+    frontier = [root]
+    while frontier:
+        following = []
+        for node in frontier:
+            for other, evidence in sorted(edges.get(node, ())):
+                if other not in tree:
+                    tree[other] = (node, evidence)
+                    following.append(other)
+        frontier = following
+    return tree
+
+
+def _write_components(
+    conn: sqlite3.Connection,
+    components: Iterable[list[int]],
+    features: dict[int, Features],
+    edges: dict[int, list[tuple[int, str]]],
+    now: str,
+) -> int:
+    """Insert a work and its members for each component; returns how many."""
+    works = []
+    members = []
+    for component in components:
+        chosen = representative(features[m] for m in component)
+        work_id = component[0]
+        signature = ",".join(str(m) for m in component)
+        works.append((work_id, chosen.record_id, chosen.year, len(component), signature, now))
+        for member, (matched, evidence) in _evidence_tree(chosen.record_id, edges).items():
+            members.append((member, work_id, matched, evidence))
+    conn.executemany(
+        f"INSERT INTO {WORKS} (id, representative_id, year, members, signature, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        works,
+    )
+    conn.executemany(
+        f"INSERT INTO {WORK_MEMBERS} (record_id, work_id, matched_record_id, evidence)"
+        " VALUES (?, ?, ?, ?)",
+        members,
+    )
+    for chunk in _chunks([w[0] for w in works]):
+        conn.execute(f"UPDATE {WORKS} SET title = {_TITLE} WHERE id IN ({_marks(chunk)})", chunk)
+    return len(works)
+
+
+def _signatures(conn: sqlite3.Connection, record_ids: Iterable[int]) -> dict[int, str]:
+    """Record -> the member list of its work, for records in works of two or more."""
+    found: dict[int, str] = {}
+    for chunk in _chunks(sorted(record_ids)):
+        rows = conn.execute(
+            f"SELECT m.record_id, w.signature FROM {WORK_MEMBERS} m"
+            f" JOIN {WORKS} w ON w.id = m.work_id"
+            f" WHERE m.record_id IN ({_marks(chunk)}) AND w.members > 1",
+            chunk,
+        ).fetchall()
+        found.update((int(r), str(s)) for r, s in rows)
+    return found
+
+
+def _closure(conn: sqlite3.Connection, seeds: set[int]) -> tuple[set[int], set[int]]:
+    """The records connected to the seeds by matches or by their old works, and those old
+    works: everything that must be re-clustered."""
+    nodes: set[int] = set()
+    old_works: set[int] = set()
+    pending = set(seeds)
+    while pending:
+        batch = sorted(pending - nodes)
+        pending = set()
+        nodes.update(batch)
+        for chunk in _chunks(batch):
+            marks = _marks(chunk)
+            for (work_id,) in conn.execute(
+                f"SELECT DISTINCT work_id FROM {WORK_MEMBERS} WHERE record_id IN ({marks})", chunk
+            ):
+                if work_id not in old_works:
+                    old_works.add(int(work_id))
+                    pending.update(
+                        int(r)
+                        for (r,) in conn.execute(
+                            f"SELECT record_id FROM {WORK_MEMBERS} WHERE work_id = ?", [work_id]
+                        )
+                    )
+            for a, b in conn.execute(
+                f"SELECT record_a, record_b FROM {WORK_MATCHES} WHERE record_a IN ({marks})"
+                f" UNION SELECT record_a, record_b FROM {WORK_MATCHES}"
+                f" WHERE record_b IN ({marks})",
+                chunk + chunk,
+            ):
+                pending.update((int(a), int(b)))
+        pending -= nodes
+    return nodes, old_works
+
+
+def _recluster(
+    conn: sqlite3.Connection, seeds: set[int], changed: set[int], now: str, report: WorksReport
+) -> list[int]:
+    """Rebuild the works around the seeds; returns the records to relink."""
+    nodes, old_works = _closure(conn, seeds)
+    before = _signatures(conn, nodes)
+    for chunk in _chunks(sorted(old_works)):
+        conn.execute(f"DELETE FROM {WORKS} WHERE id IN ({_marks(chunk)})", chunk)
+    node_list = sorted(nodes)
+    for chunk in _chunks(node_list):
+        conn.execute(f"DELETE FROM {WORK_MEMBERS} WHERE record_id IN ({_marks(chunk)})", chunk)
+    features = {f.record_id: f for f in stored_features(conn, node_list)}
+    clusters = _Clusters()
+    edges: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for node in features:
+        clusters.find(node)
+    for chunk in _chunks(sorted(features)):
+        for a, b, evidence in conn.execute(
+            f"SELECT record_a, record_b, evidence FROM {WORK_MATCHES}"
+            f" WHERE record_a IN ({_marks(chunk)})",
+            chunk,
+        ):
+            _join(clusters, edges, int(a), int(b), str(evidence))
+    report.works += _write_components(conn, clusters.components(), features, edges, now)
+    after = _signatures(conn, nodes)
+    return sorted(
+        r for r in nodes if before.get(r) != after.get(r) or (r in changed and r in after)
+    )
+
+
+def _incremental(
+    conn: sqlite3.Connection, changed: list[int], now: str, report: WorksReport
+) -> list[int]:
+    overrides = load_overrides(conn)
+    old_keys, old_creators = delete_derived(conn, changed, search=True)
+    derived = _derive_rows(conn, changed, overrides)
+    write_derived(conn, derived, search=True)
+    report.records = len(changed)
+    groups = old_keys | {key for d in derived for key in d.keys}
+    seeds = set(changed)
+    for group_key in sorted(groups):
+        for a, b in conn.execute(
+            f"DELETE FROM {WORK_MATCHES} WHERE group_key = ? RETURNING record_a, record_b",
+            [group_key],
+        ).fetchall():
+            seeds.update((int(a), int(b)))
+        members = _group_members(conn, group_key)
+        if len(members) > 1:
+            report.groups += 1
+            found = _matches(group_key, members)
+            report.matches += len(found)
+            _insert_matches(conn, found)
+            seeds.update(x for row in found for x in row[1:3])
+    relinks = _recluster(conn, seeds, set(changed), now, report)
+    keys = old_creators | {n.key for d in derived for n in d.creators}
+    keys |= author_table.creator_keys(conn, relinks)
+    author_table.refresh_authors(conn, keys)
+    return relinks
+
+
+def _all_group_matches(conn: sqlite3.Connection, report: WorksReport) -> None:
+    """Stream every candidate group of two or more members, in key order, and keep its
+    matches: memory holds one group at a time."""
+    cursor = conn.execute(
+        f"SELECT k.group_key, {_FEATURE_COLUMNS} FROM {MATCH_KEYS} k"
+        f" JOIN {MATCH_FEATURES} f ON f.record_id = k.record_id"
+        f" WHERE k.group_key IN (SELECT group_key FROM {MATCH_KEYS}"
+        " GROUP BY group_key HAVING count(*) > 1) ORDER BY k.group_key"
+    )
+    pending: list[tuple[int, int, int, str]] = []
+    current: int | None = None
+    members: list[Features] = []
+    for row in [*cursor, (None,)]:
+        if row[0] != current:
+            if current is not None and len(members) > 1:
+                report.groups += 1
+                pending.extend(_matches(current, members))
+            current, members = row[0], []
+        if row[0] is not None:
+            members.append(Features.from_row(row[1:]))
+    report.matches = len(pending)
+    _insert_matches(conn, pending)
+
+
+def _full(conn: sqlite3.Connection, changed: set[int], now: str, report: WorksReport) -> list[int]:
+    report.full = True
+    overrides = load_overrides(conn)
+    conn.execute("DROP TABLE IF EXISTS temp.old_links")
+    conn.execute(
+        f"CREATE TEMP TABLE old_links AS SELECT m.record_id, w.signature FROM {WORK_MEMBERS} m"
+        f" JOIN {WORKS} w ON w.id = m.work_id WHERE w.members > 1"
+    )
+    for table in (RECORD_AUTHORS, MATCH_FEATURES, MATCH_KEYS, WORK_MATCHES, WORKS, WORK_MEMBERS):
+        conn.execute(f"DELETE FROM {table}")
+    for chunk in _chunks(sorted(changed)):
+        conn.execute(f"DELETE FROM {RECORDS_FTS} WHERE rowid IN ({_marks(chunk)})", chunk)
+    last = 0
+    while True:
+        rows = conn.execute(
+            f"SELECT id, source, identifier, metadata FROM {RECORDS}"
+            " WHERE id > ? AND deleted = 0 ORDER BY id LIMIT ?",
+            [last, _BATCH],
+        ).fetchall()
+        if not rows:
+            break
+        last = int(rows[-1][0])
+        batch = [
+            derive(int(i), str(s), str(x), json.loads(m) if m else {}, overrides)
+            for i, s, x, m in rows
+        ]
+        write_derived(conn, batch, search=False)
+        write_search = [d for d in batch if d.record_id in changed]
+        conn.executemany(
+            f"INSERT INTO {RECORDS_FTS} (rowid, title, creators, subjects, description)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [(d.record_id, *d.search) for d in write_search],
+        )
+        report.records += len(batch)
+    _all_group_matches(conn, report)
+    clusters = _Clusters()
+    edges: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for a, b, evidence in conn.execute(f"SELECT record_a, record_b, evidence FROM {WORK_MATCHES}"):
+        _join(clusters, edges, int(a), int(b), str(evidence))
+    joined = sorted(clusters.parent)
+    features = {f.record_id: f for f in stored_features(conn, joined)}
+    report.works += _write_components(conn, clusters.components(), features, edges, now)
+    # Every other live record is a work of its own.
+    conn.execute(
+        f"INSERT INTO {WORKS} (id, representative_id, year, members, signature, updated_at)"
+        f" SELECT record_id, record_id, year, 1, record_id, ? FROM {MATCH_FEATURES}"
+        f" WHERE record_id NOT IN (SELECT record_id FROM {WORK_MEMBERS})",
+        [now],
+    )
+    conn.execute(
+        f"INSERT INTO {WORK_MEMBERS} (record_id, work_id) SELECT id, id FROM {WORKS}"
+        f" WHERE members = 1"
+    )
+    conn.execute(f"UPDATE {WORKS} SET title = {_TITLE} WHERE members = 1")
+    report.works = int(conn.execute(f"SELECT count(*) FROM {WORKS}").fetchone()[0])
+    rows = conn.execute(
+        f"SELECT n.record_id FROM {WORK_MEMBERS} n JOIN {WORKS} w ON w.id = n.work_id"
+        " LEFT JOIN temp.old_links o ON o.record_id = n.record_id"
+        " WHERE w.members > 1 AND (o.signature IS NULL OR o.signature != w.signature)"
+        " UNION SELECT o.record_id FROM temp.old_links o"
+        f" JOIN {WORK_MEMBERS} n ON n.record_id = o.record_id"
+        f" JOIN {WORKS} w ON w.id = n.work_id WHERE w.members = 1"
+    ).fetchall()
+    relinks = {int(r[0]) for r in rows}
+    relinks |= {r for r in changed if r in clusters.parent}
+    conn.execute("DROP TABLE temp.old_links")
+    author_table.rebuild_authors(conn)
+    return sorted(relinks)
+
+
+def changed_records(conn: sqlite3.Connection, since: int) -> list[int]:
+    """Ids of the records written after write number `since`."""
+    rows = conn.execute(f"SELECT id FROM {RECORDS} WHERE change_seq > ?", [since]).fetchall()
+    return sorted(int(r[0]) for r in rows)
+
+
+def refresh(
+    conn: sqlite3.Connection,
+    *,
+    repository_identifier: str,
+    now: str,
+    full: bool = False,
+    records: Sequence[int] = (),
+) -> WorksReport:
+    """Bring authors, works, search rows and same-work links up to date with the records,
+    inside the caller's write transaction. `full` recomputes every work; `records` are
+    re-derived even if unchanged (their author overrides changed)."""
+    done = int(read_meta(conn, WORKS_SEQ) or 0)
+    report = WorksReport()
+    if not full and not records and done >= current_change_seq(conn):
+        return report
+    changed = sorted(set(changed_records(conn, done)) | set(records))
+    live = int(conn.execute(f"SELECT count(*) FROM {RECORDS} WHERE deleted = 0").fetchone()[0])
+    if full or len(changed) > FULL_SHARE * max(live, 1):
+        relinks = _full(conn, set(changed), now, report)
+    else:
+        relinks = _incremental(conn, changed, now, report)
+    report.relinked = relink(conn, relinks, repository_identifier=repository_identifier, now=now)
+    write_meta(conn, WORKS_SEQ, str(current_change_seq(conn)))
+    logger.info(
+        "works: %d records re-derived, %d groups, %d matches, %d works written, %d relinked%s",
+        report.records,
+        report.groups,
+        report.matches,
+        report.works,
+        report.relinked,
+        " (full recompute)" if report.full else "",
+    )
+    return report
