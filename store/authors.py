@@ -30,6 +30,7 @@ PARTICLES = frozenset(
     "e bin ibn al el st".split()
 )
 _SUFFIXES = frozenset("jr jr. sr sr. ii iii iv phd ph.d. md m.d. dr dr. prof prof.".split())
+_INITIAL_LIKE = frozenset({"jr", "sr", "md", "dr"})
 _CORPORATE_WORDS = frozenset(
     "university universität université universidad università universiteit institute "
     "institut instituto department dept ministry council association society committee "
@@ -116,7 +117,13 @@ def _clean(text: str) -> str:
 
 def _tokens(text: str) -> list[str]:
     words = [w for w in text.replace(",", " ").split() if w]
-    return [w for w in words if w.casefold() not in _SUFFIXES and not _DATES.match(w)]
+    return [w for w in words if not _is_suffix(w) and not _DATES.match(w)]
+
+
+def _is_suffix(word: str) -> bool:
+    # "Jr." is a suffix, but "JR" after a family name is John R.'s initials ("Smith JR").
+    folded = word.casefold()
+    return folded in _SUFFIXES and not (word.isupper() and folded.rstrip(".") in _INITIAL_LIKE)
 
 
 def _join_family(words: list[str]) -> str:

@@ -65,8 +65,18 @@ def _keyed(
         return names
     keyed = []
     for name in names:
-        key = overrides.get((name.key, source, identifier)) or overrides.get((name.key, None, None))
-        keyed.append(name if key is None else dataclasses.replace(name, key=key))
+        key = name.key
+        # Overrides chain (a split-off key may later be joined to another), cycles cut.
+        seen = {key}
+        while True:
+            following = overrides.get((key, source, identifier)) or overrides.get((key, None, None))
+            if following is None:
+                break
+            key = following
+            if key in seen:
+                break  # back where a chain went before: a join undoing a split
+            seen.add(key)
+        keyed.append(name if key == name.key else dataclasses.replace(name, key=key))
     return keyed
 
 
