@@ -1,10 +1,11 @@
-"""`oai demo`: the sample records served on 127.0.0.1 and harvested by a real client."""
+"""`oai demo`: two repositories served on 127.0.0.1, harvested into one mirror, deduplicated."""
 
 from __future__ import annotations
 
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -15,66 +16,95 @@ from harvester.settings import SourceSettings
 from oai import serving
 from oai.config import Config
 from oai.harvesting import HarvestJob, format_summary, harvest_all, summary_rows
+from oai.works_commands import describe, refresh_works
 from provider.app import make_app
 from provider.settings import ProviderSettings
+from store.browse import related
 from store.datestamps import format_utc
 from store.db import open_store
 from store.transfer import import_file
 
 # A small page size, so the demo shows resumption tokens at work on nine records.
 DEMO_PAGE_SIZE = 4
+# The seed's conference paper: the demo ends with its related outputs.
+CONFERENCE_PAPER = "oai:repository.example.org:8912z"
 
 
-def sample_path() -> Path:
-    """The sample records shipped with the package (written from the seed record)."""
-    return Path(str(resources.files("oai") / "data" / "sample.jsonl"))
+def sample_path(name: str = "sample.jsonl") -> Path:
+    """A sample file shipped with the package (written from the seed record)."""
+    return Path(str(resources.files("oai") / "data" / name))
+
+
+def _clock() -> str:
+    return format_utc(datetime.now(UTC))
+
+
+@contextmanager
+def _repository(
+    folder: str, name: str, sample: Path, port: int, repository_identifier: str
+) -> Iterator[str]:
+    """Load a sample into a store of its own and serve it; yields its base URL."""
+    db_path = str(Path(folder) / f"{name}.db")
+    store = open_store(db_path)
+    try:
+        import_file(store, sample, repository_identifier, _clock)
+    finally:
+        store.close()
+    settings = ProviderSettings(
+        repository_name=f"oai-mirror demo: {name}",
+        repository_identifier=repository_identifier,
+        page_size=DEMO_PAGE_SIZE,
+    )
+    server = serving.create_server(make_app(db_path, settings), "127.0.0.1", port, 2)
+    thread = threading.Thread(target=server.run, daemon=True)  # type: ignore[attr-defined]
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}/oai"  # type: ignore[attr-defined]
+    finally:
+        server.close()  # type: ignore[attr-defined]
+        thread.join(timeout=5)
 
 
 def run(config: Config, *, port: int, echo: Callable[[str], None]) -> None:
-    """Load the sample into a temporary store and serve it; harvest it with Sickle, then
-    with our own harvester into a second store, and print what each received."""
-    with tempfile.TemporaryDirectory(prefix="oai-demo-") as folder:
-        db_path = str(Path(folder) / "demo.db")
-        store = open_store(db_path)
+    """Serve the sample records and a second repository's copies of some of them; harvest
+    the first with Sickle, then both with our harvester into one mirror; print the
+    conference paper's related outputs, each work once."""
+    with (
+        tempfile.TemporaryDirectory(prefix="oai-demo-") as folder,
+        _repository(folder, "demo", sample_path(), port, "repository.example.org") as url,
+        _repository(
+            folder, "elsewhere", sample_path("sample_elsewhere.jsonl"), 0, "eprints.example.ac.uk"
+        ) as other_url,
+    ):
+        echo(f"serving the sample records on {url}, a second repository on {other_url}")
+        echo(f"harvesting {url} with Sickle (page size {DEMO_PAGE_SIZE})")
+        harvested = deleted = 0
+        client = Sickle(url, max_retries=2, timeout=10)
+        for record in client.ListRecords(metadataPrefix="oai_dc", ignore_deleted=False):
+            harvested += 1
+            if record.deleted:
+                deleted += 1
+                echo(f"  {record.header.identifier}  [deleted]")
+            else:
+                title = record.metadata.get("title", ["(no title)"])[0]
+                echo(f"  {record.header.identifier}  {title[:70]}")
+        echo(f"Sickle harvested {harvested} records ({deleted} deleted) from {url}")
+        mirror = str(Path(folder) / "mirror.db")
+        echo(f"harvesting both with oai-mirror's harvester into {mirror}")
+        jobs = [
+            HarvestJob(SourceSettings("demo", url)),
+            HarvestJob(SourceSettings("elsewhere", other_url)),
+        ]
+        repository_identifier = config.provider.repository_identifier
+        summaries = harvest_all(mirror, jobs, config.harvester, repository_identifier, 1)
+        echo(format_summary(summary_rows(summaries)))
+        store = open_store(mirror)
         try:
-            result = import_file(
-                store,
-                sample_path(),
-                config.provider.repository_identifier,
-                lambda: format_utc(datetime.now(UTC)),
-            )
+            echo(describe(refresh_works(store, repository_identifier)))
+            works = related(store.conn, CONFERENCE_PAPER)
         finally:
             store.close()
-        echo(f"loaded {result.records} sample records into {db_path}")
-        settings = ProviderSettings(
-            repository_name="oai-mirror demo",
-            repository_identifier=config.provider.repository_identifier,
-            page_size=DEMO_PAGE_SIZE,
-        )
-        server = serving.create_server(make_app(db_path, settings), "127.0.0.1", port, 2)
-        url = f"http://127.0.0.1:{server.effective_port}/oai"  # type: ignore[attr-defined]
-        thread = threading.Thread(target=server.run, daemon=True)  # type: ignore[attr-defined]
-        thread.start()
-        try:
-            echo(f"serving on {url}; harvesting it with Sickle (page size {DEMO_PAGE_SIZE})")
-            harvested = deleted = 0
-            client = Sickle(url, max_retries=2, timeout=10)
-            for record in client.ListRecords(metadataPrefix="oai_dc", ignore_deleted=False):
-                harvested += 1
-                if record.deleted:
-                    deleted += 1
-                    echo(f"  {record.header.identifier}  [deleted]")
-                else:
-                    title = record.metadata.get("title", ["(no title)"])[0]
-                    echo(f"  {record.header.identifier}  {title[:70]}")
-            echo(f"Sickle harvested {harvested} records ({deleted} deleted) from {url}")
-            mirror = str(Path(folder) / "mirror.db")
-            echo(f"harvesting {url} with oai-mirror's harvester into {mirror}")
-            job = HarvestJob(SourceSettings("demo", url))
-            summaries = harvest_all(
-                mirror, [job], config.harvester, config.provider.repository_identifier, 1
-            )
-            echo(format_summary(summary_rows(summaries)))
-        finally:
-            server.close()  # type: ignore[attr-defined]
-            thread.join(timeout=5)
+        echo(f"related outputs of {CONFERENCE_PAPER} ({len(works)} works, each once):")
+        for work in works:
+            members = ", ".join(f"{m['source']}:{m['identifier']}" for m in work["members"])
+            echo(f"  {work['year']}  {work['title'][:70]}  [{members}]")

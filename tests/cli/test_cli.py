@@ -118,6 +118,17 @@ def test_demo_harvests_the_sample_over_http(
     assert result.exit_code == 0, result.output
     assert "Sickle harvested 9 records (1 deleted)" in result.stdout
     assert "demo: completed: 8 added, 0 updated, 1 deleted" in result.stdout
+    assert "elsewhere: completed: 4 added" in result.stdout
+    # The conference paper's related outputs: its seven other works, each once, the two
+    # deposited in both repositories listed with both records.
+    listed = result.stdout.split("related outputs of oai:repository.example.org:8912z")[1]
+    lines = [line for line in listed.splitlines()[1:] if line.strip()]
+    assert len(lines) == 7
+    assert "(7 works, each once)" in listed
+    knowledge = [line for line in lines if "transfer partnerships" in line]
+    assert len(knowledge) == 1
+    assert "elsewhere:oai:eprints.example.ac.uk:4410" in knowledge[0]
+    assert not [line for line in lines if "collective investment" in line or "Bellamy" in line]
 
 
 def _commands() -> dict[str, click.Command]:

@@ -1,0 +1,167 @@
+"""authors, related, works, search and override end to end: two providers on 127.0.0.1
+(the project's own, different data) harvested into one mirror."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from oai.cli import main
+from oai.demo import sample_path
+from store.db import open_store
+from store.transfer import import_file
+from tests.conftest import serve
+from tests.xsd import ResponseValidator
+
+CONFERENCE_PAPER = "oai:repository.example.org:8912z"
+OTHER_WORKS = {
+    "Participant not patient- employing a person-centred approach to researching the use of"
+    " lived experience in mental health peer support",
+    "Lived experience practitioner (LXP) project",
+    "Oxleas NHS Foundation Trust lived experience practitioner training scheme: co-producing"
+    " peer support training",
+    "Introducing lived experience practitioners: from KTP to LXPs",
+    "Co-producing mental health peer support in Oxleas NHS Foundation Trust",
+    "Knowlege transfer partnerships",
+    "Narratives beyond the backyard: a case study on support for a community sustainability"
+    " project.",
+}
+
+
+def _provider_db(folder: Path, name: str, sample: Path, repository: str) -> str:
+    path = str(folder / f"{name}.db")
+    store = open_store(path)
+    try:
+        import_file(store, sample, repository, lambda: "2024-05-01T12:00:00Z")
+    finally:
+        store.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def mirror(
+    tmp_path_factory: pytest.TempPathFactory, response_validator: ResponseValidator
+) -> Iterator[str]:
+    """A mirror harvested from two providers: the sample, and copies of three of its works
+    plus one unrelated record in another repository."""
+    folder = tmp_path_factory.mktemp("two-providers")
+    first = _provider_db(folder, "first", sample_path(), "repository.example.org")
+    second = _provider_db(
+        folder, "second", sample_path("sample_elsewhere.jsonl"), "eprints.example.ac.uk"
+    )
+    db = str(folder / "mirror.db")
+    runner = CliRunner()
+    with serve(first, response_validator) as one, serve(second, response_validator) as two:
+        for name, url in (("canterbury", one.url), ("eprints", two.url)):
+            result = runner.invoke(main, ["--db", db, "harvest", "--url", url, "--name", name])
+            assert result.exit_code == 0, result.output
+            assert "works updated" in result.stdout or "works recomputed" in result.stdout
+    yield db
+
+
+def _json(db: str, *args: str) -> Any:
+    result = CliRunner().invoke(main, ["--db", db, *args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_related_lists_the_other_works_each_once(mirror: str) -> None:
+    works = _json(mirror, "related", CONFERENCE_PAPER)
+    assert {w["title"] for w in works} == OTHER_WORKS
+    assert len(works) == len(OTHER_WORKS)
+    years = [w["year"] for w in works]
+    assert years == sorted(years, reverse=True)
+    knowledge = next(w for w in works if w["title"] == "Knowlege transfer partnerships")
+    assert {(m["source"], m["identifier"]) for m in knowledge["members"]} == {
+        ("canterbury", "oai:repository.example.org:86x4k"),
+        ("eprints", "oai:eprints.example.ac.uk:4410"),
+    }
+    assert "Stirrup, Vicki" in knowledge["authors"]
+    assert set(works[0]) == {"work", "title", "year", "authors", "members"}
+    assert set(knowledge["members"][0]) == {
+        "source",
+        "identifier",
+        "local_identifier",
+        "representative",
+        "matched_to",
+        "evidence",
+    }
+    # The copy at the other repository has the same related outputs.
+    again = _json(mirror, "related", "oai:eprints.example.ac.uk:5127")
+    assert {w["work"] for w in again} == {w["work"] for w in works}
+
+
+def test_authors_counts_distinct_works(mirror: str) -> None:
+    authors = {a["key"]: a for a in _json(mirror, "authors")}
+    stirrup = authors["stirrup v"]
+    assert stirrup["works"] == 8
+    assert stirrup["records"] == 11
+    assert stirrup["name"] == "Stirrup, Vicki"
+    assert authors["bellamy c"]["works"] == 1
+    ordered = [a["works"] for a in _json(mirror, "authors")]
+    assert ordered == sorted(ordered, reverse=True)
+    assert [a["key"] for a in _json(mirror, "authors", "--min-works", "4")] == [
+        "stirrup v",
+        "jones f",
+        "macinnes d",
+    ]
+
+
+def test_works_show_evidence_and_a_recompute_changes_nothing(mirror: str) -> None:
+    merged = _json(mirror, "works", "--min-members", "2")
+    assert len(merged) == 3
+    for work in merged:
+        evidence = [m["evidence"] for m in work["members"] if m["evidence"]]
+        assert evidence and all(e["rule"] == "title" for e in evidence)
+        assert sum(m["representative"] for m in work["members"]) == 1
+    again = _json(mirror, "works", "--recompute", "--min-members", "2")
+    assert again == merged
+    assert len(_json(mirror, "works", "--author", "bellamy c")) == 1
+
+
+def test_search(mirror: str) -> None:
+    found = _json(mirror, "search", "transfer partnerships")
+    assert {r["identifier"] for r in found} == {
+        "oai:repository.example.org:86x4k",
+        "oai:eprints.example.ac.uk:4410",
+    }
+    assert len({r["work"] for r in found}) == 1
+    assert _json(mirror, "search", "nothing-like-this") == []
+
+
+def test_unknown_or_deleted_records_exit_1(mirror: str) -> None:
+    runner = CliRunner()
+    unknown = runner.invoke(main, ["--db", mirror, "related", "oai:nowhere:1"])
+    assert unknown.exit_code == 1
+    assert "oai:nowhere:1" in unknown.stderr
+    deleted = runner.invoke(main, ["--db", mirror, "related", "oai:repository.example.org:83a0a"])
+    assert deleted.exit_code == 1
+    assert "deleted" in deleted.stderr
+    bad = runner.invoke(main, ["--db", mirror, "search", '"unbalanced'])
+    assert bad.exit_code == 1
+
+
+def test_overrides_through_the_cli(tmp_path: Path) -> None:
+    db = str(tmp_path / "m.db")
+    runner = CliRunner()
+    assert runner.invoke(main, ["--db", db, "import", str(sample_path())]).exit_code == 0
+    split = runner.invoke(
+        main,
+        ["--db", db, "override", "split", "kaur j", "oai:repository.example.org:86v3x", "kaur j2"],
+    )
+    assert split.exit_code == 0, split.output
+    keys = {a["key"] for a in _json(db, "authors")}
+    assert "kaur j2" in keys and "kaur j" not in keys
+    listed = _json(db, "override", "list")
+    assert [(o["key"], o["new_key"]) for o in listed] == [("kaur j", "kaur j2")]
+    missing = runner.invoke(main, ["--db", db, "override", "join", "nobody x", "kaur j"])
+    assert missing.exit_code == 1
+    assert "nobody x" in missing.stderr
+    removed = runner.invoke(main, ["--db", db, "override", "remove", str(listed[0]["id"])])
+    assert removed.exit_code == 0, removed.output
+    assert "kaur j" in {a["key"] for a in _json(db, "authors")}
