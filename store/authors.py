@@ -92,6 +92,15 @@ def is_initials(token: str) -> bool:
     return len(letters) <= 3 or token.count(".") >= len(letters) - 1
 
 
+def is_particle(word: str) -> bool:
+    """True for "van", "der", "De", "von": a particle of a family name. Capitals that could
+    be initials ("E", "DE") are initials, and one-letter particles ("e", "y") count only in
+    lower case."""
+    if word.casefold() not in PARTICLES:
+        return False
+    return word.islower() or (len(word) > 1 and not is_initials(word))
+
+
 def _has_cjk(text: str) -> bool:
     return any(
         "\u3040" <= c <= "\u30ff" or "\u3400" <= c <= "\u9fff" or "\uac00" <= c <= "\ud7af"
@@ -143,7 +152,8 @@ def _make(written: str, family: str, given: str) -> AuthorName | None:
 def _move_trailing_particles(family: str, given_words: list[str]) -> tuple[str, list[str]]:
     # "Berg, Jan van der": the particles written after the given names join the family name.
     moved: list[str] = []
-    while given_words and given_words[-1].casefold() in PARTICLES:
+    # Only after a given name: a lone lower-case "e" is a given initial, not a particle.
+    while len(given_words) > 1 and is_particle(given_words[-1]):
         moved.insert(0, given_words.pop())
     if moved:
         family = " ".join([*moved, family])
@@ -182,7 +192,7 @@ def parse_name(text: str) -> AuthorName | None:
         return _make(text, _join_family(words[:-1]), words[-1])
     # Given names first: the family name is the last word with the particles before it.
     start = len(words) - 1
-    while start > 1 and words[start - 1].casefold() in PARTICLES:
+    while start > 1 and is_particle(words[start - 1]):
         start -= 1
     return _make(text, _join_family(words[start:]), " ".join(words[:start]))
 
@@ -211,7 +221,7 @@ def _given_first_list(text: str) -> list[str] | None:
         return None
     for part in parts:
         words = part.split()
-        if len(words) < 2 or is_initials(words[-1]) or words[0].casefold() in PARTICLES:
+        if len(words) < 2 or is_initials(words[-1]) or is_particle(words[0]):
             return None
     return parts
 
