@@ -113,9 +113,10 @@ def is_corporate(text: str) -> bool:
     words = re.findall(r"\w+", text.casefold())
     if any(word in _CORPORATE_WORDS for word in words):
         return True
-    # Six words or more with no comma is a body ("Lived Experience Practitioner steering
-    # group members"), not a person.
-    return "," not in text and len(words) >= 6
+    # Six words or more (not counting initials and particles) with no comma is a body
+    # ("Lived Experience Practitioner steering group members"), not a person.
+    spelled = [w for w in text.split() if not is_initials(w) and not is_particle(w)]
+    return "," not in text and len(spelled) >= 6
 
 
 def _clean(text: str) -> str:
@@ -125,8 +126,8 @@ def _clean(text: str) -> str:
 
 
 def _tokens(text: str) -> list[str]:
-    words = [w for w in text.replace(",", " ").split() if w]
-    return [w for w in words if not _is_suffix(w) and not _DATES.match(w)]
+    words = [w.strip(";:&|/-'") for w in text.replace(",", " ").split()]
+    return [w for w in words if w and not _is_suffix(w) and not _DATES.match(w)]
 
 
 def _is_suffix(word: str) -> bool:

@@ -108,16 +108,26 @@ def test_nothing_to_key() -> None:
 NAME_TEXT = st.text(
     alphabet=st.sampled_from("abcdefghij ABCDEF.,-'éüØ& ;"), min_size=0, max_size=30
 )
+_FAMILY = st.sampled_from(["Stirrup", "MacInnes", "García-López", "O'Brien", "Müller", "Kaur"])
+_GIVEN = st.sampled_from(["V.", "Vicki", "J. R.", "JRR", "Fiona Anne", "É.", "D"])
+_PARTICLE = st.sampled_from(["", "van ", "van der ", "de la ", "von "])
 
 
-@given(NAME_TEXT)
-def test_keying_the_display_form_gives_the_same_key(text: str) -> None:
-    name = parse_name(text)
-    if name is None or name.corporate:
-        return
+@given(_FAMILY, _GIVEN, _PARTICLE, st.booleans())
+def test_keying_the_display_form_gives_the_same_key(
+    family: str, given_name: str, particle: str, family_first: bool
+) -> None:
+    written = (
+        f"{particle}{family}, {given_name}" if family_first else f"{given_name} {particle}{family}"
+    )
+    name = parse_name(written)
+    assert name is not None
     again = parse_name(name.display())
     assert again is not None
     assert again.key == name.key
+    both = parse_name(f"{particle}{family}, {given_name}")
+    assert both is not None
+    assert both.key == name.key
 
 
 @given(st.lists(NAME_TEXT, max_size=4))
