@@ -30,6 +30,7 @@ PARTICLES = frozenset(
     "e bin ibn al el st".split()
 )
 _SUFFIXES = frozenset("jr jr. sr sr. ii iii iv phd ph.d. md m.d. dr dr. prof prof.".split())
+_ACRONYM_SKIPS = frozenset("of for the and on in at to de du des la le".split())
 _INITIAL_LIKE = frozenset({"jr", "sr", "md", "dr"})
 _CORPORATE_WORDS = frozenset(
     "university universität université universidad università universiteit institute "
@@ -46,8 +47,9 @@ _FOLD_EXTRA = str.maketrans(
 )
 _BRACKETED = re.compile(r"\([^)]*\)|\[[^\]]*\]|<[^>]*>")
 _ET_AL = re.compile(r",?\s*\bet\.?\s+al\b\.?", re.IGNORECASE)
-_AND = re.compile(r"\s+(?:and|&|und)\s+", re.IGNORECASE)
-_LIST_SEPARATORS = re.compile(r"\s*[;|\n]\s*")
+_AND = re.compile(r"\s+(?:and|&|und|et|και|и)\s+", re.IGNORECASE)
+# ';' and its full-width and ideographic forms (U+FF1B, U+3001), as CJK records write them.
+_LIST_SEPARATORS = re.compile(r"\s*[;|\n\uff1b\u3001]\s*")
 _DATES = re.compile(r"^\d{3,4}(?:-\d{0,4})?\.?$|^\d{4}-$")
 _EDGE_PUNCTUATION = " ,.;:-\u2013\u2014'\"\u2019"
 
@@ -113,6 +115,9 @@ def is_corporate(text: str) -> bool:
     words = re.findall(r"\w+", text.casefold())
     if any(word in _CORPORATE_WORDS for word in words):
         return True
+    stripped = text.strip()
+    if stripped.isalpha() and stripped.isupper() and 2 <= len(stripped) <= 8:
+        return True  # an acronym alone: "WHO", "RCN", "UNESCO"
     # Six words or more (not counting initials and particles) with no comma is a body
     # ("Lived Experience Practitioner steering group members"), not a person.
     spelled = [w for w in text.split() if not is_initials(w) and not is_particle(w)]
@@ -168,10 +173,18 @@ def parse_name(text: str) -> AuthorName | None:
     if not cleaned:
         return None
     if is_corporate(cleaned):
-        key = fold(cleaned)
+        # "Great Britain. Department for Education" is the Department for Education: a
+        # heading's last part names the body when it is a body itself.
+        last = cleaned.rsplit(". ", 1)[-1]
+        key = fold(last if last != cleaned and is_corporate(last) else cleaned)
         if not key:
             return None
         return AuthorName(text, cleaned, "", CORPORATE_PREFIX + key, corporate=True)
+    if _has_cjk(cleaned):
+        # CJK names are written family name first, with or without a space or comma
+        # ("中村由紀", "中村 由紀", "中村, 由紀"): the whole name is the key.
+        family, _, given = cleaned.replace(",", " ").partition(" ")
+        return AuthorName(text, family, given.strip(), fold(cleaned))
     if "," in cleaned:
         family_part, _, given_part = cleaned.partition(",")
         given_words = _tokens(given_part)
@@ -185,9 +198,6 @@ def parse_name(text: str) -> AuthorName | None:
         return None
     if len(words) == 1:
         return _make(text, words[0], "")
-    if _has_cjk(cleaned):
-        # CJK names are written family first: "山田 太郎".
-        return _make(text, words[0], " ".join(words[1:]))
     if is_initials(words[-1]) and not is_initials(words[0]):
         # "Stirrup V", "Smith JR": family first, initials after.
         return _make(text, _join_family(words[:-1]), words[-1])
@@ -239,17 +249,63 @@ def split_creators(value: str) -> list[str]:
         part = separated.strip(" ,")
         if not part:
             continue
-        if is_corporate(part):
+        pieces = [p.strip(" ,") for p in _AND.split(part) if p.strip(" ,")]
+        if is_corporate(part) and not _separate_bodies(pieces):
             names.append(part)
             continue
-        pieces = [p.strip(" ,") for p in _AND.split(part) if p.strip(" ,")]
         last_given_first = len(pieces) > 1 and "," not in pieces[-1]
         for piece in pieces:
-            split = _comma_pairs(piece)
+            split = _comma_pairs(piece) or _family_initials_list(piece) or _cjk_list(piece)
             if split is None and last_given_first:
                 split = _given_first_list(piece)
             names.extend(split or [piece])
     return names
+
+
+def _separate_bodies(pieces: list[str]) -> bool:
+    """True when a corporate value joined by "and" names several creators ("Health Education
+    England and NHS England", "Okafor, C. N. and Oxleas NHS Foundation Trust"), not one body
+    ("Department of Health and Social Care", "Marks & Spencer Group"): the last piece is a
+    body or a person itself, and every piece has two words at least."""
+    if len(pieces) < 2 or any(len(p.split()) < 2 for p in pieces):
+        return False
+    last = pieces[-1]
+    return is_corporate(last) or "," in last
+
+
+def _family_initials_list(text: str) -> list[str] | None:
+    """ "Okafor CN, Ellis M, Whitfield E" (Vancouver style) -> each name."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if len(parts) < 2:
+        return None
+    for part in parts:
+        words = part.split()
+        if len(words) < 2 or not is_initials(words[-1]) or is_initials(words[0]):
+            return None
+    return parts
+
+
+def _cjk_list(text: str) -> list[str] | None:
+    """ "张伟, 刘洋": CJK names are not written "family, given", so commas separate people."""
+    if ("," not in text and "\uff0c" not in text) or not _has_cjk(text):
+        return None
+    parts = [p.strip() for p in re.split(r"[,\uff0c]", text) if p.strip()]
+    return parts if len(parts) > 1 else None
+
+
+def corporate_acronym(name: AuthorName) -> str | None:
+    """A body's initials ("Royal College of Nursing" and "RCN" -> "rcn"; "Oxleas NHS FT" and
+    "Oxleas NHS Foundation Trust" -> "onhsft"), for matching only; None under three letters."""
+    if not name.corporate:
+        return None
+    last = name.family.rsplit(". ", 1)[-1]
+    letters = []
+    for word in re.findall(r"\w+", last):
+        if word.casefold() in _ACRONYM_SKIPS:
+            continue
+        letters.append(word if word.isupper() and len(word) > 1 else word[0])
+    acronym = fold("".join(letters))
+    return acronym if len(acronym) >= 3 else None
 
 
 def parse_creators(values: Iterable[str]) -> list[AuthorName]:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from store.authors import AuthorName, parse_creators
+from store.authors import CORPORATE_PREFIX, AuthorName, corporate_acronym, parse_creators
 from store.matching import Features, candidate_keys, features_of, key_hash
 from store.tables import (
     AUTHOR_OVERRIDES,
@@ -80,6 +80,19 @@ def _keyed(
     return keyed
 
 
+def matching_keys(creators: list[AuthorName], contributors: list[AuthorName]) -> list[str]:
+    """The author keys matching compares: creators, then contributors (an edited book lists
+    its editors as contributors in one repository and as creators in another), then the
+    initials of bodies ("RCN" = "Royal College of Nursing")."""
+    keys = [n.key for n in creators]
+    keys += [n.key for n in contributors if n.key not in keys]
+    for name in (*creators, *contributors):
+        acronym = corporate_acronym(name)
+        if acronym and f"{CORPORATE_PREFIX}{acronym}" not in keys:
+            keys.append(f"{CORPORATE_PREFIX}{acronym}")
+    return keys
+
+
 def derive(
     record_id: int,
     source: str,
@@ -100,7 +113,7 @@ def derive(
     features = features_of(
         record_id,
         titles,
-        [n.key for n in creators],
+        matching_keys(creators, contributors),
         values(metadata, "identifier"),
         values(metadata, "date"),
         descriptions,

@@ -41,6 +41,8 @@ _PART_WORDS = frozenset(
     "part parts volume vol book chapter section no number edition ed phase stage series "
     "issue study paper report episode session tome teil band".split()
 )
+# Title words written short in one repository and long in another ("2nd ed." / "2nd edition").
+_ABBREVIATIONS = {"ed": "edition", "edn": "edition", "vol": "volume", "pt": "part"}
 _ROMAN = {
     numeral: str(value)
     for value, numeral in enumerate(
@@ -184,7 +186,7 @@ def features_of(
     weight: int,
 ) -> Features:
     """The matching features of one record's (already extracted) DC values."""
-    title_words = words(titles[0]) if titles else []
+    title_words = [_ABBREVIATIONS.get(w, w) for w in words(titles[0])] if titles else []
     significant = [w for w in title_words if w not in STOPWORDS] or title_words
     pids = sorted({p for p in (normalise_pid(v) for v in identifiers) if p})
     context = " ".join(words(descriptions[0])[:30]) if descriptions else ""
