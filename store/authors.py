@@ -73,6 +73,8 @@ class AuthorName:
 
 def fold_case(text: str) -> str:
     """Text with accents removed and case folded ("García" -> "garcia", "Łódź" -> "lodz")."""
+    if text.isascii():
+        return text.lower()  # most text: no accents to strip, and lower() is casefold here
     decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_FOLD_EXTRA))
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
@@ -110,6 +112,7 @@ def _has_cjk(text: str) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=100_000)
 def is_corporate(text: str) -> bool:
     """True when the text names a body rather than a person."""
     words = re.findall(r"\w+", text.casefold())
@@ -244,6 +247,11 @@ def split_creators(value: str) -> list[str]:
     people ("Kaur, J., Stirrup, V." or "Vicki Stirrup, Fiona Jones and Ian Dimond"); a value
     that cannot be split without guessing stays whole.
     """
+    return list(_split_creators(value))
+
+
+@functools.lru_cache(maxsize=200_000)  # the same values recur across records and harvests
+def _split_creators(value: str) -> tuple[str, ...]:
     names: list[str] = []
     for separated in _LIST_SEPARATORS.split(_ET_AL.sub("", value)):
         part = separated.strip(" ,")
@@ -259,7 +267,7 @@ def split_creators(value: str) -> list[str]:
             if split is None and last_given_first:
                 split = _given_first_list(piece)
             names.extend(split or [piece])
-    return names
+    return tuple(names)
 
 
 def _separate_bodies(pieces: list[str]) -> bool:

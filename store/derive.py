@@ -1,15 +1,16 @@
 """Rows derived from one record's DC: its authors, matching features and keys, search row.
 
-derive() is pure; write_derived() and delete_derived() keep the derived tables in step with
+derive() is pure; write_rows() and delete_derived() keep the derived tables in step with
 the records inside the caller's transaction.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Container, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from store.authors import CORPORATE_PREFIX, AuthorName, corporate_acronym, parse_creators
@@ -129,28 +130,60 @@ def derive(
     return Derived(record_id, authors, creators, features, keys, search)
 
 
-def write_derived(conn: sqlite3.Connection, batch: Sequence[Derived], *, search: bool) -> None:
-    """Insert the derived rows of records whose old rows are gone (see delete_derived)."""
+@dataclass
+class DerivedRows:
+    """The rows of a batch of Derived records, ready to insert (cheap to pickle)."""
+
+    records: int = 0
+    authors: list[tuple[int, str, int, str, str]] = field(default_factory=list)
+    features: list[tuple[Any, ...]] = field(default_factory=list)
+    keys: list[tuple[int, int]] = field(default_factory=list)
+    search: list[tuple[int, str, str, str, str]] = field(default_factory=list)
+
+
+def rows_of(batch: Sequence[Derived], search_ids: Container[int]) -> DerivedRows:
+    """The rows of these records; search rows only for those in `search_ids`."""
+    return DerivedRows(
+        records=len(batch),
+        authors=[(d.record_id, *author) for d in batch for author in d.authors],
+        features=[d.features.row() for d in batch],
+        keys=[(key, d.record_id) for d in batch for key in d.keys],
+        search=[(d.record_id, *d.search) for d in batch if d.record_id in search_ids],
+    )
+
+
+# (id, source, identifier, metadata JSON, whether its search row is wanted)
+SourceRow = tuple[int, str, str, "str | None", bool]
+
+
+def derive_batch(rows: Sequence[SourceRow], overrides: Overrides) -> DerivedRows:
+    """Derive a batch of live records read from the records table (runs in a worker
+    process during a full recompute)."""
+    batch = [
+        derive(record_id, source, identifier, json.loads(metadata) if metadata else {}, overrides)
+        for record_id, source, identifier, metadata, _ in rows
+    ]
+    return rows_of(batch, {row[0] for row in rows if row[4]})
+
+
+def write_rows(conn: sqlite3.Connection, rows: DerivedRows) -> None:
+    """Insert derived rows of records whose old rows are gone (see delete_derived)."""
     conn.executemany(
         f"INSERT INTO {RECORD_AUTHORS} (record_id, role, position, name, author_key)"
         " VALUES (?, ?, ?, ?, ?)",
-        [(d.record_id, *author) for d in batch for author in d.authors],
+        rows.authors,
     )
     conn.executemany(
         f"INSERT INTO {MATCH_FEATURES} (record_id, title_key, numbers, year, creators, pids,"
         " generic, context, weight) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [d.features.row() for d in batch],
+        rows.features,
     )
+    conn.executemany(f"INSERT INTO {MATCH_KEYS} (group_key, record_id) VALUES (?, ?)", rows.keys)
     conn.executemany(
-        f"INSERT INTO {MATCH_KEYS} (group_key, record_id) VALUES (?, ?)",
-        [(key, d.record_id) for d in batch for key in d.keys],
+        f"INSERT INTO {RECORDS_FTS} (rowid, title, creators, subjects, description)"
+        " VALUES (?, ?, ?, ?, ?)",
+        rows.search,
     )
-    if search:
-        conn.executemany(
-            f"INSERT INTO {RECORDS_FTS} (rowid, title, creators, subjects, description)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [(d.record_id, *d.search) for d in batch],
-        )
 
 
 def stored_features(conn: sqlite3.Connection, record_ids: Iterable[int]) -> list[Features]:

@@ -15,24 +15,32 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import sqlite3
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from store import author_table
 from store.derive import (
     Derived,
+    DerivedRows,
+    Overrides,
+    SourceRow,
     delete_derived,
     derive,
+    derive_batch,
     load_overrides,
+    rows_of,
     stored_features,
-    write_derived,
+    write_rows,
 )
 from store.linking import relink
 from store.matching import Features, compare, group_pairs, representative
 from store.meta import read_meta, write_meta
+from store.schema import BULK_INDEXES
 from store.tables import (
     MATCH_FEATURES,
     MATCH_KEYS,
@@ -51,6 +59,9 @@ WORKS_SEQ = "works_seq"
 # Past this share of the live records changed, a full recompute is the faster way.
 FULL_SHARE = 0.25
 _BATCH = 2000
+# From this many live records a full recompute derives them in two worker processes (the
+# machine's two cores: deriving is ~70% of a recompute's CPU, SQLite most of the rest).
+PARALLEL_FROM = 20_000
 _FEATURE_COLUMNS = (
     "f.record_id, f.title_key, f.numbers, f.year, f.creators, f.pids, f.generic, f.context,"
     " f.weight"
@@ -294,7 +305,7 @@ def _incremental(
     overrides = load_overrides(conn)
     old_keys, old_creators = delete_derived(conn, changed, search=True)
     derived = _derive_rows(conn, changed, overrides)
-    write_derived(conn, derived, search=True)
+    write_rows(conn, rows_of(derived, {d.record_id for d in derived}))
     report.records = len(changed)
     groups = old_keys | {key for d in derived for key in d.keys}
     seeds = set(changed)
@@ -342,7 +353,44 @@ def _all_group_matches(conn: sqlite3.Connection, report: WorksReport) -> None:
     _insert_matches(conn, pending)
 
 
-def _full(conn: sqlite3.Connection, changed: set[int], now: str, report: WorksReport) -> list[int]:
+def _live_batches(conn: sqlite3.Connection, changed: set[int]) -> Iterator[list[SourceRow]]:
+    """Every live record in id order, a batch at a time."""
+    last = 0
+    while True:
+        rows = conn.execute(
+            f"SELECT id, source, identifier, metadata FROM {RECORDS}"
+            " WHERE id > ? AND deleted = 0 ORDER BY id LIMIT ?",
+            [last, _BATCH],
+        ).fetchall()
+        if not rows:
+            return
+        last = int(rows[-1][0])
+        yield [(int(i), str(s), str(x), m, int(i) in changed) for i, s, x, m in rows]
+
+
+def _derived_batches(
+    batches: Iterator[list[SourceRow]], overrides: Overrides, processes: int
+) -> Iterator[DerivedRows]:
+    """Each batch derived, in order: in this process, or spread over `processes` worker
+    processes (a few batches in flight, so memory stays bounded) while this one writes."""
+    if processes <= 1:
+        for batch in batches:
+            yield derive_batch(batch, overrides)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
+        pending: deque[Future[DerivedRows]] = deque()
+        for batch in batches:
+            pending.append(pool.submit(derive_batch, batch, overrides))
+            if len(pending) >= 2 * processes:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _full(
+    conn: sqlite3.Connection, changed: set[int], now: str, report: WorksReport, processes: int
+) -> list[int]:
     report.full = True
     overrides = load_overrides(conn)
     conn.execute("DROP TABLE IF EXISTS temp.old_links")
@@ -352,30 +400,15 @@ def _full(conn: sqlite3.Connection, changed: set[int], now: str, report: WorksRe
     )
     for table in (RECORD_AUTHORS, MATCH_FEATURES, MATCH_KEYS, WORK_MATCHES, WORKS, WORK_MEMBERS):
         conn.execute(f"DELETE FROM {table}")
+    for name in BULK_INDEXES:
+        conn.execute(f"DROP INDEX {name}")
     for chunk in _chunks(sorted(changed)):
         conn.execute(f"DELETE FROM {RECORDS_FTS} WHERE rowid IN ({_marks(chunk)})", chunk)
-    last = 0
-    while True:
-        rows = conn.execute(
-            f"SELECT id, source, identifier, metadata FROM {RECORDS}"
-            " WHERE id > ? AND deleted = 0 ORDER BY id LIMIT ?",
-            [last, _BATCH],
-        ).fetchall()
-        if not rows:
-            break
-        last = int(rows[-1][0])
-        batch = [
-            derive(int(i), str(s), str(x), json.loads(m) if m else {}, overrides)
-            for i, s, x, m in rows
-        ]
-        write_derived(conn, batch, search=False)
-        write_search = [d for d in batch if d.record_id in changed]
-        conn.executemany(
-            f"INSERT INTO {RECORDS_FTS} (rowid, title, creators, subjects, description)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [(d.record_id, *d.search) for d in write_search],
-        )
-        report.records += len(batch)
+    for rows in _derived_batches(_live_batches(conn, changed), overrides, processes):
+        write_rows(conn, rows)
+        report.records += rows.records
+    for statement in BULK_INDEXES.values():
+        conn.execute(statement)
     _all_group_matches(conn, report)
     clusters = _Clusters()
     edges: dict[int, list[tuple[int, str]]] = defaultdict(list)
@@ -397,7 +430,7 @@ def _full(conn: sqlite3.Connection, changed: set[int], now: str, report: WorksRe
     )
     conn.execute(f"UPDATE {WORKS} SET title = {_TITLE} WHERE members = 1")
     report.works = int(conn.execute(f"SELECT count(*) FROM {WORKS}").fetchone()[0])
-    rows = conn.execute(
+    moved = conn.execute(
         f"SELECT n.record_id FROM {WORK_MEMBERS} n JOIN {WORKS} w ON w.id = n.work_id"
         " LEFT JOIN temp.old_links o ON o.record_id = n.record_id"
         " WHERE w.members > 1 AND (o.signature IS NULL OR o.signature != w.signature)"
@@ -405,7 +438,7 @@ def _full(conn: sqlite3.Connection, changed: set[int], now: str, report: WorksRe
         f" JOIN {WORK_MEMBERS} n ON n.record_id = o.record_id"
         f" JOIN {WORKS} w ON w.id = n.work_id WHERE w.members = 1"
     ).fetchall()
-    relinks = {int(r[0]) for r in rows}
+    relinks = {int(r[0]) for r in moved}
     relinks |= {r for r in changed if r in clusters.parent}
     conn.execute("DROP TABLE temp.old_links")
     author_table.rebuild_authors(conn)
@@ -425,10 +458,12 @@ def refresh(
     now: str,
     full: bool = False,
     records: Sequence[int] = (),
+    processes: int | None = None,
 ) -> WorksReport:
     """Bring authors, works, search rows and same-work links up to date with the records,
     inside the caller's write transaction. `full` recomputes every work; `records` are
-    re-derived even if unchanged (their author overrides changed)."""
+    re-derived even if unchanged (their author overrides changed). A full recompute derives
+    records in `processes` worker processes (default: 2 from PARALLEL_FROM live records)."""
     done = int(read_meta(conn, WORKS_SEQ) or 0)
     report = WorksReport()
     if not full and not records and done >= current_change_seq(conn):
@@ -436,7 +471,9 @@ def refresh(
     changed = sorted(set(changed_records(conn, done)) | set(records))
     live = int(conn.execute(f"SELECT count(*) FROM {RECORDS} WHERE deleted = 0").fetchone()[0])
     if full or len(changed) > FULL_SHARE * max(live, 1):
-        relinks = _full(conn, set(changed), now, report)
+        if processes is None:
+            processes = 2 if live >= PARALLEL_FROM else 1
+        relinks = _full(conn, set(changed), now, report, processes)
     else:
         relinks = _incremental(conn, changed, now, report)
     report.relinked = relink(conn, relinks, repository_identifier=repository_identifier, now=now)
