@@ -43,27 +43,30 @@ _INSERT = (
 
 def refresh_authors(conn: sqlite3.Connection, keys: Iterable[str]) -> None:
     """Recompute the authors rows of these keys (deleting those no record carries now)."""
-    for key in sorted(set(keys)):
-        forms = [
-            (str(name), int(count))
-            for name, count in conn.execute(
-                f"SELECT name, count(*) FROM {RECORD_AUTHORS}"
-                " WHERE author_key = ? AND role = 'creator' GROUP BY name",
-                [key],
-            )
-        ]
-        if not forms:
-            conn.execute(f"DELETE FROM {AUTHORS} WHERE key = ?", [key])
-            continue
-        works = int(
+    ordered = sorted(set(keys))
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        forms: dict[str, list[tuple[str, int]]] = {}
+        for key, name, count in conn.execute(
+            f"SELECT author_key, name, count(*) FROM {RECORD_AUTHORS}"
+            f" WHERE author_key IN ({marks}) AND role = 'creator' GROUP BY author_key, name",
+            chunk,
+        ):
+            forms.setdefault(str(key), []).append((str(name), int(count)))
+        works = dict(
             conn.execute(
-                f"SELECT count(DISTINCT m.work_id) FROM {RECORD_AUTHORS} a"
+                f"SELECT a.author_key, count(DISTINCT m.work_id) FROM {RECORD_AUTHORS} a"
                 f" JOIN {WORK_MEMBERS} m ON m.record_id = a.record_id"
-                " WHERE a.author_key = ? AND a.role = 'creator'",
-                [key],
-            ).fetchone()[0]
+                f" WHERE a.author_key IN ({marks}) AND a.role = 'creator' GROUP BY a.author_key",
+                chunk,
+            ).fetchall()
         )
-        conn.execute(_INSERT, _row(key, forms, works))
+        gone = [key for key in chunk if key not in forms]
+        conn.executemany(f"DELETE FROM {AUTHORS} WHERE key = ?", [(key,) for key in gone])
+        conn.executemany(
+            _INSERT, [_row(key, found, int(works.get(key, 0))) for key, found in forms.items()]
+        )
 
 
 def rebuild_authors(conn: sqlite3.Connection) -> None:

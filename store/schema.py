@@ -217,7 +217,8 @@ BULK_INDEXES = {
         f"CREATE INDEX match_keys_by_group ON {MATCH_KEYS} (group_key, record_id)"
     ),
     "record_authors_by_key": (
-        f"CREATE INDEX record_authors_by_key ON {RECORD_AUTHORS} (author_key, role, record_id)"
+        f"CREATE INDEX record_authors_by_key ON {RECORD_AUTHORS}"
+        " (author_key, role, name, record_id)"
     ),
 }
 

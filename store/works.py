@@ -13,6 +13,7 @@ result of a full one.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import multiprocessing
@@ -109,15 +110,6 @@ def _derive_rows(
             data = json.loads(metadata) if metadata else {}
             derived.append(derive(int(record_id), str(source), str(identifier), data, overrides))
     return derived
-
-
-def _group_members(conn: sqlite3.Connection, group_key: int) -> list[Features]:
-    rows = conn.execute(
-        f"SELECT {_FEATURE_COLUMNS} FROM {MATCH_KEYS} k"
-        f" JOIN {MATCH_FEATURES} f ON f.record_id = k.record_id WHERE k.group_key = ?",
-        [group_key],
-    ).fetchall()
-    return [Features.from_row(row) for row in rows]
 
 
 def _matches(group_key: int, members: Sequence[Features]) -> list[tuple[int, int, int, str]]:
@@ -309,19 +301,22 @@ def _incremental(
     report.records = len(changed)
     groups = old_keys | {key for d in derived for key in d.keys}
     seeds = set(changed)
-    for group_key in sorted(groups):
+    for chunk in _chunks(sorted(groups)):
+        marks = _marks(chunk)
         for a, b in conn.execute(
-            f"DELETE FROM {WORK_MATCHES} WHERE group_key = ? RETURNING record_a, record_b",
-            [group_key],
+            f"DELETE FROM {WORK_MATCHES} WHERE group_key IN ({marks}) RETURNING record_a, record_b",
+            chunk,
         ).fetchall():
             seeds.update((int(a), int(b)))
-        members = _group_members(conn, group_key)
-        if len(members) > 1:
-            report.groups += 1
-            found = _matches(group_key, members)
-            report.matches += len(found)
-            _insert_matches(conn, found)
-            seeds.update(x for row in found for x in row[1:3])
+        rows = conn.execute(
+            f"SELECT k.group_key, {_FEATURE_COLUMNS} FROM {MATCH_KEYS} k"
+            f" JOIN {MATCH_FEATURES} f ON f.record_id = k.record_id"
+            f" WHERE k.group_key IN ({marks}) ORDER BY k.group_key",
+            chunk,
+        )
+        found = _grouped_matches(rows, report)
+        _insert_matches(conn, found)
+        seeds.update(x for row in found for x in row[1:3])
     relinks = _recluster(conn, seeds, set(changed), now, report)
     keys = old_creators | {n.key for d in derived for n in d.creators}
     keys |= author_table.creator_keys(conn, relinks)
@@ -338,19 +333,28 @@ def _all_group_matches(conn: sqlite3.Connection, report: WorksReport) -> None:
         f" WHERE k.group_key IN (SELECT group_key FROM {MATCH_KEYS}"
         " GROUP BY group_key HAVING count(*) > 1) ORDER BY k.group_key"
     )
-    pending: list[tuple[int, int, int, str]] = []
+    found = _grouped_matches(cursor, report)
+    _insert_matches(conn, found)
+
+
+def _grouped_matches(
+    rows: Iterable[Sequence[Any]], report: WorksReport
+) -> list[tuple[int, int, int, str]]:
+    """The matches of candidate groups read as (group key, feature columns...) rows ordered
+    by group key, one group in memory at a time."""
+    found: list[tuple[int, int, int, str]] = []
     current: int | None = None
     members: list[Features] = []
-    for row in [*cursor, (None,)]:
+    for row in itertools.chain(rows, [(None,)]):
         if row[0] != current:
             if current is not None and len(members) > 1:
                 report.groups += 1
-                pending.extend(_matches(current, members))
+                found.extend(_matches(current, members))
             current, members = row[0], []
         if row[0] is not None:
             members.append(Features.from_row(row[1:]))
-    report.matches = len(pending)
-    _insert_matches(conn, pending)
+    report.matches += len(found)
+    return found
 
 
 def _live_batches(conn: sqlite3.Connection, changed: set[int]) -> Iterator[list[SourceRow]]:
