@@ -19,6 +19,8 @@ Modules:
     matching      pure: a record's matching features, candidate keys, the same-work rules
     derive        per-record derived rows: authors, features, keys, search row
     works         refresh(): works kept in step with the records (incremental or full)
+    clusters      matched records as clusters, written as works and members with evidence
+    batches       id lists in SQL-sized batches
     linking       same-work links: records re-rendered when their work changes
     author_table  the authors table: fullest name, forms, record and work counts
     overrides     hand-made author key corrections (join, split)

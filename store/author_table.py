@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 
 from store.authors import CORPORATE_PREFIX, AuthorName, display_name, parse_name
+from store.batches import chunks, placeholders
 from store.tables import AUTHORS, RECORD_AUTHORS, WORK_MEMBERS
 
 # The written forms kept per author, most frequent first.
@@ -44,9 +45,8 @@ _INSERT = (
 def refresh_authors(conn: sqlite3.Connection, keys: Iterable[str]) -> None:
     """Recompute the authors rows of these keys (deleting those no record carries now)."""
     ordered = sorted(set(keys))
-    for start in range(0, len(ordered), 500):
-        chunk = ordered[start : start + 500]
-        marks = ", ".join("?" * len(chunk))
+    for chunk in chunks(ordered):
+        marks = placeholders(chunk)
         forms: dict[str, list[tuple[str, int]]] = {}
         for key, name, count in conn.execute(
             f"SELECT author_key, name, count(*) FROM {RECORD_AUTHORS}"
@@ -103,9 +103,8 @@ def rebuild_authors(conn: sqlite3.Connection) -> None:
 def creator_keys(conn: sqlite3.Connection, record_ids: Sequence[int]) -> set[str]:
     """The creator keys of these records."""
     found: set[str] = set()
-    for start in range(0, len(record_ids), 500):
-        chunk = list(record_ids[start : start + 500])
-        marks = ", ".join("?" * len(chunk))
+    for chunk in chunks(record_ids):
+        marks = placeholders(chunk)
         found.update(
             str(k)
             for (k,) in conn.execute(

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from store.batches import chunks, placeholders
 from store.errors import UnknownRecord
 from store.records import find_record_id
 from store.tables import AUTHORS, RECORD_AUTHORS, RECORDS, WORK_MEMBERS, WORKS
@@ -41,9 +42,8 @@ def _work_rows(conn: sqlite3.Connection, work_ids: Sequence[int]) -> list[dict[s
     if not work_ids:
         return []
     found: dict[int, dict[str, Any]] = {}
-    for start in range(0, len(work_ids), 500):
-        chunk = list(work_ids[start : start + 500])
-        marks = ", ".join("?" * len(chunk))
+    for chunk in chunks(work_ids):
+        marks = placeholders(chunk)
         for work_id, title, year, representative_id in conn.execute(
             f"SELECT id, title, year, representative_id FROM {WORKS} WHERE id IN ({marks})",
             chunk,
@@ -101,9 +101,8 @@ def _work_rows(conn: sqlite3.Connection, work_ids: Sequence[int]) -> list[dict[s
 
 def _newest_first(conn: sqlite3.Connection, work_ids: Sequence[int]) -> list[int]:
     rows = []
-    for start in range(0, len(work_ids), 500):
-        chunk = list(work_ids[start : start + 500])
-        marks = ", ".join("?" * len(chunk))
+    for chunk in chunks(work_ids):
+        marks = placeholders(chunk)
         rows.extend(
             conn.execute(
                 f"SELECT id, year, title FROM {WORKS} WHERE id IN ({marks})", chunk

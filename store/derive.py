@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from store.authors import CORPORATE_PREFIX, AuthorName, corporate_acronym, parse_creators
+from store.batches import chunks, placeholders
 from store.matching import Features, candidate_keys, features_of, key_hash
 from store.tables import (
     AUTHOR_OVERRIDES,
@@ -190,9 +191,8 @@ def stored_features(conn: sqlite3.Connection, record_ids: Iterable[int]) -> list
     """The match_features rows of these records (those that have one)."""
     found: list[Features] = []
     ids = list(record_ids)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ", ".join("?" * len(chunk))
+    for chunk in chunks(ids):
+        marks = placeholders(chunk)
         rows = conn.execute(
             f"SELECT * FROM {MATCH_FEATURES} WHERE record_id IN ({marks})", chunk
         ).fetchall()
@@ -212,9 +212,8 @@ def delete_derived(
         f"DELETE FROM {MATCH_KEYS} WHERE group_key = ? AND record_id = ?",
         [(key_hash(k), f.record_id) for f in old for k in candidate_keys(f)],
     )
-    for start in range(0, len(record_ids), 500):
-        chunk = list(record_ids[start : start + 500])
-        marks = ", ".join("?" * len(chunk))
+    for chunk in chunks(record_ids):
+        marks = placeholders(chunk)
         conn.execute(f"DELETE FROM {MATCH_FEATURES} WHERE record_id IN ({marks})", chunk)
         conn.execute(f"DELETE FROM {RECORD_AUTHORS} WHERE record_id IN ({marks})", chunk)
         if search:

@@ -7,6 +7,7 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
 
+from store.batches import chunks, placeholders
 from store.meta import next_count
 from store.records import RECORD_COLUMNS, SourceInfo, load_source, row_to_record
 from store.tables import RECORD_SETS, RECORDS, WORK_MEMBERS
@@ -16,9 +17,8 @@ from store.writes import prepare_record
 def work_links(conn: sqlite3.Connection, record_ids: Sequence[int]) -> dict[int, list[str]]:
     """Record -> the local identifiers of the other records of its work, sorted."""
     links: dict[int, list[str]] = defaultdict(list)
-    for start in range(0, len(record_ids), 500):
-        chunk = list(record_ids[start : start + 500])
-        marks = ", ".join("?" * len(chunk))
+    for chunk in chunks(record_ids):
+        marks = placeholders(chunk)
         rows = conn.execute(
             f"SELECT mine.record_id, r.local_identifier FROM {WORK_MEMBERS} mine"
             f" JOIN {WORK_MEMBERS} other ON other.work_id = mine.work_id"
@@ -44,9 +44,8 @@ def relink(
     links = work_links(conn, record_ids)
     sources: dict[str, SourceInfo | None] = {}
     done = 0
-    for start in range(0, len(record_ids), 500):
-        chunk = list(record_ids[start : start + 500])
-        marks = ", ".join("?" * len(chunk))
+    for chunk in chunks(record_ids):
+        marks = placeholders(chunk)
         rows = conn.execute(
             f"SELECT id, harvest_date, {RECORD_COLUMNS} FROM {RECORDS}"
             f" WHERE id IN ({marks}) AND deleted = 0",

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from store import author_table
+from store.batches import chunks, placeholders
+from store.clusters import WORK_TITLE, Clusters, join_match, signatures, write_components
 from store.derive import (
     Derived,
     DerivedRows,
@@ -39,7 +41,7 @@ from store.derive import (
     write_rows,
 )
 from store.linking import relink
-from store.matching import Features, compare, group_pairs, representative
+from store.matching import Features, compare, group_pairs
 from store.meta import read_meta, write_meta
 from store.schema import BULK_INDEXES
 from store.tables import (
@@ -67,12 +69,6 @@ _FEATURE_COLUMNS = (
     "f.record_id, f.title_key, f.numbers, f.year, f.creators, f.pids, f.generic, f.context,"
     " f.weight"
 )
-_TITLE = (
-    "(SELECT CASE json_type(r.metadata, '$.title[0]') WHEN 'object'"
-    " THEN json_extract(r.metadata, '$.title[0].value')"
-    " ELSE json_extract(r.metadata, '$.title[0]') END"
-    f" FROM {RECORDS} r WHERE r.id = {WORKS}.representative_id)"
-)
 
 
 @dataclass
@@ -87,23 +83,14 @@ class WorksReport:
     full: bool = False
 
 
-def _chunks(items: Sequence[int], size: int = 500) -> Iterator[list[int]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
-
-
-def _marks(items: Sequence[Any]) -> str:
-    return ", ".join("?" * len(items))
-
-
 def _derive_rows(
     conn: sqlite3.Connection, record_ids: Sequence[int], overrides: Any
 ) -> list[Derived]:
     derived = []
-    for chunk in _chunks(record_ids):
+    for chunk in chunks(record_ids):
         rows = conn.execute(
             f"SELECT id, source, identifier, metadata FROM {RECORDS}"
-            f" WHERE id IN ({_marks(chunk)}) AND deleted = 0",
+            f" WHERE id IN ({placeholders(chunk)}) AND deleted = 0",
             chunk,
         ).fetchall()
         for record_id, source, identifier, metadata in rows:
@@ -129,104 +116,6 @@ def _insert_matches(conn: sqlite3.Connection, rows: Sequence[tuple[int, int, int
     )
 
 
-class _Clusters:
-    """Union-find over record ids."""
-
-    def __init__(self) -> None:
-        self.parent: dict[int, int] = {}
-
-    def find(self, node: int) -> int:
-        parent = self.parent.setdefault(node, node)
-        while parent != node:
-            grand = self.parent[parent]
-            self.parent[node] = grand
-            node, parent = parent, grand
-        return node
-
-    def union(self, a: int, b: int) -> None:
-        root_a, root_b = self.find(a), self.find(b)
-        if root_a != root_b:
-            self.parent[max(root_a, root_b)] = min(root_a, root_b)
-
-    def components(self) -> list[list[int]]:
-        groups: dict[int, list[int]] = defaultdict(list)
-        for node in self.parent:
-            groups[self.find(node)].append(node)
-        return [sorted(members) for members in groups.values()]
-
-
-def _join(
-    clusters: _Clusters, edges: dict[int, list[tuple[int, str]]], a: int, b: int, evidence: str
-) -> None:
-    clusters.union(a, b)
-    edges[a].append((b, evidence))
-    edges[b].append((a, evidence))
-
-
-def _evidence_tree(
-    root: int, edges: dict[int, list[tuple[int, str]]]
-) -> dict[int, tuple[int | None, str | None]]:
-    """Each member -> (the member it was matched to, the evidence), walking breadth first
-    from the representative in record-id order, so the result is deterministic."""
-    tree: dict[int, tuple[int | None, str | None]] = {root: (None, None)}
-    frontier = [root]
-    while frontier:
-        following = []
-        for node in frontier:
-            for other, evidence in sorted(edges.get(node, ())):
-                if other not in tree:
-                    tree[other] = (node, evidence)
-                    following.append(other)
-        frontier = following
-    return tree
-
-
-def _write_components(
-    conn: sqlite3.Connection,
-    components: Iterable[list[int]],
-    features: dict[int, Features],
-    edges: dict[int, list[tuple[int, str]]],
-    now: str,
-) -> int:
-    """Insert a work and its members for each component; returns how many."""
-    works = []
-    members = []
-    for component in components:
-        chosen = representative(features[m] for m in component)
-        work_id = component[0]
-        signature = ",".join(str(m) for m in component)
-        works.append((work_id, chosen.record_id, chosen.year, len(component), signature, now))
-        for member, (matched, evidence) in _evidence_tree(chosen.record_id, edges).items():
-            members.append((member, work_id, matched, evidence))
-    conn.executemany(
-        f"INSERT INTO {WORKS} (id, representative_id, year, members, signature, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        works,
-    )
-    conn.executemany(
-        f"INSERT INTO {WORK_MEMBERS} (record_id, work_id, matched_record_id, evidence)"
-        " VALUES (?, ?, ?, ?)",
-        members,
-    )
-    for chunk in _chunks([w[0] for w in works]):
-        conn.execute(f"UPDATE {WORKS} SET title = {_TITLE} WHERE id IN ({_marks(chunk)})", chunk)
-    return len(works)
-
-
-def _signatures(conn: sqlite3.Connection, record_ids: Iterable[int]) -> dict[int, str]:
-    """Record -> the member list of its work, for records in works of two or more."""
-    found: dict[int, str] = {}
-    for chunk in _chunks(sorted(record_ids)):
-        rows = conn.execute(
-            f"SELECT m.record_id, w.signature FROM {WORK_MEMBERS} m"
-            f" JOIN {WORKS} w ON w.id = m.work_id"
-            f" WHERE m.record_id IN ({_marks(chunk)}) AND w.members > 1",
-            chunk,
-        ).fetchall()
-        found.update((int(r), str(s)) for r, s in rows)
-    return found
-
-
 def _closure(conn: sqlite3.Connection, seeds: set[int]) -> tuple[set[int], set[int]]:
     """The records connected to the seeds by matches or by their old works, and those old
     works: everything that must be re-clustered."""
@@ -237,8 +126,8 @@ def _closure(conn: sqlite3.Connection, seeds: set[int]) -> tuple[set[int], set[i
         batch = sorted(pending - nodes)
         pending = set()
         nodes.update(batch)
-        for chunk in _chunks(batch):
-            marks = _marks(chunk)
+        for chunk in chunks(batch):
+            marks = placeholders(chunk)
             for (work_id,) in conn.execute(
                 f"SELECT DISTINCT work_id FROM {WORK_MEMBERS} WHERE record_id IN ({marks})", chunk
             ):
@@ -266,26 +155,28 @@ def _recluster(
 ) -> list[int]:
     """Rebuild the works around the seeds; returns the records to relink."""
     nodes, old_works = _closure(conn, seeds)
-    before = _signatures(conn, nodes)
-    for chunk in _chunks(sorted(old_works)):
-        conn.execute(f"DELETE FROM {WORKS} WHERE id IN ({_marks(chunk)})", chunk)
+    before = signatures(conn, nodes)
+    for chunk in chunks(sorted(old_works)):
+        conn.execute(f"DELETE FROM {WORKS} WHERE id IN ({placeholders(chunk)})", chunk)
     node_list = sorted(nodes)
-    for chunk in _chunks(node_list):
-        conn.execute(f"DELETE FROM {WORK_MEMBERS} WHERE record_id IN ({_marks(chunk)})", chunk)
+    for chunk in chunks(node_list):
+        conn.execute(
+            f"DELETE FROM {WORK_MEMBERS} WHERE record_id IN ({placeholders(chunk)})", chunk
+        )
     features = {f.record_id: f for f in stored_features(conn, node_list)}
-    clusters = _Clusters()
+    clusters = Clusters()
     edges: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for node in features:
         clusters.find(node)
-    for chunk in _chunks(sorted(features)):
+    for chunk in chunks(sorted(features)):
         for a, b, evidence in conn.execute(
             f"SELECT record_a, record_b, evidence FROM {WORK_MATCHES}"
-            f" WHERE record_a IN ({_marks(chunk)})",
+            f" WHERE record_a IN ({placeholders(chunk)})",
             chunk,
         ):
-            _join(clusters, edges, int(a), int(b), str(evidence))
-    report.works += _write_components(conn, clusters.components(), features, edges, now)
-    after = _signatures(conn, nodes)
+            join_match(clusters, edges, int(a), int(b), str(evidence))
+    report.works += write_components(conn, clusters.components(), features, edges, now)
+    after = signatures(conn, nodes)
     return sorted(
         r for r in nodes if before.get(r) != after.get(r) or (r in changed and r in after)
     )
@@ -301,8 +192,8 @@ def _incremental(
     report.records = len(changed)
     groups = old_keys | {key for d in derived for key in d.keys}
     seeds = set(changed)
-    for chunk in _chunks(sorted(groups)):
-        marks = _marks(chunk)
+    for chunk in chunks(sorted(groups)):
+        marks = placeholders(chunk)
         for a, b in conn.execute(
             f"DELETE FROM {WORK_MATCHES} WHERE group_key IN ({marks}) RETURNING record_a, record_b",
             chunk,
@@ -406,21 +297,21 @@ def _full(
         conn.execute(f"DELETE FROM {table}")
     for name in BULK_INDEXES:
         conn.execute(f"DROP INDEX {name}")
-    for chunk in _chunks(sorted(changed)):
-        conn.execute(f"DELETE FROM {RECORDS_FTS} WHERE rowid IN ({_marks(chunk)})", chunk)
+    for chunk in chunks(sorted(changed)):
+        conn.execute(f"DELETE FROM {RECORDS_FTS} WHERE rowid IN ({placeholders(chunk)})", chunk)
     for rows in _derived_batches(_live_batches(conn, changed), overrides, processes):
         write_rows(conn, rows)
         report.records += rows.records
     for statement in BULK_INDEXES.values():
         conn.execute(statement)
     _all_group_matches(conn, report)
-    clusters = _Clusters()
+    clusters = Clusters()
     edges: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for a, b, evidence in conn.execute(f"SELECT record_a, record_b, evidence FROM {WORK_MATCHES}"):
-        _join(clusters, edges, int(a), int(b), str(evidence))
+        join_match(clusters, edges, int(a), int(b), str(evidence))
     joined = sorted(clusters.parent)
     features = {f.record_id: f for f in stored_features(conn, joined)}
-    report.works += _write_components(conn, clusters.components(), features, edges, now)
+    report.works += write_components(conn, clusters.components(), features, edges, now)
     # Every other live record is a work of its own.
     conn.execute(
         f"INSERT INTO {WORKS} (id, representative_id, year, members, signature, updated_at)"
@@ -432,7 +323,7 @@ def _full(
         f"INSERT INTO {WORK_MEMBERS} (record_id, work_id) SELECT id, id FROM {WORKS}"
         f" WHERE members = 1"
     )
-    conn.execute(f"UPDATE {WORKS} SET title = {_TITLE} WHERE members = 1")
+    conn.execute(f"UPDATE {WORKS} SET title = {WORK_TITLE} WHERE members = 1")
     report.works = int(conn.execute(f"SELECT count(*) FROM {WORKS}").fetchone()[0])
     moved = conn.execute(
         f"SELECT n.record_id FROM {WORK_MEMBERS} n JOIN {WORKS} w ON w.id = n.work_id"
