@@ -33,6 +33,7 @@ def refresh_works(
             now=now(),
             full=full,
             records=records,
+            clock=now,
         )
 
 
@@ -199,13 +200,18 @@ def override() -> None:
 
 
 def _apply(obj: Context, change: Callable[[Any], list[int]]) -> None:
+    # The override and the re-derivation of its records in one transaction: an override
+    # saved without its refresh would never reach its records (they are not rewritten).
     with obj.store() as store:
         try:
             with store.write() as conn:
-                records = change(conn)
-            report = refresh_works(
-                store, obj.config.provider.repository_identifier, records=records
-            )
+                report = refresh(
+                    conn,
+                    repository_identifier=obj.config.provider.repository_identifier,
+                    now=now(),
+                    records=change(conn),
+                    clock=now,
+                )
         except StoreError as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(describe(report))

@@ -223,6 +223,9 @@ BULK_INDEXES = {
 }
 
 WORKS_DDL = f"""
+-- What the works refresh reads first: the records written since it last ran.
+CREATE INDEX records_by_change_seq ON {RECORDS} (change_seq);
+
 CREATE TABLE {AUTHORS} (
     key TEXT PRIMARY KEY,
     name TEXT NOT NULL,

@@ -19,7 +19,7 @@ import logging
 import multiprocessing
 import sqlite3
 from collections import defaultdict, deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -59,8 +59,10 @@ from store.writes import current_change_seq
 logger = logging.getLogger(__name__)
 
 WORKS_SEQ = "works_seq"
-# Past this share of the live records changed, a full recompute is the faster way.
+# Past this share of the live records changed, a full recompute is the faster way; up to
+# SMALL_CHANGE records are always refreshed incrementally.
 FULL_SHARE = 0.25
+SMALL_CHANGE = 1000
 _BATCH = 2000
 # From this many live records a full recompute derives them in two worker processes (the
 # machine's two cores: deriving is ~70% of a recompute's CPU, SQLite most of the rest).
@@ -151,9 +153,11 @@ def _closure(conn: sqlite3.Connection, seeds: set[int]) -> tuple[set[int], set[i
 
 
 def _recluster(
-    conn: sqlite3.Connection, seeds: set[int], changed: set[int], now: str, report: WorksReport
+    conn: sqlite3.Connection, seeds: set[int], written: set[int], now: str, report: WorksReport
 ) -> list[int]:
-    """Rebuild the works around the seeds; returns the records to relink."""
+    """Rebuild the works around the seeds; returns the records to relink: those whose work
+    changed, and those written since the last refresh (their writes rendered them without
+    links) that are in a work of two or more."""
     nodes, old_works = _closure(conn, seeds)
     before = signatures(conn, nodes)
     for chunk in chunks(sorted(old_works)):
@@ -178,12 +182,12 @@ def _recluster(
     report.works += write_components(conn, clusters.components(), features, edges, now)
     after = signatures(conn, nodes)
     return sorted(
-        r for r in nodes if before.get(r) != after.get(r) or (r in changed and r in after)
+        r for r in nodes if before.get(r) != after.get(r) or (r in written and r in after)
     )
 
 
 def _incremental(
-    conn: sqlite3.Connection, changed: list[int], now: str, report: WorksReport
+    conn: sqlite3.Connection, changed: list[int], written: set[int], now: str, report: WorksReport
 ) -> list[int]:
     overrides = load_overrides(conn)
     old_keys, old_creators = delete_derived(conn, changed, search=True)
@@ -208,7 +212,7 @@ def _incremental(
         found = _grouped_matches(rows, report)
         _insert_matches(conn, found)
         seeds.update(x for row in found for x in row[1:3])
-    relinks = _recluster(conn, seeds, set(changed), now, report)
+    relinks = _recluster(conn, seeds, written, now, report)
     keys = old_creators | {n.key for d in derived for n in d.creators}
     keys |= author_table.creator_keys(conn, relinks)
     author_table.refresh_authors(conn, keys)
@@ -284,7 +288,12 @@ def _derived_batches(
 
 
 def _full(
-    conn: sqlite3.Connection, changed: set[int], now: str, report: WorksReport, processes: int
+    conn: sqlite3.Connection,
+    changed: set[int],
+    written: set[int],
+    now: str,
+    report: WorksReport,
+    processes: int,
 ) -> list[int]:
     report.full = True
     overrides = load_overrides(conn)
@@ -334,7 +343,7 @@ def _full(
         f" JOIN {WORKS} w ON w.id = n.work_id WHERE w.members = 1"
     ).fetchall()
     relinks = {int(r[0]) for r in moved}
-    relinks |= {r for r in changed if r in clusters.parent}
+    relinks |= {r for r in written if r in clusters.parent}
     conn.execute("DROP TABLE temp.old_links")
     author_table.rebuild_authors(conn)
     return sorted(relinks)
@@ -354,24 +363,33 @@ def refresh(
     full: bool = False,
     records: Sequence[int] = (),
     processes: int | None = None,
+    clock: Callable[[], str] | None = None,
 ) -> WorksReport:
     """Bring authors, works, search rows and same-work links up to date with the records,
     inside the caller's write transaction. `full` recomputes every work; `records` are
     re-derived even if unchanged (their author overrides changed). A full recompute derives
-    records in `processes` worker processes (default: 2 from PARALLEL_FROM live records)."""
+    records in `processes` worker processes (default: 2 from PARALLEL_FROM live records).
+    Relinked records are stamped with `clock()` read at the end (default `now`)."""
     done = int(read_meta(conn, WORKS_SEQ) or 0)
     report = WorksReport()
     if not full and not records and done >= current_change_seq(conn):
         return report
-    changed = sorted(set(changed_records(conn, done)) | set(records))
-    live = int(conn.execute(f"SELECT count(*) FROM {RECORDS} WHERE deleted = 0").fetchone()[0])
-    if full or len(changed) > FULL_SHARE * max(live, 1):
+    written = set(changed_records(conn, done))
+    changed = sorted(written | set(records))
+    # Counting the live records scans the table: only worth it when the change is large.
+    live = None
+    if full or len(changed) > SMALL_CHANGE:
+        live = int(conn.execute(f"SELECT count(*) FROM {RECORDS} WHERE deleted = 0").fetchone()[0])
+    if live is not None and (full or len(changed) > FULL_SHARE * live):
         if processes is None:
             processes = 2 if live >= PARALLEL_FROM else 1
-        relinks = _full(conn, set(changed), now, report, processes)
+        relinks = _full(conn, set(changed), written, now, report, processes)
     else:
-        relinks = _incremental(conn, changed, now, report)
-    report.relinked = relink(conn, relinks, repository_identifier=repository_identifier, now=now)
+        relinks = _incremental(conn, changed, written, now, report)
+    # Stamped when the work is done: a harvester reading meanwhile sees the old snapshot, so
+    # an earlier stamp could fall before its next `from` and the change would never reach it.
+    stamp = clock() if clock is not None else now
+    report.relinked = relink(conn, relinks, repository_identifier=repository_identifier, now=stamp)
     write_meta(conn, WORKS_SEQ, str(current_change_seq(conn)))
     logger.info(
         "works: %d records re-derived, %d groups, %d matches, %d works written, %d relinked%s",
