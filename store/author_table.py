@@ -3,6 +3,7 @@ and how many records and distinct works carry it."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -15,7 +16,8 @@ from store.tables import AUTHORS, RECORD_AUTHORS, WORK_MEMBERS
 MAX_FORMS = 20
 
 
-def _row(key: str, forms: Sequence[tuple[str, int]], works: int) -> tuple[object, ...]:
+def _row(key: str, forms: Sequence[tuple[str, int]], counts: tuple[int, int]) -> tuple[object, ...]:
+    """The authors row of a key from its (form, count) pairs and its (works, records)."""
     names = [n for n in (parse_name(form) for form, _ in forms) if n is not None]
     if key.startswith(CORPORATE_PREFIX):
         ordered = sorted(forms, key=lambda f: (-f[1], f[0]))
@@ -25,7 +27,7 @@ def _row(key: str, forms: Sequence[tuple[str, int]], works: int) -> tuple[object
         if not name:
             name = forms[0][0]
     top = [form for form, _ in sorted(forms, key=lambda f: (-f[1], f[0]))[:MAX_FORMS]]
-    records = sum(count for _, count in forms)
+    works, records = counts
     return (
         key,
         name,
@@ -54,28 +56,30 @@ def refresh_authors(conn: sqlite3.Connection, keys: Iterable[str]) -> None:
             chunk,
         ):
             forms.setdefault(str(key), []).append((str(name), int(count)))
-        works = dict(
-            conn.execute(
-                f"SELECT a.author_key, count(DISTINCT m.work_id) FROM {RECORD_AUTHORS} a"
-                f" JOIN {WORK_MEMBERS} m ON m.record_id = a.record_id"
+        counts = {
+            str(key): (int(works), int(records))
+            for key, works, records in conn.execute(
+                f"SELECT a.author_key, count(DISTINCT m.work_id), count(DISTINCT a.record_id)"
+                f" FROM {RECORD_AUTHORS} a JOIN {WORK_MEMBERS} m ON m.record_id = a.record_id"
                 f" WHERE a.author_key IN ({marks}) AND a.role = 'creator' GROUP BY a.author_key",
                 chunk,
-            ).fetchall()
-        )
+            )
+        }
         gone = [key for key in chunk if key not in forms]
         conn.executemany(f"DELETE FROM {AUTHORS} WHERE key = ?", [(key,) for key in gone])
         conn.executemany(
-            _INSERT, [_row(key, found, int(works.get(key, 0))) for key, found in forms.items()]
+            _INSERT, [_row(key, found, counts.get(key, (0, 0))) for key, found in forms.items()]
         )
 
 
 def rebuild_authors(conn: sqlite3.Connection) -> None:
     """Recompute every authors row."""
     conn.execute(f"DELETE FROM {AUTHORS}")
-    works = {
-        str(key): int(count)
-        for key, count in conn.execute(
-            f"SELECT a.author_key, count(DISTINCT m.work_id) FROM {RECORD_AUTHORS} a"
+    counts = {
+        str(key): (int(works), int(records))
+        for key, works, records in conn.execute(
+            f"SELECT a.author_key, count(DISTINCT m.work_id), count(DISTINCT a.record_id)"
+            f" FROM {RECORD_AUTHORS} a"
             f" JOIN {WORK_MEMBERS} m ON m.record_id = a.record_id"
             " WHERE a.role = 'creator' GROUP BY a.author_key"
         )
@@ -87,10 +91,10 @@ def rebuild_authors(conn: sqlite3.Connection) -> None:
         f"SELECT author_key, name, count(*) FROM {RECORD_AUTHORS} WHERE role = 'creator'"
         " GROUP BY author_key, name ORDER BY author_key"
     )
-    for key, name, count in [*cursor, (None, None, 0)]:
+    for key, name, count in itertools.chain(cursor, [(None, None, 0)]):
         if key != current:
             if current is not None:
-                rows.append(_row(current, forms, works.get(current, 0)))
+                rows.append(_row(current, forms, counts.get(current, (0, 0))))
                 if len(rows) >= 5000:
                     conn.executemany(_INSERT, rows)
                     rows = []

@@ -11,21 +11,45 @@ import sqlite3
 from typing import Any
 
 from store.authors import parse_creators
+from store.batches import chunks, placeholders
 from store.errors import BadOverride
 from store.records import find_record_id
 from store.tables import AUTHOR_OVERRIDES, RECORD_AUTHORS, RECORDS
 
 
-def _records_with_key(conn: sqlite3.Connection, key: str) -> list[int]:
-    rows = conn.execute(
-        f"SELECT DISTINCT record_id FROM {RECORD_AUTHORS} WHERE author_key = ?", [key]
-    ).fetchall()
-    return [int(r[0]) for r in rows]
+def _records_with_keys(conn: sqlite3.Connection, keys: set[str]) -> list[int]:
+    found: set[int] = set()
+    for chunk in chunks(sorted(keys)):
+        found.update(
+            int(r)
+            for (r,) in conn.execute(
+                f"SELECT DISTINCT record_id FROM {RECORD_AUTHORS}"
+                f" WHERE author_key IN ({placeholders(chunk)})",
+                chunk,
+            )
+        )
+    return sorted(found)
+
+
+def _linked_keys(conn: sqlite3.Connection, keys: set[str]) -> set[str]:
+    """The keys tied to these by overrides, directly or through chains (a join of a key
+    that was itself joined): the records carrying any of them may change."""
+    edges = conn.execute(f"SELECT author_key, new_key FROM {AUTHOR_OVERRIDES}").fetchall()
+    linked = set(keys)
+    grew = True
+    while grew:
+        grew = False
+        for a, b in edges:
+            if (a in linked) != (b in linked):
+                linked.update((str(a), str(b)))
+                grew = True
+    return linked
 
 
 def _check_key(key: str) -> None:
-    if not key.strip() or key != key.strip():
-        raise BadOverride(f"an author key is needed, got {key!r}")
+    # '|' separates the keys of a record in match_features.
+    if not key.strip() or key != key.strip() or "|" in key:
+        raise BadOverride(f"an author key (no '|', no surrounding spaces) is needed, got {key!r}")
 
 
 def join(conn: sqlite3.Connection, key: str, into: str, *, note: str | None, now: str) -> list[int]:
@@ -34,9 +58,15 @@ def join(conn: sqlite3.Connection, key: str, into: str, *, note: str | None, now
     _check_key(into)
     if key == into:
         raise BadOverride(f"joining {key!r} into itself changes nothing")
-    affected = _records_with_key(conn, key)
-    if not affected:
+    known = conn.execute(
+        f"SELECT 1 FROM {RECORD_AUTHORS} WHERE author_key = ?"
+        f" UNION ALL SELECT 1 FROM {AUTHOR_OVERRIDES} WHERE author_key = ? OR new_key = ?"
+        " LIMIT 1",
+        [key, key, key],
+    ).fetchone()
+    if known is None:
         raise BadOverride(f"no record has an author keyed {key!r}")
+    before = _linked_keys(conn, {key, into})
     conn.execute(
         f"INSERT INTO {AUTHOR_OVERRIDES} (author_key, source, identifier, new_key, note,"
         " created_at) VALUES (?, NULL, NULL, ?, ?, ?)"
@@ -44,7 +74,7 @@ def join(conn: sqlite3.Connection, key: str, into: str, *, note: str | None, now
         " DO UPDATE SET new_key = excluded.new_key, note = excluded.note",
         [key, into, note, now],
     )
-    return affected
+    return _records_with_keys(conn, before | _linked_keys(conn, {key, into}))
 
 
 def split(
@@ -86,12 +116,13 @@ def split(
 def remove(conn: sqlite3.Connection, override_id: int) -> list[int]:
     """Drop one override; returns the records to re-derive."""
     row = conn.execute(
-        f"SELECT new_key FROM {AUTHOR_OVERRIDES} WHERE id = ?", [override_id]
+        f"SELECT author_key, new_key FROM {AUTHOR_OVERRIDES} WHERE id = ?", [override_id]
     ).fetchone()
     if row is None:
         raise BadOverride(f"there is no override {override_id}")
+    linked = _linked_keys(conn, {str(row[0]), str(row[1])})
     conn.execute(f"DELETE FROM {AUTHOR_OVERRIDES} WHERE id = ?", [override_id])
-    return _records_with_key(conn, str(row[0]))
+    return _records_with_keys(conn, linked)
 
 
 def listing(conn: sqlite3.Connection) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ from store import overrides
 from store.browse import authors, related, works
 from store.db import Store, open_store
 from store.dublin_core import DCValue
-from store.errors import UnknownRecord
+from store.errors import BadOverride, UnknownRecord
 from store.records import Record, SourceInfo, ensure_source
 from store.search import search
 from store.works import WorksReport, refresh
@@ -329,3 +329,43 @@ def test_search_ranks_titles_and_follows_changes(store: Store) -> None:
     write(store, [rec("a", "other-2", dc("Recovery colleges and transfer", ["Jones, F."]))], LATER)
     assert "other-2" in {r["identifier"] for r in search(conn, "transfer")}
     assert [w["work"] for w in works(conn, author="kaur j")]
+
+
+def _same_as_full(conn: sqlite3.Connection) -> None:
+    copy = sqlite3.connect(":memory:")
+    conn.backup(copy)
+    copy.execute("BEGIN")
+    refresh(copy, repository_identifier=REPOSITORY_IDENTIFIER, now=NOW, full=True, processes=1)
+    assert _snapshot(copy) == _snapshot(conn)
+
+
+def _override(store: Store, change: Callable[[sqlite3.Connection], list[int]]) -> None:
+    with store.write() as conn:
+        refresh(conn, repository_identifier=REPOSITORY_IDENTIFIER, now=NOW, records=change(conn))
+
+
+def test_chained_overrides_and_their_removal_match_a_full_recompute(store: Store) -> None:
+    write(
+        store,
+        [
+            rec("a", "one", dc("Tudor households", ["Smith, J."])),
+            rec("a", "two", dc("Catalysis", ["Green, L."])),
+            rec("a", "three", dc("Peer work", ["Brown, K.", "Smith, J."])),
+        ],
+    )
+    conn = store.conn
+    _override(store, lambda c: overrides.join(c, "smith j", "green l", note=None, now=NOW))
+    _override(store, lambda c: overrides.join(c, "green l", "brown k", note=None, now=NOW))
+    keyed = {a["key"]: (a["works"], a["records"]) for a in authors(conn)}
+    # "three" names Brown and Smith, now both brown k: one record, counted once.
+    assert keyed == {"brown k": (3, 3)}
+    _same_as_full(conn)
+    # Re-pointing a key already joined elsewhere is allowed.
+    _override(store, lambda c: overrides.join(c, "smith j", "smith jane", note=None, now=NOW))
+    _same_as_full(conn)
+    first = overrides.listing(conn)[0]["id"]
+    _override(store, lambda c: overrides.remove(c, first))
+    _same_as_full(conn)
+    assert {a["key"] for a in authors(conn)} == {"brown k", "smith j"}
+    with pytest.raises(BadOverride):
+        overrides.join(conn, "smith j", "a|b", note=None, now=NOW)
