@@ -294,10 +294,14 @@ def _family_initials_list(text: str) -> list[str] | None:
 
 
 def _cjk_list(text: str) -> list[str] | None:
-    """ "张伟, 刘洋": CJK names are not written "family, given", so commas separate people."""
+    """ "张伟, 刘洋": commas between whole CJK names separate people; "田中, 博" (a one-character
+    part) or Japanese kana make it one name written family, given."""
     if ("," not in text and "\uff0c" not in text) or not _has_cjk(text):
         return None
     parts = [p.strip() for p in re.split(r"[,\uff0c]", text) if p.strip()]
+    kana = any("\u3040" <= c <= "\u30ff" for c in text)
+    if len(parts) == 2 and (kana or min(len(p) for p in parts) == 1):
+        return None  # "田中, 博": family name, given name (a Chinese full name has two+)
     return parts if len(parts) > 1 else None
 
 

@@ -13,9 +13,14 @@ from store.records import RECORD_COLUMNS, SourceInfo, load_source, row_to_record
 from store.tables import RECORD_SETS, RECORDS, WORK_MEMBERS
 from store.writes import prepare_record
 
+# A record names at most this many others: a work that large is more likely a matching
+# accident than a real work, and each link is published in every list page.
+MAX_LINKS = 50
+
 
 def work_links(conn: sqlite3.Connection, record_ids: Sequence[int]) -> dict[int, list[str]]:
-    """Record -> the local identifiers of the other records of its work, sorted."""
+    """Record -> the local identifiers of the other records of its work, sorted (the first
+    MAX_LINKS)."""
     links: dict[int, list[str]] = defaultdict(list)
     for chunk in chunks(record_ids):
         marks = placeholders(chunk)
@@ -28,7 +33,8 @@ def work_links(conn: sqlite3.Connection, record_ids: Sequence[int]) -> dict[int,
             chunk,
         ).fetchall()
         for record_id, local in rows:
-            links[int(record_id)].append(str(local))
+            if len(links[int(record_id)]) < MAX_LINKS:
+                links[int(record_id)].append(str(local))
     return links
 
 

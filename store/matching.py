@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 
 from store.authors import fold_case
 
@@ -39,7 +39,8 @@ _GENERIC_WORDS = frozenset(
 )
 _PART_WORDS = frozenset(
     "part parts volume vol book chapter section no number edition ed phase stage series "
-    "issue study paper report episode session tome teil band".split()
+    "issue study paper report episode session tome teil band appendix annex unit module "
+    "lecture lesson week".split()
 )
 # Title words written short in one repository and long in another ("2nd ed." / "2nd edition").
 _ABBREVIATIONS = {"ed": "edition", "edn": "edition", "vol": "volume", "pt": "part"}
@@ -61,11 +62,17 @@ _NUMBER_WORDS = {
 _DIGITS = re.compile(r"\d+")
 _WORD = re.compile(r"\w+")
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|2[01]\d\d)(?!\d)")
-_DOI = re.compile(r"\b10\.\d{4,9}/[^\s\"<>]+", re.IGNORECASE)
+# The whole value is a DOI (bare, doi:, info:doi/ or a resolver URL): a DOI quoted inside
+# a citation ("In: Book, doi:10.x/y") names the container, not the record.
+_DOI = re.compile(
+    r"^(?:doi:?\s*|info:doi/|https?://(?:dx\.)?doi\.org/)?(10\.\d{4,9}/[^\s\"<>]+)$",
+    re.IGNORECASE,
+)
 _ARXIV_DOI = re.compile(r"^10\.48550/arxiv\.(.+)$")
 _ARXIV = re.compile(r"^arxiv:\s*(\d{4}\.\d{4,5}|[a-z.-]+/\d{7})(v\d+)?$", re.IGNORECASE)
 _HANDLE = re.compile(r"^(?:hdl:|https?://hdl\.handle\.net/)(\d[\w.]*/\S+)$", re.IGNORECASE)
-_URN = re.compile(r"^urn:(?!uuid:)[a-z0-9][a-z0-9-]{0,31}:\S+$", re.IGNORECASE)
+# URN:NBN names one item; urn:isbn/urn:issn name a book or a journal (many records).
+_URN = re.compile(r"^urn:nbn:\S+$", re.IGNORECASE)
 # Past this many members a candidate group is compared within a sliding window over its
 # members sorted by title, so a huge group costs ~n log n, not n².
 WINDOWED_GROUP = 40
@@ -137,17 +144,29 @@ def title_numbers(title_words: Sequence[str]) -> str:
             found.append(_ROMAN[word])
         elif word in _NUMBER_WORDS and previous in _PART_WORDS:
             found.append(_NUMBER_WORDS[word])
+        elif len(word) == 1 and word.isalpha() and previous in _PART_WORDS:
+            found.append(word)  # "Part A", "Appendix B"
         previous = word
     return " ".join(sorted(found))
+
+
+def _part_numbers(title_words: list[str]) -> list[str]:
+    """ "part i", "part one" -> "part 1": one spelling of a part's number in title keys."""
+    spelled = list(title_words)
+    for i in range(1, len(spelled)):
+        if spelled[i - 1] in _PART_WORDS:
+            word = spelled[i]
+            spelled[i] = _ROMAN.get(word) or _NUMBER_WORDS.get(word) or word
+    return spelled
 
 
 def normalise_pid(value: str) -> str | None:
     """A persistent identifier in canonical form ("doi:10.1234/abc", "hdl:1234/5",
     "arxiv:2101.00001", "urn:nbn:..."), or None when the value holds none."""
     text = unquote(value.strip())
-    doi = _DOI.search(text)
+    doi = _DOI.match(text)
     if doi:
-        found = doi.group(0).rstrip(".,;)]}'").lower()
+        found = doi.group(1).rstrip(".,;)]}'").lower()
         arxiv = _ARXIV_DOI.match(found)
         return f"arxiv:{arxiv.group(1)}" if arxiv else f"doi:{found}"
     arxiv_id = _ARXIV.match(text)
@@ -169,8 +188,17 @@ def _year(dates: Iterable[str]) -> int | None:
     return None
 
 
+def _is_cjk(char: str) -> bool:
+    return (
+        "\u3040" <= char <= "\u30ff" or "\u3400" <= char <= "\u9fff" or "\uac00" <= char <= "\ud7af"
+    )
+
+
 def is_generic(significant: Sequence[str]) -> bool:
-    """True for a title too short or too common to identify a work by itself."""
+    """True for a title too short or too common to identify a work by itself. CJK titles
+    run without spaces, so they are judged by their characters (six at least)."""
+    if any(_is_cjk(c) for word in significant for c in word):
+        return sum(len(word) for word in significant) < 6
     return len(significant) <= 1 or (
         len(significant) <= 3 and all(w in _GENERIC_WORDS for w in significant)
     )
@@ -186,7 +214,9 @@ def features_of(
     weight: int,
 ) -> Features:
     """The matching features of one record's (already extracted) DC values."""
-    title_words = [_ABBREVIATIONS.get(w, w) for w in words(titles[0])] if titles else []
+    title_words = (
+        _part_numbers([_ABBREVIATIONS.get(w, w) for w in words(titles[0])]) if titles else []
+    )
     significant = [w for w in title_words if w not in STOPWORDS] or title_words
     pids = sorted({p for p in (normalise_pid(v) for v in identifiers) if p})
     # The first 30 words say whether two generic titles are one text; 400 characters hold them.
@@ -245,14 +275,27 @@ def _doi_registrants(pids: Iterable[str]) -> set[str]:
 
 
 def _title_distance(a: str, b: str) -> int | None:
+    """Edits between two title keys judged near-identical, or None: the same words but for
+    typos, at most one word in eight, each a single edit (a swap of neighbours counts one)
+    in a word of five letters or more. "hypertension"/"hypotension", "male"/"female",
+    "in men"/"in women" and "UK"/"US" are different titles."""
     if a == b:
         return 0
-    shorter = min(len(a), len(b))
-    allowed = min(4, shorter // 15)
-    if allowed == 0 or abs(len(a) - len(b)) > allowed:
+    first, second = a.split(), b.split()
+    if len(first) != len(second) or len(first) < 3:
         return None
-    distance = int(Levenshtein.distance(a, b, score_cutoff=allowed))
-    return distance if distance <= allowed else None
+    differing = [(x, y) for x, y in zip(first, second, strict=True) if x != y]
+    if len(differing) > max(1, len(first) // 8):
+        return None
+    total = 0
+    for x, y in differing:
+        if min(len(x), len(y)) < 5:
+            return None
+        edits = int(OSA.distance(x, y, score_cutoff=1))
+        if edits > 1:
+            return None
+        total += edits
+    return total
 
 
 def compare(a: Features, b: Features) -> dict[str, Any] | None:

@@ -2,9 +2,8 @@
 
 The issue's floors are merge precision >= 0.99 and recall >= 0.95 (pairwise, over records)
 and author-key precision >= 0.99. Measured on 526 records / 357 works and 399 written names:
-merge precision 1.000, recall 0.984 (3 of 189 true pairs missed: a Japanese record carrying
-a parallel English title, and two corporate pairs); author-key precision 1.000 (identically
-written homonyms aside, which no name key can tell apart), recall 0.83. The floors below sit
+merge precision 1.000, recall 1.000 (189 true pairs); author-key precision 1.000
+(identically written homonyms aside, which no name key can tell apart), recall 0.83. The floors below sit
 just under the measured levels, so a change that loses quality fails here.
 """
 
@@ -30,7 +29,7 @@ DATA = Path(__file__).parent / "data"
 NOW = "2025-06-01T00:00:00Z"
 # The issue's floors, raised to just under what was measured.
 MERGE_PRECISION = 0.995
-MERGE_RECALL = 0.98
+MERGE_RECALL = 0.99
 AUTHOR_KEY_PRECISION = 0.995
 
 

@@ -55,6 +55,9 @@ def record(
         ("urn:nbn:de:0001-1234", "urn:nbn:de:0001-1234"),
         ("https://repository.example.org/item/8912z", None),
         ("urn:uuid:0f1e2d3c-0000-0000-0000-000000000000", None),
+        ("urn:ISSN:1234-5678", None),  # a journal, not an article
+        ("urn:isbn:9781138295223", None),
+        ("In: Stories that make a difference, doi:10.1234/book", None),  # the container's DOI
         ("ISBN 978-3-16-148410-0", None),
     ],
 )
@@ -131,6 +134,50 @@ def test_generic_titles_need_more_than_the_title() -> None:
     d = record(4, "Introduction.", year="2017", description=same)
     assert compare(c, d) is not None
     assert compare(c, record(5, "Introduction", year="2018", description=same)) is None
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (
+            "Risk factors for coronary heart disease in men",
+            "Risk factors for coronary heart disease in women",
+        ),
+        (
+            "Hypertension in older adults: a cohort study",
+            "Hypotension in older adults: a cohort study",
+        ),
+        (
+            "Preoperative anxiety in children undergoing surgery",
+            "Postoperative anxiety in children undergoing surgery",
+        ),
+        ("Outcomes of nurse-led clinics in the UK", "Outcomes of nurse-led clinics in the US"),
+        ("Caring for people with dementia at home", "Caring for people with depression at home"),
+        ("Mental health services: Part A", "Mental health services: Part B"),
+        ("Appendix A", "Appendix B"),
+    ],
+)
+def test_near_miss_titles_are_different_works(first: str, second: str) -> None:
+    assert compare(record(1, first), record(2, second)) is None
+
+
+def test_typos_and_spellings_of_part_numbers_are_the_same_title() -> None:
+    for first, second in [
+        (
+            "Supporting students with dyslexia in higher education",
+            "Suporting students with dyslexia in higher education",
+        ),
+        (
+            "The history of the eighteenth century hospital",
+            "The history of the eigteenth century hospital",
+        ),
+        ("Horror flims and the British censor", "Horror films and the British censor"),
+        (
+            "A survey of metadata quality in open repositories, part 1",
+            "A survey of metadata quality in open repositories, Part I",
+        ),
+    ]:
+        assert compare(record(1, first), record(2, second)) is not None, first
 
 
 def test_short_titles_allow_no_typo() -> None:
