@@ -194,7 +194,7 @@ def override() -> None:
 
     \b
     Example:
-      oai override join "stirrup vicki" "stirrup v"
+      oai override join "stirup v" "stirrup v"
       oai override list
     """
 
@@ -227,7 +227,7 @@ def join_command(obj: Context, key: str, into: str, note: str | None) -> None:
 
     \b
     Example:
-      oai override join "stirrup vicki" "stirrup v"
+      oai override join "stirup v" "stirrup v"
     """
     _apply(obj, lambda conn: join(conn, key, into, note=note, now=now()))
 

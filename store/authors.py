@@ -29,7 +29,14 @@ PARTICLES = frozenset(
     "van der den de del della di da dal das do dos du la le les von vom zu ten ter te y "
     "e bin ibn al el st".split()
 )
-_SUFFIXES = frozenset("jr jr. sr sr. ii iii iv phd ph.d. md m.d. dr dr. prof prof.".split())
+# Suffixes, degrees and titles: dropped wherever they stand ("Smith, John, Jr.", "Sir Isaac
+# Newton", "Smith, Professor John").
+_SUFFIXES = frozenset(
+    "jr jr. sr sr. ii iii iv phd ph.d. md m.d. dr dr. prof prof. professor mr mr. mrs mrs. "
+    "ms ms. miss sir dame rev rev. revd".split()
+)
+# Creator values that name nobody.
+_NOBODY = frozenset("anonymous anon unknown various variousauthors na sn nn".split())
 _ACRONYM_SKIPS = frozenset("of for the and on in at to de du des la le".split())
 _INITIAL_LIKE = frozenset({"jr", "sr", "md", "dr"})
 _CORPORATE_WORDS = frozenset(
@@ -40,7 +47,8 @@ _CORPORATE_WORDS = frozenset(
     "library museum hospital college school academy corporation company inc ltd llc "
     "gmbh plc nhs government bureau service services programme program initiative "
     "partnership alliance federation union authority press publishing publishers "
-    "archive archives agency unit division faculty".split()
+    "archive archives agency unit division faculty england scotland wales ireland britain "
+    "national international european federal".split()
 )
 _FOLD_EXTRA = str.maketrans(
     {"ø": "o", "ł": "l", "æ": "ae", "œ": "oe", "đ": "d", "ð": "d", "þ": "th", "\u0131": "i"}
@@ -121,6 +129,8 @@ def is_corporate(text: str) -> bool:
     stripped = text.strip()
     if stripped.isalpha() and stripped.isupper() and 2 <= len(stripped) <= 8:
         return True  # an acronym alone: "WHO", "RCN", "UNESCO"
+    if "," not in text and re.fullmatch(r"[\w.'-]+(?: (?:&|and) [\w.'-]+)+", stripped):
+        return True  # single words joined: "Johnson & Johnson", "Procter & Gamble"
     # Six words or more (not counting initials and particles) with no comma is a body
     # ("Lived Experience Practitioner steering group members"), not a person.
     spelled = [w for w in text.split() if not is_initials(w) and not is_particle(w)]
@@ -173,7 +183,7 @@ def _move_trailing_particles(family: str, given_words: list[str]) -> tuple[str, 
 def parse_name(text: str) -> AuthorName | None:
     """One person's (or body's) name -> AuthorName; None when nothing is left to key."""
     cleaned = _clean(text)
-    if not cleaned:
+    if not cleaned or fold(cleaned) in _NOBODY:
         return None
     if is_corporate(cleaned):
         # "Great Britain. Department for Education" is the Department for Education: a
@@ -201,9 +211,21 @@ def parse_name(text: str) -> AuthorName | None:
         return None
     if len(words) == 1:
         return _make(text, words[0], "")
-    if is_initials(words[-1]) and not is_initials(words[0]):
-        # "Stirrup V", "Smith JR": family first, initials after.
-        return _make(text, _join_family(words[:-1]), words[-1])
+    initials = 0
+    while initials < len(words) and is_initials(words[-1 - initials]):
+        initials += 1
+    if 0 < initials < len(words):
+        # "Stirrup V", "Smith JR", "Smith J A": family first, initials after.
+        return _make(text, _join_family(words[:-initials]), " ".join(words[-initials:]))
+    first_letters = _letters(words[0])
+    if (
+        len(first_letters) > 1
+        and first_letters.isupper()
+        and not is_initials(words[0])
+        and not words[-1].isupper()
+    ):
+        # "SMITH Jane", "DUPONT Jean": a family name in capitals comes first.
+        return _make(text, words[0], " ".join(words[1:]))
     # Given names first: the family name is the last word with the particles before it.
     start = len(words) - 1
     while start > 1 and is_particle(words[start - 1]):

@@ -209,7 +209,7 @@ def _incremental(
             f" WHERE k.group_key IN ({marks}) ORDER BY k.group_key",
             chunk,
         )
-        found = _grouped_matches(rows, report)
+        found = list(_grouped_matches(rows, report))
         _insert_matches(conn, found)
         seeds.update(x for row in found for x in row[1:3])
     relinks = _recluster(conn, seeds, written, now, report)
@@ -228,28 +228,32 @@ def _all_group_matches(conn: sqlite3.Connection, report: WorksReport) -> None:
         f" WHERE k.group_key IN (SELECT group_key FROM {MATCH_KEYS}"
         " GROUP BY group_key HAVING count(*) > 1) ORDER BY k.group_key"
     )
-    found = _grouped_matches(cursor, report)
-    _insert_matches(conn, found)
+    batch: list[tuple[int, int, int, str]] = []
+    for match in _grouped_matches(cursor, report):
+        batch.append(match)
+        if len(batch) >= 10_000:
+            _insert_matches(conn, batch)
+            batch = []
+    _insert_matches(conn, batch)
 
 
 def _grouped_matches(
     rows: Iterable[Sequence[Any]], report: WorksReport
-) -> list[tuple[int, int, int, str]]:
+) -> Iterator[tuple[int, int, int, str]]:
     """The matches of candidate groups read as (group key, feature columns...) rows ordered
     by group key, one group in memory at a time."""
-    found: list[tuple[int, int, int, str]] = []
     current: int | None = None
     members: list[Features] = []
     for row in itertools.chain(rows, [(None,)]):
         if row[0] != current:
             if current is not None and len(members) > 1:
                 report.groups += 1
-                found.extend(_matches(current, members))
+                found = _matches(current, members)
+                report.matches += len(found)
+                yield from found
             current, members = row[0], []
         if row[0] is not None:
             members.append(Features.from_row(row[1:]))
-    report.matches += len(found)
-    return found
 
 
 def _live_batches(conn: sqlite3.Connection, changed: set[int]) -> Iterator[list[SourceRow]]:

@@ -42,6 +42,16 @@ KEYS = [
     ("山田 太郎", "山田太郎"),
     ("山田, 太郎", "山田太郎"),
     ("Plato", "plato"),
+    ("SMITH Jane", "smith j"),
+    ("DUPONT Jean", "dupont j"),
+    ("Smith J A", "smith j"),
+    ("TOLKIEN J R R", "tolkien j"),
+    ("Mrs. Jane Doe", "doe j"),
+    ("Sir Isaac Newton", "newton i"),
+    ("Smith, Professor John", "smith j"),
+    ("Johnson & Johnson", "corp:johnsonjohnson"),
+    ("Public Health England", "corp:publichealthengland"),
+    ("WHO", "corp:who"),
     ("Department of Health and Social Care", "corp:departmentofhealthandsocialcare"),
     ("Oxleas NHS Foundation Trust", "corp:oxleasnhsfoundationtrust"),
 ]
@@ -101,6 +111,8 @@ def test_display_prefers_the_fullest_form() -> None:
 
 
 def test_nothing_to_key() -> None:
+    assert parse_name("Various authors") is None
+    assert parse_name("Anonymous") is None
     assert parse_name("") is None
     assert parse_name(" ,;. ") is None
     assert parse_creators(["", "et al."]) == []
