@@ -3,7 +3,8 @@
 For each size N it generates N synthetic oai_dc records with realistic author and title
 distributions (cached under bench/results/dedupe/ with their ground truth, so reruns skip
 the generation), copies the cached store to a working file and measures, each in a fresh
-subprocess (so peak RSS, VmHWM from /proc/self/status, is the measured operation's own):
+subprocess (so peak RSS, VmHWM from /proc/self/status, is the measured operation's own;
+the largest worker process it starts, if any, is reported apart, with the CPU time of all):
 
 * first: the first refresh after the load (store.works.refresh, full=True, on a store whose
   works were never computed: search rows and same-work links of every record too);
@@ -22,8 +23,8 @@ subprocess (so peak RSS, VmHWM from /proc/self/status, is the measured operation
   (which records are the same work), after the full recompute and after the incremental
   refresh, with the share of duplicates joined to their original by kind.
 
-The data: ~2,000 surnames drawn with weights 1/rank^1.1 (the top few carry tens of
-thousands of records at 1M, so some candidate groups are huge), given names written in each
+The data: ~2,000 surnames drawn with weights 1/rank^1.1 (the top creator keys carry tens of
+thousands of records at 1M: "wang j" ~80k), given names written in each
 source's house style ("Smith, J. A.", "Smith, John", "John A. Smith", "Smith JA", "SMITH, J.",
 or packed into one value), 1-6 creators, titles of 4-15 words from a Zipf-weighted
 vocabulary and common templates ("A study of ...", "The role of ... in ..."), dates, a
@@ -33,21 +34,27 @@ records are duplicates of another record, re-deposited in another source (title 
 re-punctuated or with one typo, authors written in that source's style, sometimes one
 dropped, the year sometimes one later, the same DOI for half of them); there are series
 ("Part 1", "Part II"), generic titles ("Editorial") and Zenodo versions, each a work of its
-own. Targets (from the issue):
+own. Candidate keys pair a creator with title words, so surnames alone make no huge group:
+4% of the records come from five data collections (PANGAEA-like: "Physical oceanography
+during POLARSTERN cruise PS122/1", the same creators, titles differing in numbers, DOIs of
+one registrant), the largest ~16k records under one key at 1M. Targets (from the issue):
 
 * full recompute of 1M records in under 2 minutes on this 2-core machine (for smaller N the
   scaled figure is informative only);
 * incremental refresh <= 1 s per 1k changed records;
-* peak memory bounded (streamed by block, never all pairs in memory): peak RSS at the largest
-  N grows far less than the data, judged as at most sqrt(N ratio) times that at the smallest.
+* peak memory bounded (streamed by block, never all pairs in memory): what the refresh adds
+  to its process's RSS (peak less the RSS before it began) grows far less than the data,
+  judged as at most sqrt(N ratio) times from the smallest N to the largest; bytes per extra
+  record are printed too.
 
     python bench/dedupe.py                                 # 10k and 100k, a few minutes
     python bench/dedupe.py --sizes 1000000 --verify        # 1M: ~3 min to generate, once
-    python bench/dedupe.py --sizes 100000 --profile        # + cProfile of a full recompute
+    python bench/dedupe.py --sizes 100000 --profile        # + cProfile of both refreshes
 
-Generating 1M records takes a few minutes and ~4 GB; each run copies the cached store to a
-working file (removed at the end unless --keep). `--child MODE DB` is the subprocess entry
-(not for direct use).
+Stores are cached by size, DATA_VERSION and a digest of store/schema.py (`--fresh` generates
+them again); generating 1M records takes ~3 minutes and ~5 GB. Each run copies the cached
+store to a working file (removed at the end unless --keep). `--child MODE DB` is the
+subprocess entry (not for direct use).
 """
 
 from __future__ import annotations
@@ -56,6 +63,7 @@ import argparse
 import bisect
 import contextlib
 import cProfile
+import hashlib
 import heapq
 import itertools
 import json
@@ -63,6 +71,7 @@ import math
 import os
 import pstats
 import random
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -88,7 +97,7 @@ from store.writes import save_records
 SCRIPT = str(Path(__file__).resolve())
 DEFAULT_CACHE = ROOT / "bench" / "results" / "dedupe"
 # Bump when the generated records change, so cached stores are rebuilt.
-DATA_VERSION = 2
+DATA_VERSION = 3
 LOAD_BATCH = 5000
 CHILD_TIMEOUT_S = 7200.0
 # Verified by default up to this size; above it only with --verify (another full run).
@@ -777,8 +786,10 @@ def generate(size: int) -> Iterator[Generated]:
                 chance = DUP_CHANCE_BULK
             if rng.random() >= chance:
                 continue
+            # One copy per other source at most (pick_source never draws a weightless one).
+            others = sum(1 for s in SOURCES if s.weight > 0 and s.name != source.name)
             copies = 1
-            while rng.random() < DUP_MORE and copies < len(SOURCES) - 1:
+            while rng.random() < DUP_MORE and copies < others:
                 copies += 1
             used = [source.name]
             for _ in range(copies):
@@ -812,9 +823,23 @@ CREATE TABLE truth (
 """
 
 
+def schema_digest() -> str:
+    """A digest of store/schema.py: a cached store holds the tables its migrations made, so
+    a change there (even to a migration in place) generates the store again."""
+    return hashlib.sha256((ROOT / "store" / "schema.py").read_bytes()).hexdigest()[:10]
+
+
+def store_code_digest() -> str:
+    """A digest of the store package's code: which version was measured."""
+    digest = hashlib.sha256()
+    for source in sorted((ROOT / "store").glob("*.py")):
+        digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def cache_paths(cache_dir: Path, size: int) -> tuple[Path, Path]:
     """Where the store of `size` records and its ground truth are cached."""
-    stem = f"dedupe-{size}-v{DATA_VERSION}"
+    stem = f"dedupe-{size}-v{DATA_VERSION}-{schema_digest()}"
     return cache_dir / f"{stem}.db", cache_dir / f"{stem}.truth.db"
 
 
@@ -903,7 +928,7 @@ def ensure_cached(cache_dir: Path, size: int, fresh: bool) -> tuple[Path, Path, 
     path, truth_path = cache_paths(cache_dir, size)
     if path.exists() and truth_path.exists() and not fresh:
         return path, truth_path, None
-    for stale in cache_dir.glob(f"dedupe-{size}-v*"):
+    for stale in cache_dir.glob(f"dedupe-{size}-*"):
         stale.unlink()
     print(f"generating {size:,} records into {path}", file=sys.stderr, flush=True)
     return path, truth_path, build_store(path, truth_path, size)
@@ -1035,10 +1060,10 @@ def apply_change(db: Path, truth_db: Path, share: float) -> Change:
             target = pick_source(rng, [source])
             title = metadata["title"][0]
             metadata["title"] = [DCValue(title_variant(rng, title.value), target.title_lang)]
-            metadata["creator"] = [
-                DCValue(v) for v in _restyled(_texts(metadata, "creator"), target, rng)
-            ][: max(1, len(metadata.get("creator", [])))] or metadata.get("creator", [])
-            keep_doi = rng.random() < 0.5
+            restyled = _restyled(_texts(metadata, "creator"), target, rng)
+            metadata["creator"] = [DCValue(v) for v in restyled]
+            # A data collection's record keeps its DOI (as in generate()).
+            keep_doi = source == "pangaea" or rng.random() < 0.5
             new_identifier = f"oai:{target.host}:change-{serial:07d}"
             kept = [v for v in metadata["identifier"] if keep_doi and "10." in v.value]
             metadata["identifier"] = [
@@ -1091,6 +1116,15 @@ def _proc_status() -> dict[str, int]:
     return values
 
 
+def _cpu_seconds() -> float:
+    """User and system CPU time of this process and of its finished children."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
+
+
 def child(mode: str, db: str, profile: str | None) -> None:
     """Open the store and time one refresh (full for first/full, incremental otherwise);
     print what it did, its seconds and this process's memory as one JSON line."""
@@ -1099,6 +1133,7 @@ def child(mode: str, db: str, profile: str | None) -> None:
     store = open_store(db)
     before = _proc_status()
     profiler = cProfile.Profile() if profile else None
+    cpu_before = _cpu_seconds()
     started = time.perf_counter()
     if profiler is not None:
         profiler.enable()
@@ -1112,7 +1147,10 @@ def child(mode: str, db: str, profile: str | None) -> None:
     if profiler is not None:
         profiler.disable()
     seconds = time.perf_counter() - started
+    cpu = _cpu_seconds() - cpu_before
     after = _proc_status()
+    # The largest worker process the refresh ran (0 when none): KiB on Linux.
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     store.close()
     if profiler is not None and profile:
         profiler.dump_stats(profile)
@@ -1123,6 +1161,8 @@ def child(mode: str, db: str, profile: str | None) -> None:
                 "hwm_kib": after["VmHWM"],
                 "rss_before_kib": before["VmRSS"],
                 "hwm_before_kib": before["VmHWM"],
+                "worker_kib": workers,
+                "cpu_seconds": cpu,
                 "records": report.records,
                 "groups": report.groups,
                 "matches": report.matches,
@@ -1142,6 +1182,8 @@ class Run:
     hwm_kib: int
     rss_before_kib: int
     hwm_before_kib: int
+    worker_kib: int
+    cpu_seconds: float
     records: int
     groups: int
     matches: int
@@ -1153,6 +1195,11 @@ class Run:
     def mib(self) -> float:
         """Peak RSS in MiB."""
         return self.hwm_kib / 1024
+
+    @property
+    def worker_mib(self) -> float:
+        """Peak RSS of the largest worker process in MiB (0 when none ran)."""
+        return self.worker_kib / 1024
 
 
 def run_child(mode: str, db: Path, profile: Path | None = None) -> Run:
@@ -1168,8 +1215,9 @@ def run_child(mode: str, db: Path, profile: Path | None = None) -> Run:
         raise RuntimeError(f"{mode} refresh of {db} exited {finished.returncode}:\n{tail}")
     run = Run(**json.loads(finished.stdout.strip().splitlines()[-1]))
     print(
-        f"  {mode:<11} {run.seconds:8.2f} s, peak RSS {run.mib:7.1f} MiB (before refresh"
-        f" {run.rss_before_kib / 1024:.1f}); {run.records:,} records, {run.groups:,} groups,"
+        f"  {mode:<11} {run.seconds:8.2f} s (CPU {run.cpu_seconds:.1f} s), peak RSS"
+        f" {run.mib:7.1f} MiB (before refresh {run.rss_before_kib / 1024:.1f}, largest worker"
+        f" {run.worker_mib:.1f}); {run.records:,} records, {run.groups:,} groups,"
         f" {run.matches:,} matches, {run.works:,} works, {run.relinked:,} relinked"
         f"{'' if run.full or mode != 'incremental' else ' (incremental)'}",
         file=sys.stderr,
@@ -1388,10 +1436,14 @@ class Result:
         return self.incremental.seconds / max(self.incremental.records, 1) * 1000
 
 
-def print_profile(path: Path, size: int) -> None:
-    """The top 15 functions of a profiled full recompute, by cumulative and by own time."""
+def print_profile(path: Path, label: str) -> None:
+    """The top 15 functions of a profiled refresh, by cumulative and by own time (cProfile
+    sees the refreshing process only, not worker processes it starts)."""
     for order, what in (("cumulative", "cumulative time"), ("tottime", "own (self) time")):
-        print(f"\nProfile of the full recompute at {size:,} records, top 15 by {what}:")
+        print(
+            f"\nProfile of the {label} (cProfile: the refreshing process only, not its"
+            f" workers), top 15 by {what}:"
+        )
         stats = pstats.Stats(str(path), stream=sys.stdout)
         stats.strip_dirs().sort_stats(order).print_stats(15)
     sys.stdout.flush()
@@ -1399,7 +1451,7 @@ def print_profile(path: Path, size: int) -> None:
 
 def measure_size(
     size: int, args: argparse.Namespace, work_dir: Path, cache_dir: Path
-) -> tuple[Result, Path | None]:
+) -> tuple[Result, list[tuple[Path, str]]]:
     """Generate (or reuse) the data of one size and measure it."""
     cached, cached_truth, generated = ensure_cached(cache_dir, size, args.fresh)
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -1413,10 +1465,10 @@ def measure_size(
     full = sorted(runs, key=lambda r: r.seconds)[len(runs) // 2]
     full = replace(full, hwm_kib=max(r.hwm_kib for r in runs))
     quality = evaluate(db, truth_db)
-    profile_path: Path | None = None
+    profiles: list[tuple[Path, str]] = []
     if args.profile:
-        profile_path = work_dir / f"profile-full-{size}.pstats"
-        run_child("full", db, profile_path)
+        profiles.append((work_dir / f"profile-full-{size}.pstats", f"full recompute at {size:,}"))
+        run_child("full", db, profiles[-1][0])
     change = apply_change(db, truth_db, args.change)
     print(
         f"  changed {change.total:,} records in {change.seconds:.1f} s (not timed):"
@@ -1425,7 +1477,16 @@ def measure_size(
         file=sys.stderr,
         flush=True,
     )
+    if args.profile:
+        # Profiled on a copy of the changed store, so the measured run is not disturbed.
+        profiled = work_dir / f"profile-incremental-{size}.db"
+        copy_db(db, profiled)
     incremental = run_child("incremental", db)
+    if args.profile:
+        label = f"incremental refresh at {size:,} ({change.total:,} changed)"
+        profiles.append((work_dir / f"profile-incremental-{size}.pstats", label))
+        run_child("incremental", profiled, profiles[-1][0])
+        _remove_db(profiled)
     quality_after = evaluate(db, truth_db)
     result = Result(
         size,
@@ -1451,7 +1512,12 @@ def measure_size(
     if not args.keep:
         _remove_db(db)
         _remove_db(truth_db)
-    return result, profile_path
+    return result, profiles
+
+
+def _own_kib(run: Run) -> int:
+    """What the refresh itself added to its process's peak RSS."""
+    return run.hwm_kib - run.rss_before_kib
 
 
 def _pct(value: float) -> str:
@@ -1466,7 +1532,9 @@ def report(results: list[Result]) -> None:
         ("first s", 8, lambda r: f"{r.first.seconds:.2f}"),
         ("full s", 8, lambda r: f"{r.full.seconds:.2f}"),
         ("full rec/s", 10, lambda r: f"{r.rate:,.0f}"),
+        ("full CPU s", 10, lambda r: f"{r.full.cpu_seconds:.2f}"),
         ("full MiB", 8, lambda r: f"{r.full.mib:.1f}"),
+        ("worker MiB", 10, lambda r: f"{r.full.worker_mib:.1f}"),
         ("changed", 7, lambda r: f"{r.incremental.records:,}"),
         ("incr s", 7, lambda r: f"{r.incremental.seconds:.2f}"),
         ("s/1k chg", 8, lambda r: f"{r.per_1k:.3f}"),
@@ -1493,7 +1561,9 @@ def report(results: list[Result]) -> None:
     print()
     print("first: the first refresh after the load (search rows and links of every record too);")
     print("full: full recompute of the up-to-date store; incr: refresh after the change;")
-    print("MiB: peak RSS (VmHWM) of the refreshing process, Python and the store opened included")
+    print("MiB: peak RSS (VmHWM) of the refreshing process, Python and the store opened included;")
+    print("worker MiB: peak RSS of the largest worker process it started (0: none); CPU s: user +")
+    print("system time of the refreshing process and its workers")
     print()
     bench_common.print_table(quality, results)
     print()
@@ -1580,18 +1650,29 @@ def report(results: list[Result]) -> None:
     if len(results) > 1:
         small, large = results[0], results[-1]
         growth = large.size / small.size
+        # The refresh's own memory: its peak less what the process held before it began
+        # (Python, the modules, the store opened); a worker's: its whole peak.
         for what, a, b in (
-            ("full", small.full, large.full),
-            ("incremental", small.incremental, large.incremental),
+            ("full", _own_kib(small.full), _own_kib(large.full)),
+            ("full's largest worker", small.full.worker_kib, large.full.worker_kib),
+            ("incremental", _own_kib(small.incremental), _own_kib(large.incremental)),
         ):
-            ratio = b.hwm_kib / a.hwm_kib
-            slope = (b.hwm_kib - a.hwm_kib) * 1024 / (large.size - small.size)
+            if a <= 0 or b <= 0:
+                sizes = [f"{r.size:,}" for r, kib in ((small, a), (large, b)) if kib <= 0]
+                print(f"  [info] {what}: none at {' and '.join(sizes)}")
+                continue
+            ratio = b / a
+            slope = (b - a) * 1024 / (large.size - small.size)
             print(
-                f"  [{verdict(ratio <= math.sqrt(growth))}] {what} peak RSS at {large.size:,} vs"
-                f" {small.size:,}: {b.mib:.1f} / {a.mib:.1f} MiB = {ratio:.2f}x for {growth:.0f}x"
-                f" the records (bounded: <= sqrt = {math.sqrt(growth):.1f}x);"
+                f"  [{verdict(ratio <= math.sqrt(growth))}] {what} memory at {large.size:,} vs"
+                f" {small.size:,}: {b / 1024:.1f} / {a / 1024:.1f} MiB = {ratio:.2f}x for"
+                f" {growth:.0f}x the records (bounded: <= sqrt = {math.sqrt(growth):.1f}x);"
                 f" {slope:,.0f} bytes per extra record"
             )
+        print(
+            "  (full and incremental: peak RSS less the RSS before the refresh began; the"
+            " whole peaks are in the table)"
+        )
     else:
         print("  [info] memory: give two sizes or more to compare peak RSS across sizes")
 
@@ -1645,16 +1726,22 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--repeat must be at least 1")
     cache_dir: Path = args.cache_dir
     work_dir: Path = args.work_dir or cache_dir / "work"
+    code_before = store_code_digest()
     results: list[Result] = []
-    profiles: list[tuple[Path, int]] = []
+    profiles: list[tuple[Path, str]] = []
     for size in sizes:
-        result, profile = measure_size(size, args, work_dir, cache_dir)
+        result, profiled = measure_size(size, args, work_dir, cache_dir)
         results.append(result)
-        if profile is not None:
-            profiles.append((profile, size))
+        profiles += profiled
     report(results)
-    for path, size in profiles:
-        print_profile(path, size)
+    code_after = store_code_digest()
+    print(f"\nstore/ code digest: {code_before}")
+    if code_after != code_before:
+        print(
+            f"WARNING: store/ changed during the run (now {code_after}): figures may mix versions"
+        )
+    for path, label in profiles:
+        print_profile(path, label)
         if not args.keep:
             path.unlink(missing_ok=True)
     if not args.keep:
