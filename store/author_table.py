@@ -6,7 +6,9 @@ from __future__ import annotations
 import itertools
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from store.authors import CORPORATE_PREFIX, AuthorName, display_name, parse_name
 from store.batches import chunks, placeholders
@@ -18,15 +20,15 @@ MAX_FORMS = 20
 
 def _row(key: str, forms: Sequence[tuple[str, int]], counts: tuple[int, int]) -> tuple[object, ...]:
     """The authors row of a key from its (form, count) pairs and its (works, records)."""
-    names = [n for n in (parse_name(form) for form, _ in forms) if n is not None]
-    if key.startswith(CORPORATE_PREFIX):
-        ordered = sorted(forms, key=lambda f: (-f[1], f[0]))
-        name = ordered[0][0]
-    else:
-        name = display_name(AuthorName(n.written, n.family, n.given, key) for n in names)
-        if not name:
-            name = forms[0][0]
     top = [form for form, _ in sorted(forms, key=lambda f: (-f[1], f[0]))[:MAX_FORMS]]
+    if key.startswith(CORPORATE_PREFIX):
+        name = top[0]
+    else:
+        # The fullest of the most frequent forms: a common key has thousands of forms, and
+        # parsing them all cost more than the rest of a refresh.
+        names = [n for n in (parse_name(form) for form in top) if n is not None]
+        name = display_name(AuthorName(n.written, n.family, n.given, key) for n in names)
+        name = name or top[0]
     works, records = counts
     return (
         key,
@@ -42,34 +44,6 @@ _INSERT = (
     f"INSERT OR REPLACE INTO {AUTHORS} (key, name, forms, corporate, records, works)"
     " VALUES (?, ?, ?, ?, ?, ?)"
 )
-
-
-def refresh_authors(conn: sqlite3.Connection, keys: Iterable[str]) -> None:
-    """Recompute the authors rows of these keys (deleting those no record carries now)."""
-    ordered = sorted(set(keys))
-    for chunk in chunks(ordered):
-        marks = placeholders(chunk)
-        forms: dict[str, list[tuple[str, int]]] = {}
-        for key, name, count in conn.execute(
-            f"SELECT author_key, name, count(*) FROM {RECORD_AUTHORS}"
-            f" WHERE author_key IN ({marks}) AND role = 'creator' GROUP BY author_key, name",
-            chunk,
-        ):
-            forms.setdefault(str(key), []).append((str(name), int(count)))
-        counts = {
-            str(key): (int(works), int(records))
-            for key, works, records in conn.execute(
-                f"SELECT a.author_key, count(DISTINCT m.work_id), count(DISTINCT a.record_id)"
-                f" FROM {RECORD_AUTHORS} a JOIN {WORK_MEMBERS} m ON m.record_id = a.record_id"
-                f" WHERE a.author_key IN ({marks}) AND a.role = 'creator' GROUP BY a.author_key",
-                chunk,
-            )
-        }
-        gone = [key for key in chunk if key not in forms]
-        conn.executemany(f"DELETE FROM {AUTHORS} WHERE key = ?", [(key,) for key in gone])
-        conn.executemany(
-            _INSERT, [_row(key, found, counts.get(key, (0, 0))) for key, found in forms.items()]
-        )
 
 
 def rebuild_authors(conn: sqlite3.Connection) -> None:
@@ -104,17 +78,68 @@ def rebuild_authors(conn: sqlite3.Connection) -> None:
     conn.executemany(_INSERT, rows)
 
 
-def creator_keys(conn: sqlite3.Connection, record_ids: Sequence[int]) -> set[str]:
-    """The creator keys of these records."""
-    found: set[str] = set()
-    for chunk in chunks(record_ids):
-        marks = placeholders(chunk)
-        found.update(
-            str(k)
-            for (k,) in conn.execute(
-                f"SELECT DISTINCT author_key FROM {RECORD_AUTHORS}"
-                f" WHERE role = 'creator' AND record_id IN ({marks})",
+def creator_rows(conn: sqlite3.Connection, record_ids: Sequence[int]) -> list[tuple[int, str, str]]:
+    """(record id, author key, name as written) of these records' creators."""
+    found: list[tuple[int, str, str]] = []
+    for chunk in chunks(sorted(record_ids)):
+        found.extend(
+            (int(r), str(k), str(n))
+            for r, k, n in conn.execute(
+                f"SELECT record_id, author_key, name FROM {RECORD_AUTHORS}"
+                f" WHERE role = 'creator' AND record_id IN ({placeholders(chunk)})",
                 chunk,
             )
         )
     return found
+
+
+@dataclass
+class AuthorChanges:
+    """What a refresh changed about creators: deltas of each key's record and work counts,
+    and the keys whose written forms changed."""
+
+    records: Counter[str] = field(default_factory=Counter)
+    works: Counter[str] = field(default_factory=Counter)
+    forms: set[str] = field(default_factory=set)
+
+
+def apply_changes(conn: sqlite3.Connection, changes: AuthorChanges) -> None:
+    """Update the authors rows by the deltas; forms and names are read again only for keys
+    whose forms changed (a refresh touching one record of a key with 80,000 records must
+    not count all of them again)."""
+    keys = sorted(set(changes.records) | set(changes.works) | changes.forms)
+    for chunk in chunks(keys):
+        marks = placeholders(chunk)
+        stored = {
+            str(key): (int(records), int(works), str(name), str(forms))
+            for key, records, works, name, forms in conn.execute(
+                f"SELECT key, records, works, name, forms FROM {AUTHORS} WHERE key IN ({marks})",
+                chunk,
+            )
+        }
+        reread = [key for key in chunk if key in changes.forms or key not in stored]
+        forms: dict[str, list[tuple[str, int]]] = {}
+        for part in chunks(reread):
+            for key, name, count in conn.execute(
+                f"SELECT author_key, name, count(*) FROM {RECORD_AUTHORS}"
+                f" WHERE author_key IN ({placeholders(part)}) AND role = 'creator'"
+                " GROUP BY author_key, name",
+                part,
+            ):
+                forms.setdefault(str(key), []).append((str(name), int(count)))
+        rows = []
+        gone = []
+        for key in chunk:
+            records, works, name, kept = stored.get(key, (0, 0, "", "[]"))
+            records += changes.records[key]
+            works += changes.works[key]
+            if records <= 0:
+                gone.append((key,))
+            elif key in forms:
+                rows.append(_row(key, forms[key], (works, records)))
+            else:
+                rows.append(
+                    (key, name, kept, int(key.startswith(CORPORATE_PREFIX)), records, works)
+                )
+        conn.executemany(f"DELETE FROM {AUTHORS} WHERE key = ?", gone)
+        conn.executemany(_INSERT, rows)

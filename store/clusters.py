@@ -117,3 +117,16 @@ def signatures(conn: sqlite3.Connection, record_ids: Iterable[int]) -> dict[int,
         ).fetchall()
         found.update((int(r), str(s)) for r, s in rows)
     return found
+
+
+def work_ids(conn: sqlite3.Connection, record_ids: Iterable[int]) -> dict[int, int]:
+    """Record -> its work, for those in one."""
+    found: dict[int, int] = {}
+    for chunk in chunks(sorted(record_ids)):
+        rows = conn.execute(
+            f"SELECT record_id, work_id FROM {WORK_MEMBERS}"
+            f" WHERE record_id IN ({placeholders(chunk)})",
+            chunk,
+        ).fetchall()
+        found.update((int(r), int(w)) for r, w in rows)
+    return found

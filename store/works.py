@@ -18,15 +18,15 @@ import json
 import logging
 import multiprocessing
 import sqlite3
-from collections import defaultdict, deque
+from collections import Counter, OrderedDict, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from store import author_table
 from store.batches import chunks, placeholders
-from store.clusters import WORK_TITLE, Clusters, join_match, signatures, write_components
+from store.clusters import WORK_TITLE, Clusters, join_match, signatures, work_ids, write_components
 from store.derive import (
     Derived,
     DerivedRows,
@@ -101,12 +101,36 @@ def _derive_rows(
     return derived
 
 
-def _matches(group_key: int, members: Sequence[Features]) -> list[tuple[int, int, int, str]]:
+class _Comparisons:
+    """compare() with a bounded memory of recent pairs: a pair sharing a creator shares
+    several candidate keys (first words, last words, initials), so it comes up in several
+    groups in a row."""
+
+    def __init__(self, size: int = 100_000) -> None:
+        self.size = size
+        self.seen: OrderedDict[tuple[int, int], str | None] = OrderedDict()
+
+    def evidence(self, a: Features, b: Features) -> str | None:
+        key = (a.record_id, b.record_id)
+        if key in self.seen:
+            self.seen.move_to_end(key)
+            return self.seen[key]
+        found = compare(a, b)
+        text = None if found is None else json.dumps(found)
+        self.seen[key] = text
+        if len(self.seen) > self.size:
+            self.seen.popitem(last=False)
+        return text
+
+
+def _matches(
+    group_key: int, members: Sequence[Features], comparisons: _Comparisons
+) -> list[tuple[int, int, int, str]]:
     found = []
     for a, b in group_pairs(members):
-        evidence = compare(a, b)
+        evidence = comparisons.evidence(a, b)
         if evidence is not None:
-            found.append((group_key, a.record_id, b.record_id, json.dumps(evidence)))
+            found.append((group_key, a.record_id, b.record_id, evidence))
     return found
 
 
@@ -152,14 +176,28 @@ def _closure(conn: sqlite3.Connection, seeds: set[int]) -> tuple[set[int], set[i
     return nodes, old_works
 
 
+@dataclass
+class _Region:
+    """The records a refresh re-clustered, with their works before and after."""
+
+    old_work: dict[int, int] = field(default_factory=dict)
+    new_work: dict[int, int] = field(default_factory=dict)
+
+
 def _recluster(
-    conn: sqlite3.Connection, seeds: set[int], written: set[int], now: str, report: WorksReport
+    conn: sqlite3.Connection,
+    seeds: set[int],
+    written: set[int],
+    now: str,
+    report: WorksReport,
+    region: _Region,
 ) -> list[int]:
     """Rebuild the works around the seeds; returns the records to relink: those whose work
     changed, and those written since the last refresh (their writes rendered them without
     links) that are in a work of two or more."""
     nodes, old_works = _closure(conn, seeds)
     before = signatures(conn, nodes)
+    region.old_work = work_ids(conn, nodes)
     for chunk in chunks(sorted(old_works)):
         conn.execute(f"DELETE FROM {WORKS} WHERE id IN ({placeholders(chunk)})", chunk)
     node_list = sorted(nodes)
@@ -173,14 +211,16 @@ def _recluster(
     for node in features:
         clusters.find(node)
     for chunk in chunks(sorted(features)):
+        # A pair found under several keys is one match.
         for a, b, evidence in conn.execute(
-            f"SELECT record_a, record_b, evidence FROM {WORK_MATCHES}"
-            f" WHERE record_a IN ({placeholders(chunk)})",
+            f"SELECT record_a, record_b, min(evidence) FROM {WORK_MATCHES}"
+            f" WHERE record_a IN ({placeholders(chunk)}) GROUP BY record_a, record_b",
             chunk,
         ):
             join_match(clusters, edges, int(a), int(b), str(evidence))
     report.works += write_components(conn, clusters.components(), features, edges, now)
     after = signatures(conn, nodes)
+    region.new_work = work_ids(conn, nodes)
     return sorted(
         r for r in nodes if before.get(r) != after.get(r) or (r in written and r in after)
     )
@@ -190,7 +230,8 @@ def _incremental(
     conn: sqlite3.Connection, changed: list[int], written: set[int], now: str, report: WorksReport
 ) -> list[int]:
     overrides = load_overrides(conn)
-    old_keys, old_creators = delete_derived(conn, changed, search=True)
+    old_rows = author_table.creator_rows(conn, changed)
+    old_keys, _ = delete_derived(conn, changed, search=True)
     derived = _derive_rows(conn, changed, overrides)
     write_rows(conn, rows_of(derived, {d.record_id for d in derived}))
     report.records = len(changed)
@@ -212,11 +253,43 @@ def _incremental(
         found = list(_grouped_matches(rows, report))
         _insert_matches(conn, found)
         seeds.update(x for row in found for x in row[1:3])
-    relinks = _recluster(conn, seeds, written, now, report)
-    keys = old_creators | {n.key for d in derived for n in d.creators}
-    keys |= author_table.creator_keys(conn, relinks)
-    author_table.refresh_authors(conn, keys)
+    region = _Region()
+    relinks = _recluster(conn, seeds, written, now, report, region)
+    new_rows = [
+        (d.record_id, key, name)
+        for d in derived
+        for role, _, name, key in d.authors
+        if role == "creator"
+    ]
+    author_table.apply_changes(conn, _author_changes(conn, old_rows, new_rows, region))
     return relinks
+
+
+def _author_changes(
+    conn: sqlite3.Connection,
+    old_rows: list[tuple[int, str, str]],
+    new_rows: list[tuple[int, str, str]],
+    region: _Region,
+) -> author_table.AuthorChanges:
+    """How the changed records' creators and the re-clustered works change each key's
+    counts. Works outside the region are untouched, so a key's work count moves by the
+    (key, work) pairs the region had before and has after."""
+    changes = author_table.AuthorChanges()
+    old_pairs = {(r, k) for r, k, _ in old_rows}
+    new_pairs = {(r, k) for r, k, _ in new_rows}
+    changes.records.update(k for _, k in new_pairs - old_pairs)
+    changes.records.subtract(k for _, k in old_pairs - new_pairs)
+    old_forms = Counter((k, n) for _, k, n in old_rows)
+    new_forms = Counter((k, n) for _, k, n in new_rows)
+    changes.forms = {k for k, _ in (old_forms - new_forms) + (new_forms - old_forms)}
+    changed = {r for r, _, _ in old_rows} | {r for r, _, _ in new_rows}
+    others = [r for r in set(region.old_work) | set(region.new_work) if r not in changed]
+    other_pairs = {(r, k) for r, k, _ in author_table.creator_rows(conn, others)}
+    before = {(k, region.old_work[r]) for r, k in old_pairs | other_pairs if r in region.old_work}
+    after = {(k, region.new_work[r]) for r, k in new_pairs | other_pairs if r in region.new_work}
+    changes.works.update(k for k, _ in after - before)
+    changes.works.subtract(k for k, _ in before - after)
+    return changes
 
 
 def _all_group_matches(conn: sqlite3.Connection, report: WorksReport) -> None:
@@ -240,6 +313,7 @@ def _all_group_matches(conn: sqlite3.Connection, report: WorksReport) -> None:
 def _grouped_matches(
     rows: Iterable[Sequence[Any]], report: WorksReport
 ) -> Iterator[tuple[int, int, int, str]]:
+    comparisons = _Comparisons()
     """The matches of candidate groups read as (group key, feature columns...) rows ordered
     by group key, one group in memory at a time."""
     current: int | None = None
@@ -248,7 +322,7 @@ def _grouped_matches(
         if row[0] != current:
             if current is not None and len(members) > 1:
                 report.groups += 1
-                found = _matches(current, members)
+                found = _matches(current, members, comparisons)
                 report.matches += len(found)
                 yield from found
             current, members = row[0], []
@@ -320,7 +394,9 @@ def _full(
     _all_group_matches(conn, report)
     clusters = Clusters()
     edges: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for a, b, evidence in conn.execute(f"SELECT record_a, record_b, evidence FROM {WORK_MATCHES}"):
+    for a, b, evidence in conn.execute(
+        f"SELECT record_a, record_b, min(evidence) FROM {WORK_MATCHES} GROUP BY record_a, record_b"
+    ):
         join_match(clusters, edges, int(a), int(b), str(evidence))
     joined = sorted(clusters.parent)
     features = {f.record_id: f for f in stored_features(conn, joined)}
