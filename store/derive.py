@@ -202,12 +202,9 @@ def stored_features(conn: sqlite3.Connection, record_ids: Iterable[int]) -> list
 
 def delete_derived(
     conn: sqlite3.Connection, record_ids: Sequence[int], *, search: bool
-) -> tuple[set[int], set[str]]:
-    """Delete the derived rows of these records; returns their old candidate keys and
-    their old creator keys."""
+) -> list[Features]:
+    """Delete the derived rows of these records; returns their old features."""
     old = stored_features(conn, record_ids)
-    old_keys = {key_hash(k) for f in old for k in candidate_keys(f)}
-    old_creators = {c for f in old for c in f.creators}
     conn.executemany(
         f"DELETE FROM {MATCH_KEYS} WHERE group_key = ? AND record_id = ?",
         [(key_hash(k), f.record_id) for f in old for k in candidate_keys(f)],
@@ -218,4 +215,4 @@ def delete_derived(
         conn.execute(f"DELETE FROM {RECORD_AUTHORS} WHERE record_id IN ({marks})", chunk)
         if search:
             conn.execute(f"DELETE FROM {RECORDS_FTS} WHERE rowid IN ({marks})", chunk)
-    return old_keys, old_creators
+    return old

@@ -3,8 +3,8 @@
 The issue's floors are merge precision >= 0.99 and recall >= 0.95 (pairwise, over records)
 and author-key precision >= 0.99. Measured on 526 records / 357 works and 399 written names:
 merge precision 1.000, recall 1.000 (189 true pairs); author-key precision 1.000
-(identically written homonyms aside, which no name key can tell apart), recall 0.83. The floors below sit
-just under the measured levels, so a change that loses quality fails here.
+(identically written homonyms aside, which no name key can tell apart), recall 0.83. The
+floors below sit just under the measured levels, so a change that loses quality fails here.
 """
 
 from __future__ import annotations

@@ -369,3 +369,35 @@ def test_chained_overrides_and_their_removal_match_a_full_recompute(store: Store
     assert {a["key"] for a in authors(conn)} == {"brown k", "smith j"}
     with pytest.raises(BadOverride):
         overrides.join(conn, "smith j", "a|b", note=None, now=NOW)
+
+
+def test_a_large_windowed_group_refreshes_as_a_full_recompute_does(store: Store) -> None:
+    # One creator, titles sharing their first words: one candidate group of 120 records,
+    # compared within a sliding window; some are typo duplicates of others.
+    rng = random.Random(3)  # noqa: S311 - test data, not secrets
+    records = []
+    for i in range(100):
+        title = f"Field notes from the survey of {rng.choice(WORDS)} sites, station {i}"
+        records.append(rec("a", f"s{i}", dc(title, ["Pangaea, D."], "2019")))
+    for i in range(20):
+        original = records[rng.randrange(100)].metadata["title"][0].value
+        records.append(rec("b", f"d{i}", dc(original.upper(), ["Pangaea, D."], "2019")))
+    write(store, records)
+    conn = store.conn
+    _same_as_full(conn)
+    for round_ in range(3):
+        changes = []
+        for i in range(8):
+            target = rng.choice(records)
+            kind = rng.random()
+            if kind < 0.3:
+                changes.append(rec(target.source, target.identifier, None))
+            else:
+                station = rng.randrange(100)
+                title = (
+                    f"Field notes from the survey of {rng.choice(WORDS)} sites, station {station}"
+                )
+                changes.append(rec("c", f"n{round_}-{i}", dc(title, ["Pangaea, D."], "2019")))
+        write(store, changes, f"2024-07-0{round_ + 1}T00:00:00Z")
+        _same_as_full(conn)
+    assert any(len(m) > 1 for m in memberships(conn))
