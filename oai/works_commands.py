@@ -144,9 +144,17 @@ def related(obj: Context, identifier: str, fmt: str) -> None:
     help="Only works of at least this many records (2: the merged ones).",
 )
 @click.option("--recompute", is_flag=True, help="Recompute every work first (a full run).")
+@click.option("--limit", default=None, type=click.IntRange(min=1), help="Only the N newest works.")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.pass_obj
-def works(obj: Context, author: str | None, min_members: int, recompute: bool, fmt: str) -> None:
+def works(
+    obj: Context,
+    author: str | None,
+    min_members: int,
+    recompute: bool,
+    limit: int | None,
+    fmt: str,
+) -> None:
     """List works with their member records and the evidence that joined them.
 
     JSON: [{"work", "title", "year", "authors", "members": [{"source", "identifier",
@@ -155,13 +163,13 @@ def works(obj: Context, author: str | None, min_members: int, recompute: bool, f
     \b
     Example:
       oai works --author "stirrup v" --format json
-      oai works --recompute --min-members 2
+      oai works --recompute --min-members 2 --limit 50
     """
     with _fresh_store(obj) as store:
         if recompute:
             report = refresh_works(store, obj.config.provider.repository_identifier, full=True)
             click.echo(describe(report), err=True)
-        rows = list_works(store.conn, author=author, min_members=min_members)
+        rows = list_works(store.conn, author=author, min_members=min_members, limit=limit)
     _echo(rows, fmt, _work_columns())
 
 

@@ -14,8 +14,10 @@ from store.authors import CORPORATE_PREFIX, AuthorName, display_name, parse_name
 from store.batches import chunks, placeholders
 from store.tables import AUTHORS, RECORD_AUTHORS, WORK_MEMBERS
 
-# The written forms kept per author, most frequent first.
+# The written forms kept per author, most frequent first, and how many of them compete for
+# the display name.
 MAX_FORMS = 20
+DISPLAY_FROM = 5
 
 
 def _row(key: str, forms: Sequence[tuple[str, int]], counts: tuple[int, int]) -> tuple[object, ...]:
@@ -24,9 +26,9 @@ def _row(key: str, forms: Sequence[tuple[str, int]], counts: tuple[int, int]) ->
     if key.startswith(CORPORATE_PREFIX):
         name = top[0]
     else:
-        # The fullest of the most frequent forms: a common key has thousands of forms, and
-        # parsing them all cost more than the rest of a refresh.
-        names = [n for n in (parse_name(form) for form in top) if n is not None]
+        # The fullest of the five most frequent forms: a common key has thousands of forms,
+        # and parsing them all cost more than the rest of a refresh.
+        names = [n for n in (parse_name(form) for form in top[:DISPLAY_FROM]) if n is not None]
         name = display_name(AuthorName(n.written, n.family, n.given, key) for n in names)
         name = name or top[0]
     works, records = counts

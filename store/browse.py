@@ -144,9 +144,14 @@ def related(conn: sqlite3.Connection, identifier: str) -> list[dict[str, Any]]:
 
 
 def works(
-    conn: sqlite3.Connection, *, author: str | None = None, min_members: int = 1
+    conn: sqlite3.Connection,
+    *,
+    author: str | None = None,
+    min_members: int = 1,
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Works (of one creator key, if given) with their members and evidence, newest first."""
+    """Works (of one creator key, if given) with their members and evidence, newest first;
+    the first `limit` of them when given."""
     if author is None:
         rows = conn.execute(f"SELECT id FROM {WORKS} WHERE members >= ?", [min_members]).fetchall()
     else:
@@ -157,4 +162,4 @@ def works(
             " WHERE a.author_key = ? AND a.role = 'creator' AND w.members >= ?",
             [author, min_members],
         ).fetchall()
-    return _work_rows(conn, _newest_first(conn, [int(r[0]) for r in rows]))
+    return _work_rows(conn, _newest_first(conn, [int(r[0]) for r in rows])[:limit])

@@ -131,8 +131,8 @@ class _Previous:
     records touched by one change compares only the pairs that change touches."""
 
     changed: set[int]
-    features: dict[int, Features]
-    keys: dict[int, set[int]]
+    # group key -> the changed records' old features that were in it
+    by_group: dict[int, list[Features]]
     known: dict[tuple[int, int, int], str] = field(default_factory=dict)
 
     def reusable(self, group_key: int, members: Sequence[Features]) -> set[tuple[int, int]]:
@@ -140,7 +140,7 @@ class _Previous:
         old = [m for m in members if m.record_id not in self.changed]
         if len(old) < 2:
             return set()
-        old += [f for r, f in self.features.items() if group_key in self.keys[r]]
+        old += self.by_group.get(group_key, [])
         return {
             (a.record_id, b.record_id)
             for a, b in group_pairs(old)
@@ -264,15 +264,15 @@ def _incremental(
     overrides = load_overrides(conn)
     old_rows = author_table.creator_rows(conn, changed)
     old_features = delete_derived(conn, changed, search=True)
-    previous = _Previous(
-        set(changed),
-        {f.record_id: f for f in old_features},
-        {f.record_id: {key_hash(k) for k in candidate_keys(f)} for f in old_features},
-    )
+    by_group: dict[int, list[Features]] = defaultdict(list)
+    for feature in old_features:
+        for group_key in {key_hash(k) for k in candidate_keys(feature)}:
+            by_group[group_key].append(feature)
+    previous = _Previous(set(changed), by_group)
     derived = _derive_rows(conn, changed, overrides)
     write_rows(conn, rows_of(derived, {d.record_id for d in derived}))
     report.records = len(changed)
-    groups = {key for keys in previous.keys.values() for key in keys}
+    groups = set(by_group)
     groups |= {key for d in derived for key in d.keys}
     seeds = set(changed)
     for chunk in chunks(sorted(groups)):

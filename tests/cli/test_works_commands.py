@@ -122,6 +122,9 @@ def test_works_show_evidence_and_a_recompute_changes_nothing(mirror: str) -> Non
     again = _json(mirror, "works", "--recompute", "--min-members", "2")
     assert again == merged
     assert len(_json(mirror, "works", "--author", "bellamy c")) == 1
+    newest = _json(mirror, "works", "--limit", "2")
+    assert len(newest) == 2
+    assert newest[0]["year"] >= newest[1]["year"]
 
 
 def test_search(mirror: str) -> None:
