@@ -239,13 +239,15 @@ def _title_keys(title_key: str) -> list[str]:
     if not significant:
         return []
     keys = []
-    if len(significant) >= 4:
-        # A typo spoils one word, an inserted word shifts the middle: the first three and
-        # the last three words, and the initials of all, survive one of either.
+    count = len(significant)
+    if count >= 4:
+        # Near-identical titles differ in one word per eight at most (see _title_distance):
+        # the first three or the last three words survive that, and where both could be
+        # spoilt (4-5 words overlap, 16+ allow two typos) the initials of all words do.
         keys += ["p " + " ".join(significant[:3]), "s " + " ".join(significant[-3:])]
     else:
         keys.append("f " + title_key)
-    if len(significant) >= 2:
+    if 2 <= count <= 5 or count >= 16:
         keys.append("a " + "".join(w[0] for w in significant))
     return keys
 
