@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -112,8 +113,16 @@ def harvest(
                 if progress is not None:
                     progress.close()
             # Works are brought up to date even when a source failed: its pages are stored.
+            works_error = None
             with obj.store() as store:
-                works_line = describe(refresh_works(store, config.provider.repository_identifier))
+                try:
+                    works_line = describe(
+                        refresh_works(store, config.provider.repository_identifier)
+                    )
+                except (StoreError, sqlite3.Error) as exc:
+                    # The harvested pages stay stored; the next write command catches up.
+                    works_line = "works not updated"
+                    works_error = f"error: works not updated: {exc}"
     except harvesting.LockHeld as exc:
         click.echo(f"{exc}; not harvesting", err=True)
         return
@@ -126,7 +135,9 @@ def harvest(
     failed = [row for row in rows if row["status"] == "failed"]
     for row in failed:
         click.echo(f"error: {row['source']}: {row['error']}", err=True)
-    if failed:
+    if works_error is not None:
+        click.echo(works_error, err=True)
+    if failed or works_error is not None:
         sys.exit(1)
 
 

@@ -168,3 +168,29 @@ def test_overrides_through_the_cli(tmp_path: Path) -> None:
     removed = runner.invoke(main, ["--db", db, "override", "remove", str(listed[0]["id"])])
     assert removed.exit_code == 0, removed.output
     assert "kaur j" in {a["key"] for a in _json(db, "authors")}
+
+
+def test_a_failed_works_refresh_keeps_the_harvest_and_exits_1(
+    tmp_path: Path, response_validator: ResponseValidator
+) -> None:
+    remote = _provider_db(tmp_path, "remote", sample_path(), "repository.example.org")
+    db = str(tmp_path / "mirror.db")
+    store = open_store(db)
+    # A store that refuses new works: the refresh after the harvest fails, nothing else.
+    store.conn.execute(
+        "CREATE TRIGGER refuse_works BEFORE INSERT ON works BEGIN SELECT RAISE(ABORT, 'no'); END"
+    )
+    store.close()
+    runner = CliRunner()
+    with serve(remote, response_validator) as provider:
+        result = runner.invoke(main, ["--db", db, "harvest", "--url", provider.url, "--name", "x"])
+    assert result.exit_code == 1
+    assert "works not updated" in result.stderr
+    assert "x: completed: 8 added" in result.stdout
+    store = open_store(db)
+    try:
+        live = store.conn.execute("SELECT count(*) FROM records WHERE deleted = 0").fetchone()[0]
+        assert live == 8
+        assert store.conn.execute("SELECT count(*) FROM works").fetchone()[0] == 0
+    finally:
+        store.close()
