@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from store.batches import chunks, placeholders
 from store.matching import Features, representative
@@ -45,13 +46,21 @@ class Clusters:
         return [sorted(members) for members in groups.values()]
 
 
-def join_match(
-    clusters: Clusters, edges: dict[int, list[tuple[int, str]]], a: int, b: int, evidence: str
-) -> None:
-    """Put a and b in one cluster and keep the match's evidence both ways."""
-    clusters.union(a, b)
-    edges[a].append((b, evidence))
-    edges[b].append((a, evidence))
+def cluster(
+    pairs: Iterable[Sequence[Any]], nodes: Iterable[int] = ()
+) -> tuple[Clusters, dict[int, list[tuple[int, str]]]]:
+    """The nodes and the records of the matched (a, b, evidence) pairs clustered, with each
+    record's matches both ways."""
+    clusters = Clusters()
+    edges: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for node in nodes:
+        clusters.find(node)
+    for first, second, evidence in pairs:
+        a, b = int(first), int(second)
+        clusters.union(a, b)
+        edges[a].append((b, str(evidence)))
+        edges[b].append((a, str(evidence)))
+    return clusters, edges
 
 
 def evidence_tree(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
-from collections.abc import Container, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,10 +36,10 @@ class Derived:
     record_id: int
     # (role, position, name as written, author key)
     authors: list[tuple[str, int, str, str]]
-    creators: list[AuthorName]
     features: Features
     keys: list[int]
-    search: tuple[str, str, str, str]
+    # (title, creators, subjects, description), when asked for
+    search: tuple[str, str, str, str] | None
 
 
 def values(metadata: Mapping[str, Any], element: str) -> list[str]:
@@ -101,8 +101,11 @@ def derive(
     identifier: str,
     metadata: Mapping[str, Any],
     overrides: Overrides,
+    *,
+    search: bool = True,
 ) -> Derived:
-    """The derived rows of one live record (metadata in the stored JSON form)."""
+    """The derived rows of one live record (metadata in the stored JSON form); its search
+    row only when `search`."""
     creator_values = values(metadata, "creator")
     creators = _keyed(parse_creators(creator_values), source, identifier, overrides)
     contributors = _keyed(
@@ -122,13 +125,17 @@ def derive(
         sum(len(v) for v in metadata.values()),
     )
     keys = sorted({key_hash(k) for k in candidate_keys(features)})
-    search = (
-        " ".join(titles),
-        "; ".join(creator_values),
-        "; ".join(values(metadata, "subject")),
-        " ".join(descriptions),
+    search_row = (
+        (
+            " ".join(titles),
+            "; ".join(creator_values),
+            "; ".join(values(metadata, "subject")),
+            " ".join(descriptions),
+        )
+        if search
+        else None
     )
-    return Derived(record_id, authors, creators, features, keys, search)
+    return Derived(record_id, authors, features, keys, search_row)
 
 
 @dataclass
@@ -142,29 +149,31 @@ class DerivedRows:
     search: list[tuple[int, str, str, str, str]] = field(default_factory=list)
 
 
-def rows_of(batch: Sequence[Derived], search_ids: Container[int]) -> DerivedRows:
-    """The rows of these records; search rows only for those in `search_ids`."""
-    return DerivedRows(
-        records=len(batch),
-        authors=[(d.record_id, *author) for d in batch for author in d.authors],
-        features=[d.features.row() for d in batch],
-        keys=[(key, d.record_id) for d in batch for key in d.keys],
-        search=[(d.record_id, *d.search) for d in batch if d.record_id in search_ids],
-    )
-
-
 # (id, source, identifier, metadata JSON, whether its search row is wanted)
 SourceRow = tuple[int, str, str, "str | None", bool]
 
 
 def derive_batch(rows: Sequence[SourceRow], overrides: Overrides) -> DerivedRows:
-    """Derive a batch of live records read from the records table (runs in a worker
-    process during a full recompute)."""
+    """Derive a batch of live records read from the records table, as rows to insert
+    (runs in a worker process during a large full recompute)."""
     batch = [
-        derive(record_id, source, identifier, json.loads(metadata) if metadata else {}, overrides)
-        for record_id, source, identifier, metadata, _ in rows
+        derive(
+            record_id,
+            source,
+            identifier,
+            json.loads(metadata) if metadata else {},
+            overrides,
+            search=search,
+        )
+        for record_id, source, identifier, metadata, search in rows
     ]
-    return rows_of(batch, {row[0] for row in rows if row[4]})
+    return DerivedRows(
+        records=len(batch),
+        authors=[(d.record_id, *author) for d in batch for author in d.authors],
+        features=[d.features.row() for d in batch],
+        keys=[(key, d.record_id) for d in batch for key in d.keys],
+        search=[(d.record_id, *d.search) for d in batch if d.search is not None],
+    )
 
 
 def write_rows(conn: sqlite3.Connection, rows: DerivedRows) -> None:

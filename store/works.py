@@ -26,17 +26,14 @@ from typing import Any
 
 from store import author_table
 from store.batches import chunks, placeholders
-from store.clusters import WORK_TITLE, Clusters, join_match, signatures, work_ids, write_components
+from store.clusters import WORK_TITLE, cluster, signatures, work_ids, write_components
 from store.derive import (
-    Derived,
     DerivedRows,
     Overrides,
     SourceRow,
     delete_derived,
-    derive,
     derive_batch,
     load_overrides,
-    rows_of,
     stored_features,
     write_rows,
 )
@@ -67,9 +64,10 @@ _BATCH = 2000
 # From this many live records a full recompute derives them in two worker processes (the
 # machine's two cores: deriving is ~70% of a recompute's CPU, SQLite most of the rest).
 PARALLEL_FROM = 20_000
-_FEATURE_COLUMNS = (
-    "f.record_id, f.title_key, f.numbers, f.year, f.creators, f.pids, f.generic, f.context,"
-    " f.weight"
+# Candidate groups as rows of (group key, the member's match_features columns).
+_GROUP_ROWS = (
+    f"SELECT k.group_key, f.* FROM {MATCH_KEYS} k"
+    f" JOIN {MATCH_FEATURES} f ON f.record_id = k.record_id"
 )
 
 
@@ -85,20 +83,19 @@ class WorksReport:
     full: bool = False
 
 
-def _derive_rows(
-    conn: sqlite3.Connection, record_ids: Sequence[int], overrides: Any
-) -> list[Derived]:
-    derived = []
+def _source_rows(conn: sqlite3.Connection, record_ids: Sequence[int]) -> list[SourceRow]:
+    """These records, when live, as derive_batch reads them (search rows wanted)."""
+    found: list[SourceRow] = []
     for chunk in chunks(record_ids):
-        rows = conn.execute(
-            f"SELECT id, source, identifier, metadata FROM {RECORDS}"
-            f" WHERE id IN ({placeholders(chunk)}) AND deleted = 0",
-            chunk,
-        ).fetchall()
-        for record_id, source, identifier, metadata in rows:
-            data = json.loads(metadata) if metadata else {}
-            derived.append(derive(int(record_id), str(source), str(identifier), data, overrides))
-    return derived
+        found.extend(
+            (int(i), str(s), str(x), m, True)
+            for i, s, x, m in conn.execute(
+                f"SELECT id, source, identifier, metadata FROM {RECORDS}"
+                f" WHERE id IN ({placeholders(chunk)}) AND deleted = 0",
+                chunk,
+            )
+        )
+    return found
 
 
 class _Comparisons:
@@ -174,6 +171,11 @@ def _insert_matches(conn: sqlite3.Connection, rows: Sequence[tuple[int, int, int
     )
 
 
+# Matched pairs with their evidence; grouped by pair, as a pair found under several
+# candidate keys is one match.
+_PAIRS = f"SELECT record_a, record_b, min(evidence) FROM {WORK_MATCHES}"
+
+
 def _closure(conn: sqlite3.Connection, seeds: set[int]) -> tuple[set[int], set[int]]:
     """The records connected to the seeds by matches or by their old works, and those old
     works: everything that must be re-clustered."""
@@ -238,18 +240,15 @@ def _recluster(
             f"DELETE FROM {WORK_MEMBERS} WHERE record_id IN ({placeholders(chunk)})", chunk
         )
     features = {f.record_id: f for f in stored_features(conn, node_list)}
-    clusters = Clusters()
-    edges: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for node in features:
-        clusters.find(node)
-    for chunk in chunks(sorted(features)):
-        # A pair found under several keys is one match.
-        for a, b, evidence in conn.execute(
-            f"SELECT record_a, record_b, min(evidence) FROM {WORK_MATCHES}"
-            f" WHERE record_a IN ({placeholders(chunk)}) GROUP BY record_a, record_b",
+    pairs = (
+        pair
+        for chunk in chunks(sorted(features))
+        for pair in conn.execute(
+            f"{_PAIRS} WHERE record_a IN ({placeholders(chunk)}) GROUP BY record_a, record_b",
             chunk,
-        ):
-            join_match(clusters, edges, int(a), int(b), str(evidence))
+        )
+    )
+    clusters, edges = cluster(pairs, features)
     report.works += write_components(conn, clusters.components(), features, edges, now)
     after = signatures(conn, nodes)
     region.new_work = work_ids(conn, nodes)
@@ -269,11 +268,10 @@ def _incremental(
         for group_key in {key_hash(k) for k in candidate_keys(feature)}:
             by_group[group_key].append(feature)
     previous = _Previous(set(changed), by_group)
-    derived = _derive_rows(conn, changed, overrides)
-    write_rows(conn, rows_of(derived, {d.record_id for d in derived}))
+    derived = derive_batch(_source_rows(conn, changed), overrides)
+    write_rows(conn, derived)
     report.records = len(changed)
-    groups = set(by_group)
-    groups |= {key for d in derived for key in d.keys}
+    groups = set(by_group) | {key for key, _ in derived.keys}
     seeds = set(changed)
     for chunk in chunks(sorted(groups)):
         marks = placeholders(chunk)
@@ -285,22 +283,14 @@ def _incremental(
             seeds.update((int(a), int(b)))
             previous.known[(int(group_key), int(a), int(b))] = str(evidence)
         rows = conn.execute(
-            f"SELECT k.group_key, {_FEATURE_COLUMNS} FROM {MATCH_KEYS} k"
-            f" JOIN {MATCH_FEATURES} f ON f.record_id = k.record_id"
-            f" WHERE k.group_key IN ({marks}) ORDER BY k.group_key",
-            chunk,
+            f"{_GROUP_ROWS} WHERE k.group_key IN ({marks}) ORDER BY k.group_key", chunk
         )
         found = list(_grouped_matches(rows, report, previous))
         _insert_matches(conn, found)
         seeds.update(x for row in found for x in row[1:3])
     region = _Region()
     relinks = _recluster(conn, seeds, written, now, report, region)
-    new_rows = [
-        (d.record_id, key, name)
-        for d in derived
-        for role, _, name, key in d.authors
-        if role == "creator"
-    ]
+    new_rows = [(r, key, name) for r, role, _, name, key in derived.authors if role == "creator"]
     author_table.apply_changes(conn, _author_changes(conn, old_rows, new_rows, region))
     return relinks
 
@@ -336,9 +326,7 @@ def _all_group_matches(conn: sqlite3.Connection, report: WorksReport) -> None:
     """Stream every candidate group of two or more members, in key order, and keep its
     matches: memory holds one group at a time."""
     cursor = conn.execute(
-        f"SELECT k.group_key, {_FEATURE_COLUMNS} FROM {MATCH_KEYS} k"
-        f" JOIN {MATCH_FEATURES} f ON f.record_id = k.record_id"
-        f" WHERE k.group_key IN (SELECT group_key FROM {MATCH_KEYS}"
+        f"{_GROUP_ROWS} WHERE k.group_key IN (SELECT group_key FROM {MATCH_KEYS}"
         " GROUP BY group_key HAVING count(*) > 1) ORDER BY k.group_key"
     )
     batch: list[tuple[int, int, int, str]] = []
@@ -432,12 +420,7 @@ def _full(
     for statement in BULK_INDEXES.values():
         conn.execute(statement)
     _all_group_matches(conn, report)
-    clusters = Clusters()
-    edges: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for a, b, evidence in conn.execute(
-        f"SELECT record_a, record_b, min(evidence) FROM {WORK_MATCHES} GROUP BY record_a, record_b"
-    ):
-        join_match(clusters, edges, int(a), int(b), str(evidence))
+    clusters, edges = cluster(conn.execute(f"{_PAIRS} GROUP BY record_a, record_b"))
     joined = sorted(clusters.parent)
     features = {f.record_id: f for f in stored_features(conn, joined)}
     report.works += write_components(conn, clusters.components(), features, edges, now)
