@@ -24,6 +24,7 @@ import contextlib
 import random
 import re
 import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -201,6 +202,17 @@ def argument_parser(doc: str, default_sizes: str, repeat_help: str) -> argparse.
     )
     parser.add_argument("--repeat", type=int, default=1, help=f"{repeat_help} (default 1)")
     return parser
+
+
+def print_progress(verb: str, done: int, size: int, started: float, step: int, batch: int) -> None:
+    """A line on stderr each `step` records (and at the end) while a store is built."""
+    if done % step < batch or done == size:
+        elapsed = time.perf_counter() - started
+        print(
+            f"  {verb} {done:,}/{size:,} records in {elapsed:.0f} s ({done / elapsed:,.0f} rec/s)",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def parse_sizes(text: str) -> list[int]:

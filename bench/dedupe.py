@@ -905,14 +905,7 @@ def build_store(path: Path, truth_path: Path, size: int) -> float:
             truth.execute("COMMIT")
             done += len(batch)
             batch = []
-            if done % step < LOAD_BATCH or done == size:
-                elapsed = time.perf_counter() - started
-                print(
-                    f"  generated {done:,}/{size:,} records in {elapsed:.0f} s"
-                    f" ({done / elapsed:,.0f} rec/s)",
-                    file=sys.stderr,
-                    flush=True,
-                )
+            bench_common.print_progress("generated", done, size, started, step, LOAD_BATCH)
         store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         store.close()

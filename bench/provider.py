@@ -149,14 +149,7 @@ def build_store(path: Path, size: int) -> float:
             with store.write() as conn:
                 save_records(conn, batch, repository_identifier=REPOSITORY_IDENTIFIER, now=now)
             done = min(size, start + LOAD_BATCH)
-            if done % step < LOAD_BATCH or done == size:
-                elapsed = time.perf_counter() - started
-                print(
-                    f"  loaded {done:,}/{size:,} records in {elapsed:.0f} s"
-                    f" ({done / elapsed:,.0f} rec/s)",
-                    file=sys.stderr,
-                    flush=True,
-                )
+            bench_common.print_progress("loaded", done, size, started, step, LOAD_BATCH)
         store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         store.close()

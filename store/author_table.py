@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from store.authors import CORPORATE_PREFIX, AuthorName, display_name, parse_name
+from store.authors import CORPORATE_PREFIX, display_name, parse_name
 from store.batches import chunks, placeholders
 from store.tables import AUTHORS, RECORD_AUTHORS, WORK_MEMBERS
 
@@ -29,8 +29,7 @@ def _row(key: str, forms: Sequence[tuple[str, int]], counts: tuple[int, int]) ->
         # The fullest of the five most frequent forms: a common key has thousands of forms,
         # and parsing them all cost more than the rest of a refresh.
         names = [n for n in (parse_name(form) for form in top[:DISPLAY_FROM]) if n is not None]
-        name = display_name(AuthorName(n.written, n.family, n.given, key) for n in names)
-        name = name or top[0]
+        name = display_name(names) or top[0]
     works, records = counts
     return (
         key,
@@ -121,14 +120,13 @@ def apply_changes(conn: sqlite3.Connection, changes: AuthorChanges) -> None:
         }
         reread = [key for key in chunk if key in changes.forms or key not in stored]
         forms: dict[str, list[tuple[str, int]]] = {}
-        for part in chunks(reread):
-            for key, name, count in conn.execute(
-                f"SELECT author_key, name, count(*) FROM {RECORD_AUTHORS}"
-                f" WHERE author_key IN ({placeholders(part)}) AND role = 'creator'"
-                " GROUP BY author_key, name",
-                part,
-            ):
-                forms.setdefault(str(key), []).append((str(name), int(count)))
+        for key, name, count in conn.execute(
+            f"SELECT author_key, name, count(*) FROM {RECORD_AUTHORS}"
+            f" WHERE author_key IN ({placeholders(reread)}) AND role = 'creator'"
+            " GROUP BY author_key, name",
+            reread,
+        ):
+            forms.setdefault(str(key), []).append((str(name), int(count)))
         rows = []
         gone = []
         for key in chunk:
