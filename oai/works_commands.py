@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -23,16 +24,22 @@ FORMATS = click.Choice(["json", "table"])
 
 
 def refresh_works(
-    store: Store, repository_identifier: str, *, records: Sequence[int] = (), full: bool = False
+    store: Store,
+    repository_identifier: str,
+    *,
+    full: bool = False,
+    change: Callable[[sqlite3.Connection], list[int]] | None = None,
 ) -> WorksReport:
-    """Bring the store's authors, works and search rows up to date, in one transaction."""
+    """Bring the store's authors, works and search rows up to date, in one transaction;
+    `change` (an author override) runs first in it and names the records to re-derive: an
+    override saved without its refresh would never reach its records."""
     with store.write() as conn:
         return refresh(
             conn,
             repository_identifier=repository_identifier,
             now=now(),
             full=full,
-            records=records,
+            records=change(conn) if change is not None else (),
             clock=now,
         )
 
@@ -207,19 +214,10 @@ def override() -> None:
     """
 
 
-def _apply(obj: Context, change: Callable[[Any], list[int]]) -> None:
-    # The override and the re-derivation of its records in one transaction: an override
-    # saved without its refresh would never reach its records (they are not rewritten).
+def _apply(obj: Context, change: Callable[[sqlite3.Connection], list[int]]) -> None:
     with obj.store() as store:
         try:
-            with store.write() as conn:
-                report = refresh(
-                    conn,
-                    repository_identifier=obj.config.provider.repository_identifier,
-                    now=now(),
-                    records=change(conn),
-                    clock=now,
-                )
+            report = refresh_works(store, obj.config.provider.repository_identifier, change=change)
         except StoreError as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(describe(report))
