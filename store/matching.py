@@ -133,24 +133,22 @@ def words(text: str) -> list[str]:
 
 
 def title_numbers(title_words: Sequence[str]) -> str:
-    """The numbers a title names (digits, Roman numerals, "Part One"), sorted."""
+    """The numbers a title names (digits, Roman numerals, "Part One", "Part A"), sorted."""
     found: list[str] = []
     previous = ""
-    for word in title_words:
+    for word in _part_numbers(title_words):
         digits = _DIGITS.findall(word)
         if digits:
             found.extend(str(int(d)) for d in digits)
-        elif word in _ROMAN and (len(word) > 1 or previous in _PART_WORDS):
-            found.append(_ROMAN[word])
-        elif word in _NUMBER_WORDS and previous in _PART_WORDS:
-            found.append(_NUMBER_WORDS[word])
+        elif word in _ROMAN and len(word) > 1:
+            found.append(_ROMAN[word])  # "World War II"; after a part word it is a digit
         elif len(word) == 1 and word.isalpha() and previous in _PART_WORDS:
             found.append(word)  # "Part A", "Appendix B"
         previous = word
     return " ".join(sorted(found))
 
 
-def _part_numbers(title_words: list[str]) -> list[str]:
+def _part_numbers(title_words: Sequence[str]) -> list[str]:
     """ "part i", "part one" -> "part 1": one spelling of a part's number in title keys."""
     spelled = list(title_words)
     for i in range(1, len(spelled)):
