@@ -1,4 +1,4 @@
-"""What the benchmarks in bench/ (provider.py and harvester.py) share.
+"""What the benchmarks in bench/ (serving.py and harvesting.py; dedupe.py in part) share.
 
 * The constants both use: the repository root, the address everything binds to, the page
   size, the repository identifier, how long a server subprocess may take to start.
@@ -92,7 +92,7 @@ def random_subject(rng: random.Random) -> str:
 # Server subprocesses
 
 # The servers print their base URL on stderr once they listen: `oai serve`, pyoai's server
-# (provider.py --serve-peer) and the page server (harvester.py --serve).
+# (serving.py --serve-peer) and the page server (harvesting.py --serve).
 _SERVING = re.compile(r"http://127\.0\.0\.1:(\d+)/oai")
 
 

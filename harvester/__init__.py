@@ -1,6 +1,7 @@
 """The harvester: pulls remote OAI-PMH repositories into the store.
 
 Modules:
+    jobs        every source of a store: the store lock, known sources, parallel jobs, summary
     run         per source: resume point, page loop, stop guards, summary
     identify    Identify and ListMetadataFormats: what a repository says of itself
     granularity from/until in a repository's granularity, the incremental overlap

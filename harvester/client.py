@@ -171,7 +171,7 @@ class Client:
 
     def _exchange(self, params: Mapping[str, str]) -> requests.Response:
         # Politeness: one client per source, and same-host sources run one after the other
-        # (oai.harvesting), so spacing this client's requests spaces the host's.
+        # (harvester.jobs), so spacing this client's requests spaces the host's.
         delay = self.settings.politeness_delay
         if self._last_request is not None and delay > 0:
             remaining = delay - (self.clock() - self._last_request)

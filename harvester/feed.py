@@ -25,7 +25,7 @@ from harvester.client import Client
 from harvester.errors import FetchError, HarvestError, MalformedResponse
 from harvester.pages import Page, parse
 from harvester.settings import HarvesterSettings
-from store.datestamps import format_utc
+from oaiformat.datestamps import format_utc
 from store.records import SourceInfo
 from store.writes import PreparedRecord, prepare_record
 

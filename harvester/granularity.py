@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from store.datestamps import format_utc, normalise
+from oaiformat.datestamps import format_utc, normalise
 
 # Seconds the next incremental list reaches back before this one's responseDate.
 OVERLAP_SECONDS = 60

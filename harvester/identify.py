@@ -10,8 +10,8 @@ from lxml import etree
 from harvester.client import Client
 from harvester.errors import HarvestError, MalformedResponse, RemoteOAIError
 from harvester.persist import RunCounts
-from store.oai_records import NS_OAI
-from store.xmlsafe import make_parser
+from oaiformat.namespaces import NS_OAI
+from oaiformat.xmlsafe import make_parser
 
 logger = logging.getLogger(__name__)
 

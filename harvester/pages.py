@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from harvester.errors import MalformedResponse
-from store.oai_records import HEADER as _HEADER
-from store.oai_records import NS_OAI, read_record, readable
-from store.oai_records import element_text as _text
-from store.records import Record
-from store.xmlsafe import make_parser, strip_illegal_bytes
+from oaiformat.namespaces import NS_OAI
+from oaiformat.reading import HEADER as _HEADER
+from oaiformat.reading import element_text as _text
+from oaiformat.reading import read_record, readable
+from oaiformat.record import Record
+from oaiformat.xmlsafe import make_parser, strip_illegal_bytes
 
 _OAI = f"{{{NS_OAI}}}"
 _LIST_VERBS = ("ListRecords", "ListIdentifiers", "GetRecord")

@@ -10,7 +10,7 @@ import dataclasses
 import hashlib
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from harvester.pages import Page
@@ -20,6 +20,11 @@ from store.records import SaveCounts, SourceInfo, ensure_source
 from store.tables import HARVEST_RUNS, HARVEST_STATE, QUARANTINE, RECORDS, SOURCES
 from store.withdrawal import withdraw
 from store.writes import PreparedRecord, write_prepared
+
+# Work done with each page inside its transaction (the works package derives the page's
+# rows through it, handed in by `oai`): it sees the page's records written, and an error
+# in it rolls the whole page back.
+PageHook = Callable[[sqlite3.Connection, Sequence[PreparedRecord]], None]
 
 # harvest_state with no list in progress.
 _NO_LIST = (
@@ -206,9 +211,10 @@ def save_page(
     run_id: int,
     url: str,
     now: str,
+    on_page: PageHook | None = None,
 ) -> tuple[ListCheckpoint, SaveCounts]:
-    """Write one page's (prepared) records, quarantine and the new checkpoint in one
-    transaction."""
+    """Write one page's (prepared) records, quarantine, `on_page`'s work and the new
+    checkpoint in one transaction."""
     first_date = checkpoint.first_response_date or page.response_date or now
     updated = ListCheckpoint(
         checkpoint.list_id,
@@ -225,6 +231,8 @@ def save_page(
     )
     with store.write() as conn:
         counts = write_prepared(conn, records, now=now)
+        if on_page is not None:
+            on_page(conn, records)
         if checkpoint.full and records:
             marks = ", ".join("?" * len(records))
             conn.execute(

@@ -22,14 +22,13 @@ from harvester.granularity import in_granularity, next_from_date, until_in_granu
 from harvester.identify import IdentifyInfo, format_namespace, identify
 from harvester.persist import ListCheckpoint, RunCounts
 from harvester.settings import HarvesterSettings, SourceSettings
-from store.datestamps import format_utc, normalise
+from oaiformat.datestamps import Clock, format_utc, normalise
+from oaiformat.namespaces import NS_OAI_DC
 from store.db import Store
-from store.dublin_core import NS_OAI_DC
 from store.records import SourceInfo
 
 logger = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 # A list restarted this often in one run (errors answering its tokens) is given up.
 MAX_LIST_RESTARTS = 3
 # Runs in a row that failed on the same saved token before the list is asked again.
@@ -81,6 +80,7 @@ class SourceHarvest:
         clock: Clock,
         progress: Callable[[RunSummary], None] | None = None,
         feed_factory: Callable[[SourceInfo], Feed] | None = None,
+        on_page: persist.PageHook | None = None,
     ) -> None:
         self.store = store
         self.source = source
@@ -94,6 +94,7 @@ class SourceHarvest:
         # Pages come from a feed the factory makes (e.g. a ProcessFeed), else are fetched
         # here with `client`, which also asks Identify.
         self.feed_factory = feed_factory
+        self.on_page = on_page
         self.feed_retries = 0
         # The namespace of a format other than oai_dc, from ListMetadataFormats (provenance).
         self.namespace = ""
@@ -297,6 +298,7 @@ class SourceHarvest:
             run_id=run_id,
             url=fed.url,
             now=_now(self.clock),
+            on_page=self.on_page,
         )
         self.counts.records.add(counts)
         self.counts.pages += 1

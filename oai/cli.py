@@ -11,20 +11,18 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from oai import config as config_module
 from oai import harvest_commands, logs, works_commands
-from oai.context import Context, now
+from oai.config import ConfigError
+from oai.context import Context
+from oai.output import describe_works
+from oaiformat.datestamps import utc_now
 from provider.app import make_app
 from store.errors import StoreError
-from store.settings import ConfigError
 from store.transfer import export_rows, import_file
-
-if TYPE_CHECKING:
-    pass
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -99,7 +97,10 @@ def serve(obj: Context, host: str, port: int, threads: int | None, get_path: str
     if logging.getLogger().getEffectiveLevel() <= logging.WARNING:
         # One access line per request is part of serving (not shown under -q).
         logging.getLogger("provider.app").setLevel(logging.INFO)
-    app = make_app(obj.config.store.path, settings)
+    try:
+        app = make_app(obj.config.store.path, settings)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
     if get_path is not None:
         status, body = serving.request_once(app, get_path)
         click.echo(body.decode("utf-8", "replace"), nl=False)
@@ -126,7 +127,9 @@ def import_command(obj: Context, files: tuple[Path, ...]) -> None:
     with obj.store() as store:
         for path in files:
             try:
-                result = import_file(store, path, obj.config.provider.repository_identifier, now)
+                result = import_file(
+                    store, path, obj.config.provider.repository_identifier, utc_now
+                )
             except StoreError as exc:
                 click.echo(f"error: {exc}", err=True)
                 failed.append(str(path))
@@ -136,11 +139,7 @@ def import_command(obj: Context, files: tuple[Path, ...]) -> None:
                 f"{path}: {result.records} records: {counts.added} added, {counts.updated} updated,"
                 f" {counts.deleted} deleted, {counts.unchanged} unchanged"
             )
-        click.echo(
-            works_commands.describe(
-                works_commands.refresh_works(store, obj.config.provider.repository_identifier)
-            )
-        )
+        click.echo(describe_works(obj.refresh_works(store)))
     if failed:
         raise click.ClickException(
             f"{len(failed)} of {len(files)} files not imported: {', '.join(failed)}"
@@ -159,7 +158,7 @@ def export(obj: Context, source: str | None, fmt: str) -> None:
       oai export --source local > local.jsonl
     """
     del fmt  # jsonl is the only format so far
-    with obj.store() as store:
+    with obj.reader() as store:
         out = sys.stdout
         for row in export_rows(store, source):
             out.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -1,20 +1,24 @@
-"""What every command gets: the settings, and the store opened the same way each time."""
+"""What every command gets: the settings, and the store opened for writing or for reading."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import click
 
+import works
 from oai.config import Config
-from store.datestamps import format_utc
-from store.db import Store, open_store
+from oaiformat.datestamps import format_utc
+from store.db import Store, open_reader, open_store
 from store.errors import StoreError
 from store.records import ensure_repository_identifier
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -25,7 +29,8 @@ class Context:
 
     @contextmanager
     def store(self) -> Iterator[Store]:
-        """Open the configured store, turning store errors into one-line CLI errors."""
+        """Open the configured store for a write command: created and migrated if need be,
+        its repository identifier checked. Store errors become one-line CLI errors."""
         try:
             store = open_store(self.config.store.path)
             with store.write() as conn:
@@ -34,8 +39,45 @@ class Context:
             raise click.ClickException(f"{self.config.store.path}: {exc}") from exc
         try:
             yield store
+        except StoreError as exc:
+            raise click.ClickException(str(exc)) from exc
         finally:
             store.close()
+
+    @contextmanager
+    def reader(self) -> Iterator[Store]:
+        """Open the configured store for a read command: read-only, no lock, no migration,
+        nothing created. Says on stderr when the works lag behind the records (a refresh
+        failed or was cut short); the answer is still given."""
+        try:
+            store = open_reader(self.config.store.path)
+        except StoreError as exc:
+            raise click.ClickException(str(exc)) from exc
+        try:
+            behind = works.records_behind(store.conn)
+            if behind:
+                logger.warning(
+                    "works are behind the records (%d records written since the last works"
+                    " update); the next write command, or `oai works recompute`, catches up",
+                    behind,
+                )
+            yield store
+        except (StoreError, sqlite3.Error) as exc:
+            raise click.ClickException(f"{self.config.store.path}: {exc}") from exc
+        finally:
+            store.close()
+
+    def refresh_works(
+        self,
+        store: Store,
+        *,
+        full: bool = False,
+        change: Callable[[sqlite3.Connection], Sequence[int]] | None = None,
+    ) -> works.WorksReport:
+        """Bring the store's works up to date (what every write command ends with)."""
+        return works.refresh(
+            store, self.config.provider.repository_identifier, full=full, change=change
+        )
 
 
 def now() -> str:

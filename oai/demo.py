@@ -6,23 +6,23 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
 from sickle import Sickle
 
+from harvester.jobs import HarvestJob, format_summary, harvest_all, summary_rows
 from harvester.settings import SourceSettings
 from oai import serving
 from oai.config import Config
-from oai.harvesting import HarvestJob, format_summary, harvest_all, summary_rows
-from oai.works_commands import describe, refresh_works
+from oai.output import describe_works
+from oaiformat.datestamps import utc_now
 from provider.app import make_app
 from provider.settings import ProviderSettings
-from store.browse import related
-from store.datestamps import format_utc
 from store.db import open_store
 from store.transfer import import_file
+from works import refresh as refresh_works
+from works.browse import related
 
 # A small page size, so the demo shows resumption tokens at work on nine records.
 DEMO_PAGE_SIZE = 4
@@ -35,10 +35,6 @@ def sample_path(name: str = "sample.jsonl") -> Path:
     return Path(str(resources.files("oai") / "data" / name))
 
 
-def _clock() -> str:
-    return format_utc(datetime.now(UTC))
-
-
 @contextmanager
 def _repository(
     folder: str, name: str, sample: Path, port: int, repository_identifier: str
@@ -47,7 +43,7 @@ def _repository(
     db_path = str(Path(folder) / f"{name}.db")
     store = open_store(db_path)
     try:
-        import_file(store, sample, repository_identifier, _clock)
+        import_file(store, sample, repository_identifier, utc_now)
     finally:
         store.close()
     settings = ProviderSettings(
@@ -100,7 +96,7 @@ def run(config: Config, *, port: int, echo: Callable[[str], None]) -> None:
         echo(format_summary(summary_rows(summaries)))
         store = open_store(mirror)
         try:
-            echo(describe(refresh_works(store, repository_identifier)))
+            echo(describe_works(refresh_works(store, repository_identifier)))
             works = related(store.conn, CONFERENCE_PAPER)
         finally:
             store.close()

@@ -12,16 +12,18 @@ from pathlib import Path
 
 import click
 
+from harvester import jobs as harvesting
 from harvester.persist import reset_source, source_status
+from harvester.run import RunSummary
 from harvester.settings import SourceSettings
 from oai import config as config_module
-from oai import harvesting
+from oai.config import ConfigError
 from oai.context import Context, now
-from oai.works_commands import describe, refresh_works
-from store.datestamps import parse_strict
+from oai.output import describe_works
+from oaiformat.datestamps import parse_strict
+from store.db import Store
 from store.errors import StoreError
 from store.records import find_record_id
-from store.settings import ConfigError
 from store.withdrawal import source_record_ids
 from store.withdrawal import withdraw as withdraw_records
 
@@ -74,55 +76,18 @@ def harvest(
       oai harvest
       oai harvest --url https://export.arxiv.org/oai2 --name arxiv --set cs
     """
-    # A harvest allocates millions of short-lived objects and no cycles worth collecting:
-    # freezing what start-up built and collecting rarely saved ~7% of a harvest's time.
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
+    _tune_gc()
+    _check_until(until)
     config = obj.config
     db_path = config.store.path
-    if until is not None:
-        # Checked here like --from (in config.parse): read later, after Identify, a bad
-        # value would end the run in a traceback instead of a usage error.
-        try:
-            parse_strict(until)
-        except ValueError as exc:
-            raise click.UsageError(f"--until: {exc}") from exc
-    if url is None:
-        sources = _named_sources(obj, names)
-    elif not adhoc_name or names:
-        raise click.UsageError("--url needs --name, and no source NAMEs")
-    else:
-        table = {"url": url, "set": set_spec, "metadata_prefix": prefix, "from": from_}
-        sources = [_adhoc_source(adhoc_name, table)]
     try:
-        with harvesting.store_lock(db_path):
-            with obj.store():
-                pass  # migrations and the repository identifier check, before any job
-            selected = [harvesting.HarvestJob(s, full, until) for s in sources]
-            progress = _harvest_progress()
-            try:
-                summaries = harvesting.harvest_all(
-                    db_path,
-                    selected,
-                    config.harvester,
-                    config.provider.repository_identifier,
-                    jobs,
-                    progress,
-                )
-            finally:
-                if progress is not None:
-                    progress.close()
+        with harvesting.store_lock(db_path), obj.store() as store:
+            sources = _sources_asked(obj, store, names, url, adhoc_name, set_spec, prefix, from_)
+            summaries = _harvest_sources(
+                obj, [harvesting.HarvestJob(s, full, until) for s in sources], jobs
+            )
             # Works are brought up to date even when a source failed: its pages are stored.
-            works_error = None
-            with obj.store() as store:
-                try:
-                    works_line = describe(
-                        refresh_works(store, config.provider.repository_identifier)
-                    )
-                except (StoreError, sqlite3.Error) as exc:
-                    # The harvested pages stay stored; the next write command catches up.
-                    works_line = "works not updated"
-                    works_error = f"error: works not updated: {exc}"
+            works_line, works_error = _update_works(obj, store)
     except harvesting.LockHeld as exc:
         click.echo(f"{exc}; not harvesting", err=True)
         return
@@ -139,6 +104,72 @@ def harvest(
         click.echo(works_error, err=True)
     if failed or works_error is not None:
         sys.exit(1)
+
+
+def _tune_gc() -> None:
+    """A harvest allocates millions of short-lived objects and no cycles worth collecting:
+    freezing what start-up built and collecting rarely saved ~7% of a harvest's time."""
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
+
+
+def _check_until(until: str | None) -> None:
+    """--until checked now like --from (in config.parse): read later, after Identify, a bad
+    value would end the run in a traceback instead of a usage error."""
+    if until is None:
+        return
+    try:
+        parse_strict(until)
+    except ValueError as exc:
+        raise click.UsageError(f"--until: {exc}") from exc
+
+
+def _sources_asked(
+    obj: Context,
+    store: Store,
+    names: tuple[str, ...],
+    url: str | None,
+    adhoc_name: str | None,
+    set_spec: str | None,
+    prefix: str,
+    from_: str | None,
+) -> list[SourceSettings]:
+    """The sources a harvest command names: NAMEs (all known when none), or one ad hoc."""
+    if url is None:
+        return _named_sources(obj, store, names)
+    if not adhoc_name or names:
+        raise click.UsageError("--url needs --name, and no source NAMEs")
+    table = {"url": url, "set": set_spec, "metadata_prefix": prefix, "from": from_}
+    return [_adhoc_source(adhoc_name, table)]
+
+
+def _harvest_sources(
+    obj: Context, selected: list[harvesting.HarvestJob], jobs: int
+) -> list[RunSummary]:
+    """Harvest the jobs, with a progress bar on a terminal."""
+    config = obj.config
+    progress = _harvest_progress()
+    try:
+        return harvesting.harvest_all(
+            config.store.path,
+            selected,
+            config.harvester,
+            config.provider.repository_identifier,
+            jobs,
+            progress,
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+
+
+def _update_works(obj: Context, store: Store) -> tuple[str, str | None]:
+    """The works update after a harvest: its line, and an error line if it failed (the
+    harvested pages stay stored; the next write command catches up)."""
+    try:
+        return describe_works(obj.refresh_works(store)), None
+    except (StoreError, sqlite3.Error) as exc:
+        return "works not updated", f"error: works not updated: {exc}"
 
 
 def _harvest_progress() -> harvesting.Progress | None:
@@ -161,9 +192,9 @@ def _adhoc_source(name: str, table: dict[str, str | None]) -> SourceSettings:
         raise click.UsageError(str(exc)) from exc
 
 
-def _named_sources(obj: Context, names: tuple[str, ...]) -> list[SourceSettings]:
+def _named_sources(obj: Context, store: Store, names: tuple[str, ...]) -> list[SourceSettings]:
     """The sources NAMEd (all known ones when none is): configured or remembered."""
-    known = harvesting.known_sources(obj.config.store.path, obj.config.sources)
+    known = harvesting.known_sources(store.conn, obj.config.sources)
     if not names:
         if not known:
             raise click.ClickException("no sources: add [sources.NAME] to config.toml or use --url")
@@ -196,7 +227,9 @@ def sources(obj: Context) -> None:
       oai sources
     """
     configured = {s.name for s in obj.config.sources}
-    for source in harvesting.known_sources(obj.config.store.path, obj.config.sources):
+    with obj.reader() as store:
+        known = harvesting.known_sources(store.conn, obj.config.sources)
+    for source in known:
         origin = "config" if source.name in configured else "remembered"
         restriction = f" set={source.set_spec}" if source.set_spec else ""
         click.echo(f"{source.name}\t{source.url}\t{source.metadata_prefix}{restriction}\t{origin}")
@@ -212,7 +245,7 @@ def status(obj: Context, name: str | None) -> None:
     Example:
       oai status arxiv
     """
-    with obj.store() as store:
+    with obj.reader() as store:
         rows = source_status(store.conn, name)
     if name is not None and not rows:
         raise click.ClickException(f"unknown source {name!r}")
@@ -274,7 +307,7 @@ def withdraw(obj: Context, target: str) -> None:
                 repository_identifier=obj.config.provider.repository_identifier,
                 now=now(),
             )
-        refresh_works(store, obj.config.provider.repository_identifier)
+        obj.refresh_works(store)
     click.echo(
         f"{target}: {count} records withdrawn" + ("; next harvest is full" if refull else "")
     )

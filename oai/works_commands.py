@@ -1,99 +1,25 @@
-"""The commands over authors and works: authors, related, works, search, override."""
+"""The commands over authors and works: authors, related, works, search, override.
+
+Listing and searching only read the store; `works recompute` and the overrides write it.
+"""
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable, Sequence
 
 import click
 
 from oai.context import Context, now
-from store.browse import authors as list_authors
-from store.browse import related as related_works
-from store.browse import works as list_works
-from store.db import Store
-from store.errors import StoreError
-from store.overrides import join, listing, remove, split
-from store.search import search as search_records
-from store.works import WorksReport, refresh
-
-FORMATS = click.Choice(["json", "table"])
+from oai.output import Column, describe_works, echo_rows, fields, format_option
+from works.browse import authors as list_authors
+from works.browse import related as related_works
+from works.browse import works as list_works
+from works.overrides import join, listing, remove, split
+from works.search import search as search_records
 
 
-def refresh_works(
-    store: Store,
-    repository_identifier: str,
-    *,
-    full: bool = False,
-    change: Callable[[sqlite3.Connection], list[int]] | None = None,
-) -> WorksReport:
-    """Bring the store's authors, works and search rows up to date, in one transaction;
-    `change` (an author override) runs first in it and names the records to re-derive: an
-    override saved without its refresh would never reach its records."""
-    with store.write() as conn:
-        return refresh(
-            conn,
-            repository_identifier=repository_identifier,
-            now=now(),
-            full=full,
-            records=change(conn) if change is not None else (),
-            clock=now,
-        )
-
-
-def describe(report: WorksReport) -> str:
-    """One line saying what a refresh did."""
-    how = "recomputed" if report.full else "updated"
-    return (
-        f"works {how}: {report.records} records read, {report.matches} matches,"
-        f" {report.works} works written, {report.relinked} records relinked"
-    )
-
-
-@contextmanager
-def _fresh_store(obj: Context) -> Iterator[Store]:
-    """The store, its works brought up to date first (a harvest killed before its end
-    leaves them behind), with store errors as one-line CLI errors."""
-    with obj.store() as store:
-        try:
-            refresh_works(store, obj.config.provider.repository_identifier)
-            yield store
-        except StoreError as exc:
-            raise click.ClickException(str(exc)) from exc
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, list):
-        return "; ".join(_cell(v) for v in value)
-    return "" if value is None else str(value)
-
-
-def _echo(
-    rows: list[dict[str, Any]], fmt: str, columns: Sequence[tuple[str, Callable[[Any], Any]]]
-) -> None:
-    if fmt == "json":
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-        return
-    table = [[name for name, _ in columns]]
-    table += [[_cell(pick(row)) for _, pick in columns] for row in rows]
-    widths = [min(60, max(len(line[i]) for line in table)) for i in range(len(columns))]
-    for line in table:
-        cells = [cell[:60].ljust(width) for cell, width in zip(line, widths, strict=True)]
-        click.echo("  ".join(cells).rstrip())
-
-
-def _fields(*names: str) -> list[tuple[str, Callable[[Any], Any]]]:
-    return [(name, _picker(name)) for name in names]
-
-
-def _picker(name: str) -> Callable[[Any], Any]:
-    return lambda row: row[name]
-
-
-def _work_columns() -> list[tuple[str, Callable[[Any], Any]]]:
+def _work_columns() -> list[Column]:
     return [
         ("work", lambda w: w["work"]),
         ("year", lambda w: w["year"]),
@@ -104,7 +30,7 @@ def _work_columns() -> list[tuple[str, Callable[[Any], Any]]]:
 
 
 @click.command()
-@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@format_option
 @click.option("--min-works", default=1, show_default=True, type=click.IntRange(min=0))
 @click.pass_obj
 def authors(obj: Context, fmt: str, min_works: int) -> None:
@@ -116,14 +42,14 @@ def authors(obj: Context, fmt: str, min_works: int) -> None:
     Example:
       oai authors --min-works 2 --format json
     """
-    with _fresh_store(obj) as store:
+    with obj.reader() as store:
         rows = list_authors(store.conn, min_works=min_works)
-    _echo(rows, fmt, _fields("key", "name", "works", "records"))
+    echo_rows(rows, fmt, fields("key", "name", "works", "records"))
 
 
 @click.command()
 @click.argument("identifier")
-@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@format_option
 @click.pass_obj
 def related(obj: Context, identifier: str, fmt: str) -> None:
     """List the other works of the authors of a record's work, each once, newest first.
@@ -136,12 +62,12 @@ def related(obj: Context, identifier: str, fmt: str) -> None:
     Example:
       oai related oai:repository.example.org:8912z --format json
     """
-    with _fresh_store(obj) as store:
+    with obj.reader() as store:
         rows = related_works(store.conn, identifier)
-    _echo(rows, fmt, _work_columns())
+    echo_rows(rows, fmt, _work_columns())
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option("--author", default=None, help="Only the works of this author key.")
 @click.option(
     "--min-members",
@@ -150,40 +76,60 @@ def related(obj: Context, identifier: str, fmt: str) -> None:
     type=click.IntRange(min=1),
     help="Only works of at least this many records (2: the merged ones).",
 )
-@click.option("--recompute", is_flag=True, help="Recompute every work first (a full run).")
 @click.option("--limit", default=None, type=click.IntRange(min=1), help="Only the N newest works.")
-@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-@click.pass_obj
+@click.option("--recompute", is_flag=True, hidden=True)
+@format_option
+@click.pass_context
 def works(
-    obj: Context,
+    ctx: click.Context,
     author: str | None,
     min_members: int,
-    recompute: bool,
     limit: int | None,
+    recompute: bool,
     fmt: str,
 ) -> None:
     """List works with their member records and the evidence that joined them.
 
     JSON: [{"work", "title", "year", "authors", "members": [{"source", "identifier",
     "local_identifier", "representative", "matched_to", "evidence"}]}, ...].
+    `oai works recompute` recomputes every work (a write).
 
     \b
     Example:
       oai works --author "stirrup v" --format json
-      oai works --recompute --min-members 2 --limit 50
+      oai works --min-members 2 --limit 50
     """
-    with _fresh_store(obj) as store:
-        if recompute:
-            report = refresh_works(store, obj.config.provider.repository_identifier, full=True)
-            click.echo(describe(report), err=True)
+    if recompute:
+        raise click.UsageError("--recompute is now a command of its own: oai works recompute")
+    if ctx.invoked_subcommand is not None:
+        return
+    obj: Context = ctx.obj
+    with obj.reader() as store:
         rows = list_works(store.conn, author=author, min_members=min_members, limit=limit)
-    _echo(rows, fmt, _work_columns())
+    echo_rows(rows, fmt, _work_columns())
+
+
+@works.command(name="recompute")
+@click.pass_obj
+def recompute_command(obj: Context) -> None:
+    """Recompute every author and work from the records (a full run; a write).
+
+    Every write command already brings works up to date incrementally; a full run is for
+    after an upgrade of the matching rules, or to check that incremental runs agree.
+
+    \b
+    Example:
+      oai works recompute
+    """
+    with obj.store() as store:
+        report = obj.refresh_works(store, full=True)
+    click.echo(describe_works(report))
 
 
 @click.command()
 @click.argument("query")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
-@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@format_option
 @click.pass_obj
 def search(obj: Context, query: str, limit: int, fmt: str) -> None:
     """Full-text search over titles, creators, subjects and descriptions, best first.
@@ -196,9 +142,9 @@ def search(obj: Context, query: str, limit: int, fmt: str) -> None:
     Example:
       oai search "peer support" --limit 5
     """
-    with _fresh_store(obj) as store:
+    with obj.reader() as store:
         rows = search_records(store.conn, query, limit=limit)
-    _echo(rows, fmt, _fields("local_identifier", "title", "creators"))
+    echo_rows(rows, fmt, fields("local_identifier", "title", "creators"))
 
 
 @click.group()
@@ -214,13 +160,11 @@ def override() -> None:
     """
 
 
-def _apply(obj: Context, change: Callable[[sqlite3.Connection], list[int]]) -> None:
+def _apply(obj: Context, change: Callable[[sqlite3.Connection], Sequence[int]]) -> None:
+    """Save an override and bring works up to date with it, in one transaction."""
     with obj.store() as store:
-        try:
-            report = refresh_works(store, obj.config.provider.repository_identifier, change=change)
-        except StoreError as exc:
-            raise click.ClickException(str(exc)) from exc
-    click.echo(describe(report))
+        report = obj.refresh_works(store, change=change)
+    click.echo(describe_works(report))
 
 
 @override.command(name="join")
@@ -268,7 +212,7 @@ def remove_command(obj: Context, override_id: int) -> None:
 
 
 @override.command(name="list")
-@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@format_option
 @click.pass_obj
 def list_command(obj: Context, fmt: str) -> None:
     """List the overrides, oldest first.
@@ -277,9 +221,9 @@ def list_command(obj: Context, fmt: str) -> None:
     Example:
       oai override list --format json
     """
-    with obj.store() as store:
+    with obj.reader() as store:
         rows = listing(store.conn)
-    _echo(rows, fmt, _fields("id", "key", "identifier", "new_key"))
+    echo_rows(rows, fmt, fields("id", "key", "identifier", "new_key"))
 
 
 COMMANDS = (authors, related, works, search, override)

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import gzip
 import logging
+import secrets
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 from wsgiref.util import application_uri
 
+from oaiformat.datestamps import Clock, utc_now
 from provider.service import Repository
 from provider.settings import ProviderSettings
-from store.db import Store, connect, open_store, token_secret
-from store.records import ensure_repository_identifier
+from store.db import Store, open_reader, stored_token_secret
+from store.records import check_repository_identifier
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -30,12 +31,6 @@ logger = logging.getLogger(__name__)
 ENDPOINT = "/oai"
 MAX_POST_BYTES = 1 << 20
 FORM_TYPE = "application/x-www-form-urlencoded"
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    """The current time, UTC."""
-    return datetime.now(UTC)
 
 
 def _accepted_coding(header: str) -> str | None:
@@ -112,20 +107,28 @@ class ProviderApp:
         self.store_path = store_path
         self.settings = settings
         self.clock = clock
-        store = open_store(store_path)  # creates and migrates the file if needed
+        store = open_reader(store_path)  # serving never writes the mirror
         try:
-            secret = settings.token_secret or token_secret(store)
-            with store.write() as conn:
-                ensure_repository_identifier(conn, settings.repository_identifier)
+            check_repository_identifier(store.conn, settings.repository_identifier)
+            secret = settings.token_secret or stored_token_secret(store)
         finally:
             store.close()
+        if secret is None:
+            # A store no write command has opened yet has none; tokens signed with this one
+            # stop working when the server restarts.
+            logger.warning(
+                "%s keeps no resumption-token secret and provider.token_secret is not set:"
+                " using one for this server's lifetime",
+                store_path,
+            )
+            secret = secrets.token_urlsafe(32)
         self.repository = Repository(settings, secret)
         self._local = threading.local()
 
     def _connection(self) -> Store:
         store: Store | None = getattr(self._local, "store", None)
         if store is None:
-            store = connect(self.store_path)
+            store = open_reader(self.store_path)
             self._local.store = store
         return store
 
@@ -184,5 +187,9 @@ class ProviderApp:
 def make_app(
     store_path: str, settings: ProviderSettings | None = None, *, clock: Clock = utc_now
 ) -> WSGIApplication:
-    """Return the provider as a WSGI application serving `store_path` at /oai."""
+    """Return the provider as a WSGI application serving the store at `store_path` at /oai.
+
+    The store is only read. Raises MissingStore when there is none, SchemaError when it
+    needs a migration, IdentifierConflict when it publishes under another identifier.
+    """
     return ProviderApp(store_path, settings or ProviderSettings(), clock)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from store.identifiers import LOCAL_SOURCE, OAI_IDENTIFIER
+from oaiformat.identifiers import LOCAL_SOURCE, OAI_IDENTIFIER
 from store.tables import RECORD_SETS, RECORDS, SETS, SOURCES
 
 

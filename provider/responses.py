@@ -12,16 +12,20 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from oaiformat.namespaces import (
+    FRIENDS_SCHEMA,
+    NS_FRIENDS,
+    NS_OAI,
+    NS_OAI_DC,
+    NS_OAI_IDENTIFIER,
+    NS_XSI,
+    OAI_DC_SCHEMA,
+    OAI_IDENTIFIER_SCHEMA,
+    OAI_SCHEMA,
+)
+from oaiformat.xmlsafe import strip_illegal_text
 from provider.errors import OAIError
-from store.dublin_core import NS_OAI_DC, NS_XSI, OAI_DC_SCHEMA
-from store.xmlsafe import strip_illegal_text
 
-NS_OAI = "http://www.openarchives.org/OAI/2.0/"
-OAI_SCHEMA = "http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd"
-NS_OAI_IDENTIFIER = "http://www.openarchives.org/OAI/2.0/oai-identifier"
-OAI_IDENTIFIER_SCHEMA = "http://www.openarchives.org/OAI/2.0/oai-identifier.xsd"
-NS_FRIENDS = "http://www.openarchives.org/OAI/2.0/friends/"
-FRIENDS_SCHEMA = "http://www.openarchives.org/OAI/2.0/friends.xsd"
 _PLACEHOLDER = "splice-records-here"
 _XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 

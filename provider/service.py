@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from oaiformat.datestamps import format_utc
 from provider import queries, responses, tokens
 from provider.errors import (
     BadResumptionToken,
@@ -27,7 +28,6 @@ from provider.verbs import (
     Request,
     parse_request,
 )
-from store.datestamps import format_utc
 from store.writes import current_change_seq
 
 OAI_DC = "oai_dc"

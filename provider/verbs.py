@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from oaiformat.datestamps import format_utc, parse_strict
+from oaiformat.identifiers import METADATA_PREFIX, SET_SPEC, is_valid_uri
+from oaiformat.xmlsafe import strip_illegal_text
 from provider.errors import BadArgument, BadVerb, OAIError, OAIErrors
-from store.datestamps import format_utc, parse_strict
-from store.identifiers import is_valid_uri
-from store.xmlsafe import strip_illegal_text
 
 
 @dataclass(frozen=True)
@@ -39,10 +38,6 @@ VERB_RULES: dict[str, VerbRules] = {
     "ListIdentifiers": _LIST_RULES,
     "ListRecords": _LIST_RULES,
 }
-
-# metadataPrefixType and setSpecType of OAI-PMH.xsd: URI unreserved characters.
-_PREFIX = re.compile(r"^[A-Za-z0-9\-_.!~*'()]+$")
-_SET_SPEC = re.compile(r"^[A-Za-z0-9\-_.!~*'()]+(:[A-Za-z0-9\-_.!~*'()]+)*$")
 
 
 @dataclass(frozen=True)
@@ -179,7 +174,7 @@ def parse_request(args: Mapping[str, Sequence[str]]) -> Request:
         raise OAIErrors(problems)
     one = {name: values[0] for name, values in args.items() if values}
     prefix = one.get("metadataPrefix")
-    if prefix is not None and not _PREFIX.fullmatch(prefix):
+    if prefix is not None and not METADATA_PREFIX.fullmatch(prefix):
         problems.append(BadArgument("metadataPrefix has illegal syntax"))
     identifier = one.get("identifier")
     if identifier is not None and not is_valid_uri(identifier):
@@ -187,7 +182,7 @@ def parse_request(args: Mapping[str, Sequence[str]]) -> Request:
         # out of <request>, where the XSD types it as anyURI.
         problems.append(BadArgument("identifier is not a legal URI"))
     set_spec = one.get("set")
-    if set_spec is not None and not _SET_SPEC.fullmatch(set_spec):
+    if set_spec is not None and not SET_SPEC.fullmatch(set_spec):
         problems.append(BadArgument("set is not a legal setSpec"))
     lower, upper, date_problems = _bounds(one.get("from"), one.get("until"))
     problems.extend(date_problems)

@@ -1,8 +1,14 @@
-"""Opening the store: WAL, busy timeout, foreign keys, migrations and store-wide settings."""
+"""Opening the store: for writing (created and migrated) or for reading (never written).
+
+Writers get WAL, a busy timeout, foreign keys and pending migrations. Readers get a
+read-only connection that takes no lock, runs no migration and creates nothing: they
+answer while a harvest writes, and on a read-only copy of the mirror.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import sqlite3
 from collections.abc import Iterator
@@ -11,7 +17,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from store.errors import SchemaError
+from store.errors import MissingStore, SchemaError
 from store.meta import read_meta, write_meta
 from store.schema import migrations
 
@@ -24,6 +30,7 @@ class Store:
 
     db: Database
     path: str
+    readonly: bool = False
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -60,41 +67,98 @@ class Store:
         self.conn.close()
 
 
-def connect(path: str | Path, *, readonly: bool = False) -> Store:
-    """Open a connection to an existing or new store file without migrating it."""
+def connect(path: str | Path) -> Store:
+    """Open a read-write connection to an existing or new store file without migrating it."""
     target = str(path)
-    if readonly:
-        conn = sqlite3.connect(
-            f"file:{Path(target).resolve()}?mode=ro",
-            uri=True,
-            isolation_level=None,
-            check_same_thread=False,
-        )
-    else:
-        if target != ":memory:":
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+    if target != ":memory:":
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
-    if not readonly:
-        conn.execute("PRAGMA journal_mode = WAL")
-        # WAL + NORMAL: a commit survives a process crash; only an OS crash can lose the last
-        # transactions, never corrupt the file.
-        conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA journal_mode = WAL")
+    # WAL + NORMAL: a commit survives a process crash; only an OS crash can lose the last
+    # transactions, never corrupt the file.
+    conn.execute("PRAGMA synchronous = NORMAL")
     return Store(Database(conn, execute_plugins=False), target)
 
 
+def _cannot_change(path: Path) -> bool:
+    """True when nobody can write the store: a read-only file system, or neither the file
+    nor its folder writable by anyone (permission bits, which bind even root's intent)."""
+    if os.statvfs(path).f_flag & os.ST_RDONLY:
+        return True
+    writable = 0o222
+    return not (path.stat().st_mode & writable) and not (path.parent.stat().st_mode & writable)
+
+
+def _reader_connection(path: Path, *, immutable: bool) -> sqlite3.Connection:
+    flags = "mode=ro&immutable=1" if immutable else "mode=ro"
+    conn = sqlite3.connect(
+        f"{path.as_uri()}?{flags}", uri=True, isolation_level=None, check_same_thread=False
+    )
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    # The first read opens the WAL index: a WAL store in a folder we cannot write fails here.
+    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    return conn
+
+
+def open_reader(path: str | Path) -> Store:
+    """Open an existing store read-only: no lock taken, no migration, nothing created.
+
+    A store nobody can change (read-only file system, or no write permission on the file
+    and its folder) is opened immutable, so SQLite creates no -shm/-wal beside it. Raises
+    MissingStore when there is no file at `path`, SchemaError when it is not a store of
+    this version (a write command migrates an older one).
+    """
+    target = Path(path).resolve()
+    if not target.is_file():
+        raise MissingStore(
+            f"{path}: no store here (a write command such as `oai import` or"
+            " `oai harvest` creates one)"
+        )
+    try:
+        try:
+            conn = _reader_connection(target, immutable=_cannot_change(target))
+        except sqlite3.OperationalError:
+            # No -shm could be created (a WAL store in a folder this user cannot write):
+            # reading it immutable is safe only when no writer can have it open either.
+            if not _cannot_change(target) and os.access(target.parent, os.W_OK):
+                raise
+            if target.with_name(target.name + "-wal").exists() and os.access(target, os.W_OK):
+                raise
+            conn = _reader_connection(target, immutable=True)
+        store = Store(Database(conn, execute_plugins=False), str(path), readonly=True)
+        pending = migrations.pending(store.db)
+    except sqlite3.DatabaseError as exc:
+        raise SchemaError(f"{path}: not a store this program can open ({exc})") from exc
+    if pending:
+        store.close()
+        raise SchemaError(
+            f"{path}: the store's schema is older than this program's; run a write command"
+            " (e.g. `oai works recompute`) to upgrade it"
+        )
+    return store
+
+
 def open_store(path: str | Path) -> Store:
-    """Open (creating if missing) a store and apply pending migrations.
+    """Open (creating if missing) a store for writing, apply pending migrations, and make
+    sure it keeps a resumption-token secret (so a provider reading it signs tokens that
+    survive restarts).
 
     Raises SchemaError when the file is not an SQLite database.
     """
     try:
         store = connect(path)
         migrations.apply(store.db)
+        token_secret(store)
     except sqlite3.DatabaseError as exc:
         raise SchemaError(f"{path}: not a store this program can open ({exc})") from exc
     return store
+
+
+def stored_token_secret(store: Store) -> str | None:
+    """Return the resumption-token signing secret kept in the store, if any (a read)."""
+    return store.get_meta("token_secret")
 
 
 def token_secret(store: Store) -> str:

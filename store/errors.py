@@ -3,10 +3,10 @@
 StoreError
  +-- ImportFormatError   an import file is malformed (names file and line or element)
  +-- UnknownRecord       an identifier matches no record (or several, ambiguously)
- +-- SchemaError         the database file is newer than this program, or not a store
+ +-- MissingStore        a read found no store file at the path given
+ +-- SchemaError         the file is not a store, or its schema is not this program's
  +-- IdentifierConflict  the store already publishes under another repository identifier
- +-- BadQuery            a search query full-text search cannot read
- +-- BadOverride         an author override that cannot apply (unknown key or record)
+ +-- works.errors.WorksError  authors and works (search queries, overrides)
 """
 
 from __future__ import annotations
@@ -24,17 +24,13 @@ class UnknownRecord(StoreError, LookupError):
     """No record (or more than one) has the identifier asked for."""
 
 
+class MissingStore(StoreError, FileNotFoundError):
+    """A command that only reads was pointed at a path with no store."""
+
+
 class SchemaError(StoreError):
     """The file is not a store this program can open."""
 
 
 class IdentifierConflict(StoreError):
     """The configured repository identifier differs from the one the store publishes under."""
-
-
-class BadQuery(StoreError, ValueError):
-    """A search query FTS5 cannot read."""
-
-
-class BadOverride(StoreError, ValueError):
-    """An author override names a key or record the store does not have."""

@@ -4,31 +4,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from store import dublin_core
-from store.dublin_core import DCValue
-from store.errors import IdentifierConflict, UnknownRecord
-from store.identifiers import (
+from oaiformat import dublin_core
+from oaiformat.identifiers import (
     LOCAL_SOURCE,
     local_identifier,
 )
+from oaiformat.namespaces import NS_OAI_DC
+from oaiformat.record import Record
+from store.errors import IdentifierConflict, UnknownRecord
 from store.meta import read_meta, write_meta
 from store.tables import RECORDS, SOURCES
-
-
-@dataclass(frozen=True)
-class Record:
-    """One record as its origin describes it (identifier, datestamp and sets at the origin)."""
-
-    source: str
-    identifier: str
-    datestamp: str
-    deleted: bool = False
-    sets: tuple[str, ...] = ()
-    metadata: Mapping[str, Sequence[DCValue]] = field(default_factory=dict)
-    metadata_xml: str | None = None
 
 
 @dataclass
@@ -55,7 +42,7 @@ class SourceInfo:
     name: str
     base_url: str | None = None
     metadata_prefix: str = "oai_dc"
-    metadata_namespace: str = dublin_core.NS_OAI_DC
+    metadata_namespace: str = NS_OAI_DC
     set_spec: str | None = None
     repository_name: str | None = None
 
@@ -139,12 +126,21 @@ def find_record_id(conn: sqlite3.Connection, identifier: str) -> int:
 def ensure_repository_identifier(conn: sqlite3.Connection, repository_identifier: str) -> None:
     """Check that the store publishes under `repository_identifier`; record it the first time.
 
+    Raises IdentifierConflict as check_repository_identifier() does.
+    """
+    if not check_repository_identifier(conn, repository_identifier):
+        write_meta(conn, "repository_identifier", repository_identifier)
+
+
+def check_repository_identifier(conn: sqlite3.Connection, repository_identifier: str) -> bool:
+    """Return whether the store has recorded `repository_identifier` (a read).
+
     Raises IdentifierConflict when harvested records are already published under another
     namespace: re-publishing them would silently drop identifiers harvesters know, which a
     repository declaring deletedRecord=persistent must not do.
     """
     if read_meta(conn, "repository_identifier") == repository_identifier:
-        return
+        return True
     # Naming the sources lets SQLite use the (source, identifier) index instead of scanning
     # a store of local records only (seconds at 1M records).
     sample = conn.execute(
@@ -159,4 +155,4 @@ def ensure_repository_identifier(conn: sqlite3.Connection, repository_identifier
             f" {repository_identifier!r}: set [provider] repository_identifier back, or"
             " harvest into a new store"
         )
-    write_meta(conn, "repository_identifier", repository_identifier)
+    return False

@@ -9,22 +9,24 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
-from store import dublin_core
-from store.datestamps import normalise
+from oaiformat import dublin_core
+from oaiformat.datestamps import Clock, format_utc, normalise
+from oaiformat.identifiers import LOCAL_SOURCE, SET_SPEC, is_valid_uri
+from oaiformat.namespaces import NS_OAI
+from oaiformat.reading import DC_ROOT, payload_of, read_dc, read_record
+from oaiformat.record import Record
+from oaiformat.xmlsafe import make_parser
 from store.db import Store
 from store.errors import ImportFormatError
-from store.identifiers import LOCAL_SOURCE, SET_SPEC, is_valid_uri
-from store.oai_records import DC_ROOT, NS_OAI, payload_of, read_dc, read_record
 from store.records import (
     RECORD_COLUMNS,
-    Record,
     SaveCounts,
     SourceInfo,
     ensure_source,
@@ -32,7 +34,6 @@ from store.records import (
 )
 from store.tables import RECORDS
 from store.writes import save_records
-from store.xmlsafe import make_parser
 
 logger = logging.getLogger(__name__)
 
@@ -175,16 +176,14 @@ def read_file(path: Path, now: str) -> list[Record]:
     return read_xml(path, now)
 
 
-def import_file(
-    store: Store, path: Path, repository_identifier: str, clock: Callable[[], str]
-) -> ImportResult:
+def import_file(store: Store, path: Path, repository_identifier: str, clock: Clock) -> ImportResult:
     """Import one file as source `local`, all of it or (on any error) none of it.
 
     `clock` is read once the write lock is held, so the local datestamps are as close as
     possible to the moment the records become visible to harvesters.
     """
     try:
-        records = read_file(path, clock())
+        records = read_file(path, format_utc(clock()))
     except OSError as exc:
         raise ImportFormatError(f"{path}: cannot read ({exc.strerror})") from exc
     except UnicodeDecodeError as exc:
@@ -196,7 +195,7 @@ def import_file(
         seen.add(record.identifier)
     try:
         with store.write() as conn:
-            now = clock()
+            now = format_utc(clock())
             ensure_source(conn, SourceInfo(LOCAL_SOURCE), now)
             taken = _published_elsewhere(conn, [r.identifier for r in records])
             if taken:

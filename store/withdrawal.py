@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from store.records import Record
+from oaiformat.record import Record
 from store.tables import RECORDS
 from store.writes import save_records
 

@@ -15,17 +15,18 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from store import dublin_core
-from store.datestamps import normalise
-from store.identifiers import (
+from oaiformat import dublin_core
+from oaiformat.datestamps import normalise
+from oaiformat.identifiers import (
     LOCAL_SOURCE,
     local_identifier,
     published_set_specs,
     with_ancestors,
 )
+from oaiformat.record import Record
+from oaiformat.render import Provenance, render
 from store.meta import next_count, read_meta
-from store.records import Record, SaveCounts, SourceInfo, load_source
-from store.render import Provenance, render
+from store.records import SaveCounts, SourceInfo, load_source
 from store.tables import RECORD_SETS, RECORDS
 
 _XSD_DATE_OR_DATETIME = re.compile(

@@ -17,11 +17,13 @@ from wsgiref.validate import validator
 
 import pytest
 
+from oaiformat.datestamps import parse_strict
+from oaiformat.dublin_core import DCValue
+from oaiformat.record import Record
 from provider.app import make_app
 from provider.settings import ProviderSettings
 from store.db import Store, open_store
-from store.dublin_core import DCValue
-from store.records import Record, SourceInfo, ensure_source
+from store.records import SourceInfo, ensure_source
 from store.transfer import import_file
 from store.writes import save_records
 from tests.xsd import ResponseValidator
@@ -64,7 +66,7 @@ def harvested_records(count: int = 3) -> list[Record]:
 
 def fill_store(store: Store, *, extra_local: int = 0, now: str = NOW) -> None:
     """Load the sample records, `extra_local` generated ones, and a harvested source."""
-    import_file(store, SAMPLE, REPOSITORY_IDENTIFIER, lambda: now)
+    import_file(store, SAMPLE, REPOSITORY_IDENTIFIER, lambda: parse_strict(now)[0])
     with store.write() as conn:
         ensure_source(conn, HARVESTED, now)
         save_records(

@@ -11,9 +11,9 @@ from urllib.parse import quote, quote_plus
 
 from hypothesis import strategies as st
 
+from oaiformat.dublin_core import ELEMENTS
 from provider.tokens import ListState
 from provider.verbs import VERB_RULES
-from store.dublin_core import ELEMENTS
 
 VERBS = (
     "Identify",

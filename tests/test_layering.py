@@ -1,20 +1,27 @@
-"""Dependencies point one way: oai -> provider, harvester -> store (STYLE.md §2)."""
+"""Dependencies point one way: oai -> provider, harvester, works -> store -> oaiformat.
+
+provider, harvester and works never import each other; nothing imports oai; the format
+layer imports nothing of ours.
+"""
 
 from __future__ import annotations
 
 import ast
+import tomllib
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("oai", "provider", "harvester", "store")
+PACKAGES = ("oai", "provider", "harvester", "works", "store", "oaiformat")
 # What each package may import from this project.
 ALLOWED: dict[str, set[str]] = {
-    "store": {"store"},
-    "provider": {"provider", "store"},
-    "harvester": {"harvester", "store"},
-    "oai": {"oai", "provider", "harvester", "store"},
+    "oaiformat": {"oaiformat"},
+    "store": {"store", "oaiformat"},
+    "provider": {"provider", "store", "oaiformat"},
+    "harvester": {"harvester", "store", "oaiformat"},
+    "works": {"works", "store", "oaiformat"},
+    "oai": {"oai", "provider", "harvester", "works", "store", "oaiformat"},
 }
 
 
@@ -43,7 +50,8 @@ def test_imports_point_one_way(package: str) -> None:
 def test_nothing_outside_oai_imports_oai() -> None:
     offenders = [
         str(path.relative_to(ROOT))
-        for package in ("provider", "harvester", "store")
+        for package in PACKAGES
+        if package != "oai"
         for path in (ROOT / package).rglob("*.py")
         if "oai" in _imported_packages(path)
     ]
@@ -57,3 +65,15 @@ def test_package_docstring_maps_its_modules(package: str) -> None:
     modules = sorted(p.stem for p in (ROOT / package).glob("*.py") if not p.stem.startswith("_"))
     missing = [name for name in modules if name not in doc]
     assert not missing, f"{init} does not map {missing}"
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_tests_mirror_the_package(package: str) -> None:
+    tests = ROOT / "tests" / ("cli" if package == "oai" else package)
+    assert any(tests.glob("test_*.py")), f"no tests/{tests.name}/ for {package}"
+
+
+def test_every_package_and_bench_is_packaged_and_type_checked() -> None:
+    settings = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert set(settings["tool"]["setuptools"]["packages"]) == set(PACKAGES)
+    assert set(settings["tool"]["mypy"]["files"]) == {*PACKAGES, "tests", "bench"}

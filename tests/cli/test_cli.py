@@ -78,9 +78,9 @@ def test_import_reads_an_oai_pmh_response(runner: CliRunner, tmp_path: Path) -> 
 
 
 def test_serve_get_answers_in_process(runner: CliRunner, tmp_path: Path) -> None:
-    result = runner.invoke(
-        main, ["--db", str(tmp_path / "m.db"), "serve", "--get", "/oai?verb=Identify"]
-    )
+    db = str(tmp_path / "m.db")
+    assert runner.invoke(main, ["--db", db, "import", str(SAMPLE)]).exit_code == 0
+    result = runner.invoke(main, ["--db", db, "serve", "--get", "/oai?verb=Identify"])
     assert result.exit_code == 0
     assert "<repositoryName>OAI-PMH mirror</repositoryName>" in result.stdout
     missing = runner.invoke(main, ["--db", str(tmp_path / "m.db"), "serve", "--get", "/nope"])

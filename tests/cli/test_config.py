@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from harvester.settings import HarvesterSettings, SourceSettings
-from oai.config import Config, load
+from oai.config import Config, ConfigError, StoreSettings, load
 from provider.settings import ProviderSettings
-from store.settings import ConfigError, StoreSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 # TOML key -> field name where they differ.

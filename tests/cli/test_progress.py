@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 
+from harvester.jobs import Progress
 from harvester.run import RunSummary
-from oai.harvesting import Progress
 
 
 def test_progress_shows_records_of_complete_list_size() -> None:

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from oai.cli import main
 from oai.demo import sample_path
+from oaiformat.datestamps import parse_strict
 from store.db import open_store
 from store.transfer import import_file
 from tests.conftest import serve
@@ -37,7 +38,7 @@ def _provider_db(folder: Path, name: str, sample: Path, repository: str) -> str:
     path = str(folder / f"{name}.db")
     store = open_store(path)
     try:
-        import_file(store, sample, repository, lambda: "2024-05-01T12:00:00Z")
+        import_file(store, sample, repository, lambda: parse_strict("2024-05-01T12:00:00Z")[0])
     finally:
         store.close()
     return path
@@ -119,8 +120,13 @@ def test_works_show_evidence_and_a_recompute_changes_nothing(mirror: str) -> Non
         evidence = [m["evidence"] for m in work["members"] if m["evidence"]]
         assert evidence and all(e["rule"] == "title" for e in evidence)
         assert sum(m["representative"] for m in work["members"]) == 1
-    again = _json(mirror, "works", "--recompute", "--min-members", "2")
-    assert again == merged
+    recomputed = CliRunner().invoke(main, ["--db", mirror, "works", "recompute"])
+    assert recomputed.exit_code == 0, recomputed.output
+    assert "works recomputed" in recomputed.stdout
+    assert _json(mirror, "works", "--min-members", "2") == merged
+    old_flag = CliRunner().invoke(main, ["--db", mirror, "works", "--recompute"])
+    assert old_flag.exit_code == 2
+    assert "oai works recompute" in old_flag.output
     assert len(_json(mirror, "works", "--author", "bellamy c")) == 1
     newest = _json(mirror, "works", "--limit", "2")
     assert len(newest) == 2

@@ -20,12 +20,13 @@ from typing import Any
 
 import pytest
 
-from oai import harvesting
+from harvester import jobs as harvesting
+from oaiformat.datestamps import parse_strict
+from oaiformat.dublin_core import DCValue
+from oaiformat.identifiers import LOCAL_SOURCE
+from oaiformat.record import Record
 from provider.settings import ProviderSettings
 from store.db import open_store
-from store.dublin_core import DCValue
-from store.identifiers import LOCAL_SOURCE
-from store.records import Record
 from store.transfer import import_file
 from store.writes import save_records
 from tests.conftest import (
@@ -184,7 +185,7 @@ def _write_changes(provider_db: Path, tmp_path: Path) -> None:
     changes.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
     store = open_store(provider_db)
     try:
-        result = import_file(store, changes, REPOSITORY_IDENTIFIER, lambda: T2)
+        result = import_file(store, changes, REPOSITORY_IDENTIFIER, lambda: parse_strict(T2)[0])
         assert (result.counts.added, result.counts.updated, result.counts.deleted) == (2, 1, 1)
         with store.write() as conn:
             moved = Record(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from oaiformat.namespaces import NS_OAI, NS_OAI_DC
 from tests.provider.replies import (
     SECONDS,
     XSI_SCHEMA_LOCATION,
@@ -15,7 +16,7 @@ from tests.provider.replies import (
     resumption_token,
 )
 from tests.provider.stores import ONLY_IN_CHILD_SET, PAGE_SIZE, SAMPLE_SIZE
-from tests.xsd import NS_OAI, NS_OAI_DC, xpath_texts
+from tests.xsd import xpath_texts
 
 OAI_DC_SCHEMA = "http://www.openarchives.org/OAI/2.0/oai_dc.xsd"
 

@@ -9,8 +9,9 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
+from oaiformat.namespaces import NS_OAI
 from tests.conftest import RunningProvider
-from tests.xsd import NS_OAI, xpath_texts
+from tests.xsd import xpath_texts
 
 SECONDS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 XSI_SCHEMA_LOCATION = "{http://www.w3.org/2001/XMLSchema-instance}schemaLocation"

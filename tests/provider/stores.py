@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from oaiformat.dublin_core import DCValue
+from oaiformat.identifiers import LOCAL_SOURCE
+from oaiformat.record import Record
 from store.db import open_store
-from store.dublin_core import DCValue
-from store.identifiers import LOCAL_SOURCE
-from store.records import Record
 from store.tables import SETS
 from tests.conftest import REPOSITORY_IDENTIFIER, fill_store, save_local
 

@@ -20,10 +20,11 @@ from oaipmh_scythe import Scythe
 from sickle import Sickle
 from sickle.iterator import OAIResponseIterator
 
+from oaiformat.namespaces import NS_OAI
 from store.db import open_store
 from store.transfer import export_rows
 from tests.conftest import REPOSITORY_IDENTIFIER, fill_store
-from tests.xsd import NS_OAI, ResponseValidator
+from tests.xsd import ResponseValidator
 
 REPO = Path(__file__).resolve().parents[2]
 PAGE_SIZE = 7

@@ -29,10 +29,11 @@ from urllib.parse import parse_qsl, quote, urlencode
 import pytest
 from lxml import etree
 
+from oaiformat.datestamps import SECONDS_FORMAT
+from oaiformat.namespaces import NS_OAI
 from provider import tokens
 from provider.settings import ProviderSettings
-from store.datestamps import SECONDS_FORMAT
-from store.db import connect
+from store.db import open_reader
 from store.tables import RECORD_SETS, RECORDS
 from tests.conftest import REPOSITORY_IDENTIFIER, Reply, RunningProvider, serve
 from tests.provider.expectations import (
@@ -79,7 +80,7 @@ from tests.provider.stores import (
     build_sample,
     dated_id,
 )
-from tests.xsd import NS_OAI, ResponseValidator, xpath_texts
+from tests.xsd import ResponseValidator, xpath_texts
 
 ECHO_SUPPRESSED = frozenset({"badVerb", "badArgument"})
 
@@ -448,7 +449,7 @@ def walk(running: RunningProvider, query: str) -> tuple[list[str], list[Token | 
 
 def stored_identifiers(db_path: str, set_spec: str | None) -> set[str]:
     """Every published identifier in the store (in the set), read with SQL, not OAI."""
-    store = connect(db_path, readonly=True)
+    store = open_reader(db_path)
     try:
         if set_spec is None:
             rows = store.conn.execute(f"SELECT local_identifier FROM {RECORDS}").fetchall()

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, currently_in_test_context, event, example, g
 from hypothesis import strategies as st
 from lxml import etree
 
+from oaiformat.record import Record
 from provider import tokens
 from provider.app import make_app
 from provider.errors import BadResumptionToken, OAIError, OAIErrors
@@ -32,7 +33,7 @@ from provider.verbs import (
     parse_request,
 )
 from store.db import open_store
-from store.records import Record, ensure_source
+from store.records import ensure_source
 from store.writes import save_records
 from tests.conftest import HARVESTED, NOW, REPOSITORY_IDENTIFIER, fill_store
 from tests.strategies import (

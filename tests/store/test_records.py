@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from oaiformat.dublin_core import DCValue
+from oaiformat.identifiers import local_identifier, published_set_specs, with_ancestors
+from oaiformat.record import Record
 from store.db import Store, open_store
-from store.dublin_core import DCValue
 from store.errors import IdentifierConflict, UnknownRecord
-from store.identifiers import local_identifier, published_set_specs, with_ancestors
 from store.records import (
-    Record,
     SourceInfo,
     ensure_repository_identifier,
     ensure_source,

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from oaiformat.datestamps import parse_strict
 from store.db import Store, open_store
 from store.errors import ImportFormatError
 from store.transfer import ImportResult, export_rows, import_file
@@ -49,7 +50,7 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
 
 def load(store: Store, path: Path, now: str) -> ImportResult:
     """Import `path` as the CLI does."""
-    return import_file(store, path, REPOSITORY_IDENTIFIER, lambda: now)
+    return import_file(store, path, REPOSITORY_IDENTIFIER, lambda: parse_strict(now)[0])
 
 
 def snapshot(store: Store) -> dict[str, list[tuple[Any, ...]]]:

@@ -1,0 +1,406 @@
+"""Works kept in step with the records: merges, incremental = full, links, overrides, search."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+
+from oaiformat.dublin_core import DCValue
+from oaiformat.record import Record
+from store.db import Store, open_store
+from store.errors import UnknownRecord
+from store.records import SourceInfo, ensure_source
+from store.writes import save_records
+from tests.conftest import REPOSITORY_IDENTIFIER, serve
+from tests.xsd import ResponseValidator
+from works import overrides
+from works.browse import authors, related, works
+from works.errors import BadOverride
+from works.report import WorksReport
+from works.search import search
+from works.update import refresh_in_transaction as refresh
+
+NOW = "2024-05-01T12:00:00Z"
+LATER = "2024-05-02T12:00:00Z"
+
+
+def dc(
+    title: str,
+    creators: Sequence[str],
+    year: str = "2017",
+    identifiers: Sequence[str] = (),
+    relations: Sequence[str] = (),
+) -> dict[str, list[DCValue]]:
+    metadata = {
+        "title": [DCValue(title)],
+        "creator": [DCValue(c) for c in creators],
+        "date": [DCValue(year)],
+        "identifier": [DCValue(i) for i in identifiers],
+        "relation": [DCValue(r) for r in relations],
+    }
+    return {name: values for name, values in metadata.items() if values}
+
+
+def rec(source: str, identifier: str, metadata: dict[str, list[DCValue]] | None) -> Record:
+    if metadata is None:
+        return Record(source, identifier, "2024-01-01", deleted=True)
+    return Record(source, identifier, "2024-01-01", metadata=metadata)
+
+
+def write(store: Store, records: Sequence[Record], now: str = NOW) -> WorksReport:
+    with store.write() as conn:
+        for source in sorted({r.source for r in records}):
+            ensure_source(conn, SourceInfo(source, f"http://{source}.example.org/oai"), now)
+        save_records(conn, records, repository_identifier=REPOSITORY_IDENTIFIER, now=now)
+        return refresh(conn, repository_identifier=REPOSITORY_IDENTIFIER, now=now)
+
+
+def memberships(conn: sqlite3.Connection) -> set[frozenset[str]]:
+    rows = conn.execute(
+        "SELECT work_id, group_concat(identifier) FROM works_flat GROUP BY work_id"
+    ).fetchall()
+    return {frozenset(str(r[1]).split(",")) for r in rows}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return open_store(tmp_path / "mirror.db")
+
+
+SEED = [
+    rec(
+        "a",
+        "conf",
+        dc("A collective investment in lived experience practice", ["Stirrup, V."], "2019"),
+    ),
+    rec(
+        "a",
+        "ktp",
+        dc(
+            "Knowlege transfer partnerships",
+            ["MacInnes, D., Jones, F., Stirrup, V., Dimond, I and Green, D"],
+        ),
+    ),
+    rec(
+        "b",
+        "ktp-2",
+        dc("Knowledge Transfer Partnerships.", ["Stirrup, Vicki", "Jones, Fiona"], "2018"),
+    ),
+    rec(
+        "a",
+        "lxp",
+        dc(
+            "Lived experience practitioner (LXP) project",
+            ["Wattingham, A., Kaur, J. and Stirrup, V."],
+        ),
+    ),
+    rec(
+        "b",
+        "lxp-doi",
+        dc("LXP project report", ["Kaur, J."], identifiers=["https://doi.org/10.5555/lxp"]),
+    ),
+    rec(
+        "a",
+        "lxp-doi-2",
+        dc(
+            "The lived experience practitioner project",
+            ["Jones, F."],
+            identifiers=["doi:10.5555/LXP"],
+        ),
+    ),
+    rec(
+        "b",
+        "other",
+        dc("Peer support in the community", ["Smith, J."], relations=["https://www.ecmh.eu"]),
+    ),
+    rec("a", "other-2", dc("Recovery colleges", ["Jones, F."], relations=["https://www.ecmh.eu"])),
+]
+
+
+def test_duplicates_become_one_work_and_related_lists_each_work_once(store: Store) -> None:
+    write(store, SEED)
+    conn = store.conn
+    assert frozenset({"ktp", "ktp-2"}) in memberships(conn)
+    assert frozenset({"lxp-doi", "lxp-doi-2"}) in memberships(conn)
+    assert frozenset({"other"}) in memberships(conn)  # a shared dc:relation is no evidence
+    listed = related(conn, "conf")
+    titles = [w["title"] for w in listed]
+    # The representative has the most DC values: ktp-2 names two creators, ktp packs five
+    # into one value.
+    assert titles == [
+        "Knowledge Transfer Partnerships.",
+        "Lived experience practitioner (LXP) project",
+    ]
+    ktp = listed[0]
+    assert {m["identifier"] for m in ktp["members"]} == {"ktp", "ktp-2"}
+    assert ktp["year"] == 2018
+    evidence = [m["evidence"] for m in ktp["members"] if m["evidence"]]
+    assert evidence[0]["rule"] == "title"
+    assert "stirrup v" in evidence[0]["shared_creators"]
+    keys = {a["key"]: a for a in authors(conn)}
+    assert keys["stirrup v"]["works"] == 3
+    assert keys["stirrup v"]["name"] == "Stirrup, Vicki"
+    assert keys["stirrup v"]["records"] == 4
+    with pytest.raises(UnknownRecord):
+        related(conn, "no-such-record")
+
+
+def test_deleted_records_leave_their_work(store: Store) -> None:
+    write(store, SEED)
+    write(store, [rec("b", "ktp-2", None)], LATER)
+    conn = store.conn
+    assert frozenset({"ktp"}) in memberships(conn)
+    assert all("ktp-2" not in m for m in memberships(conn))
+    with pytest.raises(UnknownRecord):
+        related(conn, "ktp-2")
+    assert not [r for r in search(conn, "transfer") if r["identifier"] == "ktp-2"]
+
+
+def _snapshot(conn: sqlite3.Connection) -> tuple[object, ...]:
+    return (
+        conn.execute(
+            "SELECT id, representative_id, title, year, members, signature FROM works ORDER BY id"
+        ).fetchall(),
+        conn.execute("SELECT * FROM work_members ORDER BY record_id").fetchall(),
+        conn.execute("SELECT * FROM work_matches ORDER BY 1, 2, 3").fetchall(),
+        conn.execute("SELECT * FROM authors ORDER BY key").fetchall(),
+        conn.execute("SELECT * FROM record_authors ORDER BY 1, 2, 3").fetchall(),
+    )
+
+
+SURNAMES = ["Stirrup", "Jones", "Kaur", "MacInnes", "Smith", "García-López", "van der Berg"]
+WORDS = "peer support lived experience practice mental health recovery training care trust".split()
+
+
+def _random_record(rng: random.Random, index: int) -> Record:
+    title = " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 7)))
+    if rng.random() < 0.2:
+        title += f" part {rng.randint(1, 2)}"
+    creators = [f"{rng.choice(SURNAMES)}, {rng.choice('VJFD')}." for _ in range(rng.randint(1, 3))]
+    identifiers = [f"10.5555/w{rng.randint(0, 40)}"] if rng.random() < 0.3 else []
+    return rec(
+        rng.choice("ab"),
+        f"r{index}",
+        dc(title, creators, str(rng.randint(2014, 2019)), identifiers),
+    )
+
+
+def _variant(rng: random.Random, original: Record, index: int) -> Record:
+    title = original.metadata["title"][0].value
+    if rng.random() < 0.5:
+        title = title.upper()
+    elif len(title) > 30:
+        cut = rng.randrange(len(title))
+        title = title[:cut] + title[cut + 1 :]
+    metadata = {name: list(values) for name, values in original.metadata.items()}
+    metadata["title"] = [DCValue(title)]
+    return rec("c", f"v{index}", metadata)
+
+
+def test_incremental_refreshes_give_what_a_full_recompute_gives(store: Store) -> None:
+    rng = random.Random(7)  # noqa: S311 - test data, not secrets
+    records = [_random_record(rng, i) for i in range(150)]
+    records += [_variant(rng, rng.choice(records), i) for i in range(60)]
+    write(store, records)
+    conn = store.conn
+    for round_ in range(4):
+        changes: list[Record] = []
+        for i in range(25):
+            kind = rng.random()
+            target = rng.choice(records)
+            if kind < 0.3:
+                changes.append(rec(target.source, target.identifier, None))
+            elif kind < 0.7:
+                changes.append(_variant(rng, target, 1000 * (round_ + 1) + i))
+            else:
+                changes.append(_random_record(rng, 1000 * (round_ + 1) + i))
+        report = write(store, changes, f"2024-06-0{round_ + 1}T00:00:00Z")
+        assert not report.full
+        incremental = _snapshot(conn)
+        copy = sqlite3.connect(":memory:")
+        conn.backup(copy)
+        copy.execute("BEGIN")
+        # The last round derives in two worker processes, as a large store does.
+        processes = 2 if round_ == 3 else 1
+        full = refresh(
+            copy,
+            repository_identifier=REPOSITORY_IDENTIFIER,
+            now=NOW,
+            full=True,
+            processes=processes,
+        )
+        assert full.full
+        assert _snapshot(copy) == incremental, f"round {round_}"
+    assert any(len(m) > 1 for m in memberships(conn))
+
+
+def test_links_are_published_and_move_the_local_datestamp(
+    store: Store, tmp_path: Path, response_validator: ResponseValidator
+) -> None:
+    write(store, SEED[:2])
+    conn = store.conn
+    stamp = conn.execute("SELECT local_datestamp FROM records WHERE identifier = 'ktp'").fetchone()
+    assert stamp[0] == NOW
+    report = write(store, [SEED[2]], LATER)
+    assert report.relinked == 2
+    rows = dict(
+        conn.execute("SELECT identifier, local_datestamp FROM records WHERE identifier LIKE 'ktp%'")
+    )
+    assert rows == {"ktp": LATER, "ktp-2": LATER}
+    with serve(str(tmp_path / "mirror.db"), response_validator) as provider:
+        reply = provider.get(
+            verb="GetRecord",
+            metadataPrefix="oai_dc",
+            identifier=f"oai:{REPOSITORY_IDENTIFIER}:a/ktp",
+        )
+        body = reply.body.decode()
+        assert f"<dc:relation>same-work:oai:{REPOSITORY_IDENTIFIER}:b/ktp-2</dc:relation>" in body
+        listed = provider.get(verb="ListIdentifiers", metadataPrefix="oai_dc", from_=LATER)
+        assert listed.body.count(b"<identifier>") == 2
+    # Unrelated changes leave the links alone; a deletion takes them away.
+    assert write(store, [SEED[6]], "2024-05-03T12:00:00Z").relinked == 0
+    write(store, [rec("b", "ktp-2", None)], "2024-05-04T12:00:00Z")
+    xml = conn.execute("SELECT record_xml FROM records WHERE identifier = 'ktp'").fetchone()[0]
+    assert b"same-work:" not in xml
+
+
+def test_harvested_same_work_links_are_dropped_and_never_evidence(store: Store) -> None:
+    foreign = "same-work:oai:other.example.org:x/1"
+    write(
+        store,
+        [
+            rec(
+                "a", "one", dc("Peer support in mental health", ["Smith, J."], relations=[foreign])
+            ),
+            rec("b", "two", dc("Recovery colleges", ["Smith, J."], relations=[foreign])),
+        ],
+    )
+    conn = store.conn
+    assert memberships(conn) == {frozenset({"one"}), frozenset({"two"})}
+    xml = conn.execute("SELECT record_xml FROM records WHERE identifier = 'one'").fetchone()[0]
+    assert b"same-work:" not in xml
+
+
+def test_overrides_split_and_join_and_survive_new_versions(store: Store) -> None:
+    write(
+        store,
+        [
+            rec("a", "chem", dc("Catalysis of small molecules", ["Smith, J."], "2001")),
+            rec("a", "hist", dc("The Tudor court", ["Smith, J."], "2003")),
+            rec("a", "full", dc("Tudor households", ["Smith, Jane Elizabeth"], "2005")),
+        ],
+    )
+    conn = store.conn
+    assert {a["key"]: a["works"] for a in authors(conn)} == {"smith j": 3}
+    with store.write() as c:
+        changed = overrides.split(
+            c, "smith j", "chem", "smith j (chemist)", note="a chemist", now=NOW
+        )
+        refresh(c, repository_identifier=REPOSITORY_IDENTIFIER, now=NOW, records=changed)
+    assert {a["key"]: a["works"] for a in authors(conn)} == {"smith j": 2, "smith j (chemist)": 1}
+    # A new version of the record keeps its override.
+    write(
+        store,
+        [rec("a", "chem", dc("Catalysis of small molecules, revised", ["Smith, J."], "2001"))],
+        LATER,
+    )
+    assert {a["key"] for a in authors(conn)} == {"smith j", "smith j (chemist)"}
+    with store.write() as c:
+        changed = overrides.join(c, "smith j (chemist)", "smith j", note=None, now=NOW)
+        refresh(c, repository_identifier=REPOSITORY_IDENTIFIER, now=NOW, records=changed)
+    assert {a["key"]: a["works"] for a in authors(conn)} == {"smith j": 3}
+    with store.write() as c:
+        ids = [o["id"] for o in overrides.listing(c)]
+        changed = [r for i in ids for r in overrides.remove(c, i)]
+        refresh(c, repository_identifier=REPOSITORY_IDENTIFIER, now=NOW, records=changed)
+    assert {a["key"]: a["works"] for a in authors(conn)} == {"smith j": 3}
+    assert overrides.listing(conn) == []
+
+
+def test_search_ranks_titles_and_follows_changes(store: Store) -> None:
+    write(store, SEED)
+    conn = store.conn
+    found = search(conn, "transfer partnerships")
+    assert {r["identifier"] for r in found} == {"ktp", "ktp-2"}
+    phrase = {r["identifier"] for r in search(conn, '"lived experience"')}
+    assert phrase == {"conf", "lxp", "lxp-doi-2"}
+    assert search(conn, "co-produced O'Brien") == []  # punctuation is searched, not parsed
+    write(store, [rec("a", "other-2", dc("Recovery colleges and transfer", ["Jones, F."]))], LATER)
+    assert "other-2" in {r["identifier"] for r in search(conn, "transfer")}
+    assert [w["work"] for w in works(conn, author="kaur j")]
+
+
+def _same_as_full(conn: sqlite3.Connection) -> None:
+    copy = sqlite3.connect(":memory:")
+    conn.backup(copy)
+    copy.execute("BEGIN")
+    refresh(copy, repository_identifier=REPOSITORY_IDENTIFIER, now=NOW, full=True, processes=1)
+    assert _snapshot(copy) == _snapshot(conn)
+
+
+def _override(store: Store, change: Callable[[sqlite3.Connection], list[int]]) -> None:
+    with store.write() as conn:
+        refresh(conn, repository_identifier=REPOSITORY_IDENTIFIER, now=NOW, records=change(conn))
+
+
+def test_chained_overrides_and_their_removal_match_a_full_recompute(store: Store) -> None:
+    write(
+        store,
+        [
+            rec("a", "one", dc("Tudor households", ["Smith, J."])),
+            rec("a", "two", dc("Catalysis", ["Green, L."])),
+            rec("a", "three", dc("Peer work", ["Brown, K.", "Smith, J."])),
+        ],
+    )
+    conn = store.conn
+    _override(store, lambda c: overrides.join(c, "smith j", "green l", note=None, now=NOW))
+    _override(store, lambda c: overrides.join(c, "green l", "brown k", note=None, now=NOW))
+    keyed = {a["key"]: (a["works"], a["records"]) for a in authors(conn)}
+    # "three" names Brown and Smith, now both brown k: one record, counted once.
+    assert keyed == {"brown k": (3, 3)}
+    _same_as_full(conn)
+    # Re-pointing a key already joined elsewhere is allowed.
+    _override(store, lambda c: overrides.join(c, "smith j", "smith jane", note=None, now=NOW))
+    _same_as_full(conn)
+    first = overrides.listing(conn)[0]["id"]
+    _override(store, lambda c: overrides.remove(c, first))
+    _same_as_full(conn)
+    assert {a["key"] for a in authors(conn)} == {"brown k", "smith j"}
+    with pytest.raises(BadOverride):
+        overrides.join(conn, "smith j", "a|b", note=None, now=NOW)
+
+
+def test_a_large_windowed_group_refreshes_as_a_full_recompute_does(store: Store) -> None:
+    # One creator, titles sharing their first words: one candidate group of 120 records,
+    # compared within a sliding window; some are typo duplicates of others.
+    rng = random.Random(3)  # noqa: S311 - test data, not secrets
+    records = []
+    for i in range(100):
+        title = f"Field notes from the survey of {rng.choice(WORDS)} sites, station {i}"
+        records.append(rec("a", f"s{i}", dc(title, ["Pangaea, D."], "2019")))
+    for i in range(20):
+        original = records[rng.randrange(100)].metadata["title"][0].value
+        records.append(rec("b", f"d{i}", dc(original.upper(), ["Pangaea, D."], "2019")))
+    write(store, records)
+    conn = store.conn
+    _same_as_full(conn)
+    for round_ in range(3):
+        changes = []
+        for i in range(8):
+            target = rng.choice(records)
+            kind = rng.random()
+            if kind < 0.3:
+                changes.append(rec(target.source, target.identifier, None))
+            else:
+                station = rng.randrange(100)
+                title = (
+                    f"Field notes from the survey of {rng.choice(WORDS)} sites, station {station}"
+                )
+                changes.append(rec("c", f"n{round_}-{i}", dc(title, ["Pangaea, D."], "2019")))
+        write(store, changes, f"2024-07-0{round_ + 1}T00:00:00Z")
+        _same_as_full(conn)
+    assert any(len(m) > 1 for m in memberships(conn))

@@ -1,0 +1,223 @@
+"""The same-work rules: persistent identifiers, titles, numbers, years, versions, keys."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from works.rules import (
+    WINDOW,
+    WINDOWED_GROUP,
+    Features,
+    candidate_keys,
+    compare,
+    features_of,
+    group_pairs,
+    normalise_pid,
+    title_numbers,
+    words,
+)
+
+
+def record(
+    record_id: int,
+    title: str,
+    creators: Sequence[str] = ("stirrup v",),
+    *,
+    identifiers: Sequence[str] = (),
+    year: str | None = "2017",
+    description: str | None = None,
+) -> Features:
+    return features_of(
+        record_id,
+        [title],
+        list(creators),
+        list(identifiers),
+        [year] if year else [],
+        [description] if description else [],
+        5,
+    )
+
+
+@pytest.mark.parametrize(
+    ("written", "pid"),
+    [
+        ("10.1234/ABC", "doi:10.1234/abc"),
+        ("doi:10.1234/abc", "doi:10.1234/abc"),
+        ("https://doi.org/10.1234/abc", "doi:10.1234/abc"),
+        ("http://dx.doi.org/10.1234/abc.", "doi:10.1234/abc"),
+        ("https://doi.org/10.1234%2Fabc", "doi:10.1234/abc"),
+        ("hdl:1234/56", "hdl:1234/56"),
+        ("https://hdl.handle.net/1234/56", "hdl:1234/56"),
+        ("arXiv:2101.00001v2", "arxiv:2101.00001"),
+        ("https://doi.org/10.48550/arXiv.2101.00001", "arxiv:2101.00001"),
+        ("urn:nbn:de:0001-1234", "urn:nbn:de:0001-1234"),
+        ("https://repository.example.org/item/8912z", None),
+        ("urn:uuid:0f1e2d3c-0000-0000-0000-000000000000", None),
+        ("urn:ISSN:1234-5678", None),  # a journal, not an article
+        ("urn:isbn:9781138295223", None),
+        ("In: Stories that make a difference, doi:10.1234/book", None),  # the container's DOI
+        ("ISBN 978-3-16-148410-0", None),
+    ],
+)
+def test_persistent_identifiers(written: str, pid: str | None) -> None:
+    assert normalise_pid(written) == pid
+
+
+def test_a_shared_persistent_identifier_is_enough() -> None:
+    a = record(1, "Introduction", ["smith j"], identifiers=["doi:10.1234/x"])
+    b = record(2, "Preface", ["doe k"], identifiers=["https://doi.org/10.1234/X"], year="1999")
+    assert compare(a, b) == {"rule": "identifier", "identifiers": ["doi:10.1234/x"]}
+
+
+def test_near_identical_titles_with_a_shared_creator() -> None:
+    a = record(1, "Knowlege transfer partnerships", ["macinnes d", "stirrup v"])
+    b = record(2, "Knowledge Transfer Partnerships.", ["stirrup v"])
+    evidence = compare(a, b)
+    assert evidence is not None
+    assert evidence["rule"] == "title"
+    assert evidence["shared_creators"] == ["stirrup v"]
+    assert 0.9 < evidence["title_similarity"] < 1
+
+
+def test_authors_alone_never_merge() -> None:
+    assert (
+        compare(record(1, "Peer support in mental health"), record(2, "Lived experience")) is None
+    )
+
+
+def test_titles_alone_never_merge() -> None:
+    a = record(1, "Peer support in mental health services", ["smith j"])
+    b = record(2, "Peer support in mental health services", ["jones f"])
+    assert compare(a, b) is None
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("Peer support: Part 1", "Peer support: Part 2"),
+        ("Peer support, part I", "Peer support, part II"),
+        ("Peer support volume III", "Peer support volume IV"),
+        ("Peer support, part one", "Peer support, part two"),
+        ("Annual report 2019 on peer support", "Annual report 2020 on peer support"),
+        ("Peer support (2nd edition)", "Peer support"),
+    ],
+)
+def test_numbers_in_titles_must_agree(first: str, second: str) -> None:
+    assert compare(record(1, first), record(2, second)) is None
+
+
+def test_years_more_than_one_apart_stay_apart() -> None:
+    title = "Co-producing mental health peer support in Oxleas NHS Foundation Trust"
+    assert compare(record(1, title, year="2014"), record(2, title, year="2015")) is not None
+    assert compare(record(1, title, year="2014"), record(2, title, year=None)) is not None
+    assert compare(record(1, title, year="2014"), record(2, title, year="2016")) is None
+
+
+def test_versions_with_one_registrants_dois_stay_apart() -> None:
+    title = "Interview transcripts of the peer worker project"
+    a = record(1, title, identifiers=["10.5281/zenodo.111"])
+    b = record(2, title, identifiers=["10.5281/zenodo.112"])
+    assert compare(a, b) is None
+    preprint = record(3, title, identifiers=["10.48550/arXiv.2101.00001"], year="2021")
+    article = record(4, title, identifiers=["10.1186/s12888-022-0001"], year="2022")
+    assert compare(preprint, article) is not None
+
+
+def test_generic_titles_need_more_than_the_title() -> None:
+    a = record(1, "Introduction", year="2017")
+    b = record(2, "Introduction", year="2017")
+    assert compare(a, b) is None
+    same = "An introduction to the special issue on lived experience practice."
+    c = record(3, "Introduction", year="2017", description=same)
+    d = record(4, "Introduction.", year="2017", description=same)
+    assert compare(c, d) is not None
+    assert compare(c, record(5, "Introduction", year="2018", description=same)) is None
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (
+            "Risk factors for coronary heart disease in men",
+            "Risk factors for coronary heart disease in women",
+        ),
+        (
+            "Hypertension in older adults: a cohort study",
+            "Hypotension in older adults: a cohort study",
+        ),
+        (
+            "Preoperative anxiety in children undergoing surgery",
+            "Postoperative anxiety in children undergoing surgery",
+        ),
+        ("Outcomes of nurse-led clinics in the UK", "Outcomes of nurse-led clinics in the US"),
+        ("Caring for people with dementia at home", "Caring for people with depression at home"),
+        ("Mental health services: Part A", "Mental health services: Part B"),
+        ("Appendix A", "Appendix B"),
+    ],
+)
+def test_near_miss_titles_are_different_works(first: str, second: str) -> None:
+    assert compare(record(1, first), record(2, second)) is None
+
+
+def test_typos_and_spellings_of_part_numbers_are_the_same_title() -> None:
+    for first, second in [
+        (
+            "Supporting students with dyslexia in higher education",
+            "Suporting students with dyslexia in higher education",
+        ),
+        (
+            "The history of the eighteenth century hospital",
+            "The history of the eigteenth century hospital",
+        ),
+        ("Horror flims and the British censor", "Horror films and the British censor"),
+        (
+            "A survey of metadata quality in open repositories, part 1",
+            "A survey of metadata quality in open repositories, Part I",
+        ),
+    ]:
+        assert compare(record(1, first), record(2, second)) is not None, first
+
+
+def test_short_titles_allow_no_typo() -> None:
+    assert compare(record(1, "Peer work"), record(2, "Peer worm")) is None
+
+
+def test_numbers() -> None:
+    assert title_numbers(words("Part II of the 2nd study, part one")) == "1 2 2"
+    assert title_numbers(words("What I learned")) == ""
+
+
+def test_one_typo_keeps_a_candidate_key() -> None:
+    # Candidates meet through a shared key; near-identical titles must share one.
+    pairs = [
+        ("Knowlege transfer partnerships", "Knowledge transfer partnerships"),
+        (
+            "A collective investment in lived experience practice",
+            "A collective investment in lived experiance practice",
+        ),
+        (
+            "Examining a co-produced steering group within a mental health project",
+            "Examining a co-produced steering group within mental health project",
+        ),
+    ]
+    for first, second in pairs:
+        shared = set(candidate_keys(record(1, first))) & set(candidate_keys(record(2, second)))
+        assert shared, (first, second)
+
+
+def test_large_groups_are_compared_within_a_window() -> None:
+    members = [record(i, f"Title number {i:05d} of a long series") for i in range(200)]
+    pairs = list(group_pairs(members))
+    assert len(pairs) <= len(members) * WINDOW
+    small = members[:WINDOWED_GROUP]
+    assert len(list(group_pairs(small))) == len(small) * (len(small) - 1) // 2
+    assert all(a.record_id < b.record_id for a, b in pairs)
+
+
+def test_features_round_trip_through_their_row() -> None:
+    features = record(
+        7, "Knowlege transfer", ["corp:nhs trust", "stirrup v"], identifiers=["hdl:1/2"]
+    )
+    assert Features.from_row(features.row()) == features

@@ -1,0 +1,141 @@
+"""Clusters of matched records, written as works and work members."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from store.batches import chunks, placeholders
+from store.tables import RECORDS, WORK_MEMBERS, WORKS
+from works.rules import Features, representative
+
+WORK_TITLE = (
+    # The representative's first dc:title (a string, or {"value", "lang"}).
+    "(SELECT CASE json_type(r.metadata, '$.title[0]') WHEN 'object'"
+    " THEN json_extract(r.metadata, '$.title[0].value')"
+    " ELSE json_extract(r.metadata, '$.title[0]') END"
+    f" FROM {RECORDS} r WHERE r.id = {WORKS}.representative_id)"
+)
+
+
+class Clusters:
+    """Union-find over record ids."""
+
+    def __init__(self) -> None:
+        self.parent: dict[int, int] = {}
+
+    def find(self, node: int) -> int:
+        parent = self.parent.setdefault(node, node)
+        while parent != node:
+            grand = self.parent[parent]
+            self.parent[node] = grand
+            node, parent = parent, grand
+        return node
+
+    def union(self, a: int, b: int) -> None:
+        root_a, root_b = self.find(a), self.find(b)
+        if root_a != root_b:
+            self.parent[max(root_a, root_b)] = min(root_a, root_b)
+
+    def components(self) -> list[list[int]]:
+        groups: dict[int, list[int]] = defaultdict(list)
+        for node in self.parent:
+            groups[self.find(node)].append(node)
+        return [sorted(members) for members in groups.values()]
+
+
+def cluster(
+    pairs: Iterable[Sequence[Any]], nodes: Iterable[int] = ()
+) -> tuple[Clusters, dict[int, list[tuple[int, str]]]]:
+    """The nodes and the records of the matched (a, b, evidence) pairs clustered, with each
+    record's matches both ways."""
+    clusters = Clusters()
+    edges: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for node in nodes:
+        clusters.find(node)
+    for first, second, evidence in pairs:
+        a, b = int(first), int(second)
+        clusters.union(a, b)
+        edges[a].append((b, str(evidence)))
+        edges[b].append((a, str(evidence)))
+    return clusters, edges
+
+
+def evidence_tree(
+    root: int, edges: dict[int, list[tuple[int, str]]]
+) -> dict[int, tuple[int | None, str | None]]:
+    """Each member -> (the member it was matched to, the evidence), walking breadth first
+    from the representative in record-id order, so the result is deterministic."""
+    tree: dict[int, tuple[int | None, str | None]] = {root: (None, None)}
+    frontier = [root]
+    while frontier:
+        following = []
+        for node in frontier:
+            for other, evidence in sorted(edges.get(node, ())):
+                if other not in tree:
+                    tree[other] = (node, evidence)
+                    following.append(other)
+        frontier = following
+    return tree
+
+
+def write_components(
+    conn: sqlite3.Connection,
+    components: Iterable[list[int]],
+    features: dict[int, Features],
+    edges: dict[int, list[tuple[int, str]]],
+    now: str,
+) -> int:
+    """Insert a work and its members for each component; returns how many."""
+    works = []
+    members = []
+    for component in components:
+        chosen = representative(features[m] for m in component)
+        work_id = component[0]
+        signature = ",".join(str(m) for m in component)
+        works.append((work_id, chosen.record_id, chosen.year, len(component), signature, now))
+        for member, (matched, evidence) in evidence_tree(chosen.record_id, edges).items():
+            members.append((member, work_id, matched, evidence))
+    conn.executemany(
+        f"INSERT INTO {WORKS} (id, representative_id, year, members, signature, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        works,
+    )
+    conn.executemany(
+        f"INSERT INTO {WORK_MEMBERS} (record_id, work_id, matched_record_id, evidence)"
+        " VALUES (?, ?, ?, ?)",
+        members,
+    )
+    for chunk in chunks([w[0] for w in works]):
+        marks = placeholders(chunk)
+        conn.execute(f"UPDATE {WORKS} SET title = {WORK_TITLE} WHERE id IN ({marks})", chunk)
+    return len(works)
+
+
+def signatures(conn: sqlite3.Connection, record_ids: Iterable[int]) -> dict[int, str]:
+    """Record -> the member list of its work, for records in works of two or more."""
+    found: dict[int, str] = {}
+    for chunk in chunks(sorted(record_ids)):
+        rows = conn.execute(
+            f"SELECT m.record_id, w.signature FROM {WORK_MEMBERS} m"
+            f" JOIN {WORKS} w ON w.id = m.work_id"
+            f" WHERE m.record_id IN ({placeholders(chunk)}) AND w.members > 1",
+            chunk,
+        ).fetchall()
+        found.update((int(r), str(s)) for r, s in rows)
+    return found
+
+
+def work_ids(conn: sqlite3.Connection, record_ids: Iterable[int]) -> dict[int, int]:
+    """Record -> its work, for those in one."""
+    found: dict[int, int] = {}
+    for chunk in chunks(sorted(record_ids)):
+        rows = conn.execute(
+            f"SELECT record_id, work_id FROM {WORK_MEMBERS}"
+            f" WHERE record_id IN ({placeholders(chunk)})",
+            chunk,
+        ).fetchall()
+        found.update((int(r), int(w)) for r, w in rows)
+    return found

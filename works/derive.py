@@ -1,0 +1,227 @@
+"""Rows derived from one record's DC: its authors, matching features and keys, search row.
+
+derive() is pure; write_rows() and delete_derived() keep the derived tables in step with
+the records inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from store.batches import chunks, placeholders
+from store.tables import (
+    AUTHOR_OVERRIDES,
+    MATCH_FEATURES,
+    MATCH_KEYS,
+    RECORD_AUTHORS,
+    RECORDS_FTS,
+)
+from works.names import CORPORATE_PREFIX, AuthorName, corporate_acronym, parse_creators
+from works.rules import Features, candidate_keys, features_of, key_hash
+
+# (computed key, source, identifier) -> key to use; source and identifier are None for an
+# override that applies everywhere.
+Overrides = Mapping[tuple[str, str | None, str | None], str]
+
+
+@dataclass(frozen=True)
+class Derived:
+    """Everything derived from one live record."""
+
+    record_id: int
+    # (role, position, name as written, author key)
+    authors: list[tuple[str, int, str, str]]
+    features: Features
+    keys: list[int]
+    # (title, creators, subjects, description), when asked for
+    search: tuple[str, str, str, str] | None
+
+
+def values(metadata: Mapping[str, Any], element: str) -> list[str]:
+    """The text of each value of one element in the stored JSON form."""
+    found = []
+    for item in metadata.get(element, ()):
+        text = item if isinstance(item, str) else item.get("value", "")
+        if text:
+            found.append(str(text))
+    return found
+
+
+def load_overrides(conn: sqlite3.Connection) -> dict[tuple[str, str | None, str | None], str]:
+    """Every author override."""
+    rows = conn.execute(
+        f"SELECT author_key, source, identifier, new_key FROM {AUTHOR_OVERRIDES}"
+    ).fetchall()
+    return {(str(k), s, i): str(new) for k, s, i, new in rows}
+
+
+def _keyed(
+    names: list[AuthorName], source: str, identifier: str, overrides: Overrides
+) -> list[AuthorName]:
+    if not overrides:
+        return names
+    keyed = []
+    for name in names:
+        key = name.key
+        # Overrides chain (a split-off key may later be joined to another), cycles cut.
+        seen = {key}
+        while True:
+            following = overrides.get((key, source, identifier)) or overrides.get((key, None, None))
+            if following is None:
+                break
+            key = following
+            if key in seen:
+                break  # back where a chain went before: a join undoing a split
+            seen.add(key)
+        keyed.append(name if key == name.key else dataclasses.replace(name, key=key))
+    return keyed
+
+
+def matching_keys(creators: list[AuthorName], contributors: list[AuthorName]) -> list[str]:
+    """The author keys matching compares: creators, then contributors (an edited book lists
+    its editors as contributors in one repository and as creators in another), then the
+    initials of bodies ("RCN" = "Royal College of Nursing")."""
+    keys = [n.key for n in creators]
+    keys += [n.key for n in contributors if n.key not in keys]
+    for name in (*creators, *contributors):
+        acronym = corporate_acronym(name)
+        if acronym and f"{CORPORATE_PREFIX}{acronym}" not in keys:
+            keys.append(f"{CORPORATE_PREFIX}{acronym}")
+    return keys
+
+
+def derive(
+    record_id: int,
+    source: str,
+    identifier: str,
+    metadata: Mapping[str, Any],
+    overrides: Overrides,
+    *,
+    search: bool = True,
+) -> Derived:
+    """The derived rows of one live record (metadata in the stored JSON form); its search
+    row only when `search`."""
+    creator_values = values(metadata, "creator")
+    creators = _keyed(parse_creators(creator_values), source, identifier, overrides)
+    contributors = _keyed(
+        parse_creators(values(metadata, "contributor")), source, identifier, overrides
+    )
+    authors = [("creator", i, n.written, n.key) for i, n in enumerate(creators)]
+    authors += [("contributor", i, n.written, n.key) for i, n in enumerate(contributors)]
+    titles = values(metadata, "title")
+    descriptions = values(metadata, "description")
+    features = features_of(
+        record_id,
+        titles,
+        matching_keys(creators, contributors),
+        values(metadata, "identifier"),
+        values(metadata, "date"),
+        descriptions,
+        sum(len(v) for v in metadata.values()),
+    )
+    keys = sorted({key_hash(k) for k in candidate_keys(features)})
+    search_row = (
+        (
+            " ".join(titles),
+            "; ".join(creator_values),
+            "; ".join(values(metadata, "subject")),
+            " ".join(descriptions),
+        )
+        if search
+        else None
+    )
+    return Derived(record_id, authors, features, keys, search_row)
+
+
+@dataclass
+class DerivedRows:
+    """The rows of a batch of Derived records, ready to insert (cheap to pickle)."""
+
+    records: int = 0
+    authors: list[tuple[int, str, int, str, str]] = field(default_factory=list)
+    features: list[tuple[Any, ...]] = field(default_factory=list)
+    keys: list[tuple[int, int]] = field(default_factory=list)
+    search: list[tuple[int, str, str, str, str]] = field(default_factory=list)
+
+
+# (id, source, identifier, metadata JSON, whether its search row is wanted)
+SourceRow = tuple[int, str, str, "str | None", bool]
+
+
+def derive_batch(rows: Sequence[SourceRow], overrides: Overrides) -> DerivedRows:
+    """Derive a batch of live records read from the records table, as rows to insert
+    (runs in a worker process during a large full recompute)."""
+    batch = [
+        derive(
+            record_id,
+            source,
+            identifier,
+            json.loads(metadata) if metadata else {},
+            overrides,
+            search=search,
+        )
+        for record_id, source, identifier, metadata, search in rows
+    ]
+    return DerivedRows(
+        records=len(batch),
+        authors=[(d.record_id, *author) for d in batch for author in d.authors],
+        features=[d.features.row() for d in batch],
+        keys=[(key, d.record_id) for d in batch for key in d.keys],
+        search=[(d.record_id, *d.search) for d in batch if d.search is not None],
+    )
+
+
+def write_rows(conn: sqlite3.Connection, rows: DerivedRows) -> None:
+    """Insert derived rows of records whose old rows are gone (see delete_derived)."""
+    conn.executemany(
+        f"INSERT INTO {RECORD_AUTHORS} (record_id, role, position, name, author_key)"
+        " VALUES (?, ?, ?, ?, ?)",
+        rows.authors,
+    )
+    conn.executemany(
+        f"INSERT INTO {MATCH_FEATURES} (record_id, title_key, numbers, year, creators, pids,"
+        " generic, context, weight) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows.features,
+    )
+    conn.executemany(f"INSERT INTO {MATCH_KEYS} (group_key, record_id) VALUES (?, ?)", rows.keys)
+    conn.executemany(
+        f"INSERT INTO {RECORDS_FTS} (rowid, title, creators, subjects, description)"
+        " VALUES (?, ?, ?, ?, ?)",
+        rows.search,
+    )
+
+
+def stored_features(conn: sqlite3.Connection, record_ids: Iterable[int]) -> list[Features]:
+    """The match_features rows of these records (those that have one)."""
+    found: list[Features] = []
+    ids = list(record_ids)
+    for chunk in chunks(ids):
+        marks = placeholders(chunk)
+        rows = conn.execute(
+            f"SELECT * FROM {MATCH_FEATURES} WHERE record_id IN ({marks})", chunk
+        ).fetchall()
+        found.extend(Features.from_row(row) for row in rows)
+    return found
+
+
+def delete_derived(
+    conn: sqlite3.Connection, record_ids: Sequence[int], *, search: bool
+) -> list[Features]:
+    """Delete the derived rows of these records; returns their old features."""
+    old = stored_features(conn, record_ids)
+    conn.executemany(
+        f"DELETE FROM {MATCH_KEYS} WHERE group_key = ? AND record_id = ?",
+        [(key_hash(k), f.record_id) for f in old for k in candidate_keys(f)],
+    )
+    for chunk in chunks(record_ids):
+        marks = placeholders(chunk)
+        conn.execute(f"DELETE FROM {MATCH_FEATURES} WHERE record_id IN ({marks})", chunk)
+        conn.execute(f"DELETE FROM {RECORD_AUTHORS} WHERE record_id IN ({marks})", chunk)
+        if search:
+            conn.execute(f"DELETE FROM {RECORDS_FTS} WHERE rowid IN ({marks})", chunk)
+    return old

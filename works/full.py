@@ -1,0 +1,132 @@
+"""The full recompute: every live record re-derived (in two worker processes on large
+stores), every candidate group compared, every work rebuilt, the authors table rebuilt."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+
+from store.batches import chunks, placeholders
+from store.schema import BULK_INDEXES
+from store.tables import (
+    MATCH_FEATURES,
+    MATCH_KEYS,
+    RECORD_AUTHORS,
+    RECORDS,
+    RECORDS_FTS,
+    WORK_MATCHES,
+    WORK_MEMBERS,
+    WORKS,
+)
+from works import author_table
+from works.clusters import WORK_TITLE, cluster, write_components
+from works.derive import (
+    DerivedRows,
+    Overrides,
+    SourceRow,
+    derive_batch,
+    load_overrides,
+    stored_features,
+    write_rows,
+)
+from works.pairs import PAIRS, all_group_matches
+from works.report import WorksReport
+
+_BATCH = 2000
+
+
+def _live_batches(conn: sqlite3.Connection, changed: set[int]) -> Iterator[list[SourceRow]]:
+    """Every live record in id order, a batch at a time."""
+    last = 0
+    while True:
+        rows = conn.execute(
+            f"SELECT id, source, identifier, metadata FROM {RECORDS}"
+            " WHERE id > ? AND deleted = 0 ORDER BY id LIMIT ?",
+            [last, _BATCH],
+        ).fetchall()
+        if not rows:
+            return
+        last = int(rows[-1][0])
+        yield [(int(i), str(s), str(x), m, int(i) in changed) for i, s, x, m in rows]
+
+
+def _derived_batches(
+    batches: Iterator[list[SourceRow]], overrides: Overrides, processes: int
+) -> Iterator[DerivedRows]:
+    """Each batch derived, in order: in this process, or spread over `processes` worker
+    processes (a few batches in flight, so memory stays bounded) while this one writes."""
+    if processes <= 1:
+        for batch in batches:
+            yield derive_batch(batch, overrides)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
+        pending: deque[Future[DerivedRows]] = deque()
+        for batch in batches:
+            pending.append(pool.submit(derive_batch, batch, overrides))
+            if len(pending) >= 2 * processes:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def recompute_all(
+    conn: sqlite3.Connection,
+    changed: set[int],
+    written: set[int],
+    now: str,
+    report: WorksReport,
+    processes: int,
+) -> list[int]:
+    report.full = True
+    overrides = load_overrides(conn)
+    conn.execute("DROP TABLE IF EXISTS temp.old_links")
+    conn.execute(
+        f"CREATE TEMP TABLE old_links AS SELECT m.record_id, w.signature FROM {WORK_MEMBERS} m"
+        f" JOIN {WORKS} w ON w.id = m.work_id WHERE w.members > 1"
+    )
+    for table in (RECORD_AUTHORS, MATCH_FEATURES, MATCH_KEYS, WORK_MATCHES, WORKS, WORK_MEMBERS):
+        conn.execute(f"DELETE FROM {table}")
+    for name in BULK_INDEXES:
+        conn.execute(f"DROP INDEX {name}")
+    for chunk in chunks(sorted(changed)):
+        conn.execute(f"DELETE FROM {RECORDS_FTS} WHERE rowid IN ({placeholders(chunk)})", chunk)
+    for rows in _derived_batches(_live_batches(conn, changed), overrides, processes):
+        write_rows(conn, rows)
+        report.records += rows.records
+    for statement in BULK_INDEXES.values():
+        conn.execute(statement)
+    all_group_matches(conn, report)
+    clusters, edges = cluster(conn.execute(f"{PAIRS} GROUP BY record_a, record_b"))
+    joined = sorted(clusters.parent)
+    features = {f.record_id: f for f in stored_features(conn, joined)}
+    report.works += write_components(conn, clusters.components(), features, edges, now)
+    # Every other live record is a work of its own.
+    conn.execute(
+        f"INSERT INTO {WORKS} (id, representative_id, year, members, signature, updated_at)"
+        f" SELECT record_id, record_id, year, 1, record_id, ? FROM {MATCH_FEATURES}"
+        f" WHERE record_id NOT IN (SELECT record_id FROM {WORK_MEMBERS})",
+        [now],
+    )
+    conn.execute(
+        f"INSERT INTO {WORK_MEMBERS} (record_id, work_id) SELECT id, id FROM {WORKS}"
+        f" WHERE members = 1"
+    )
+    conn.execute(f"UPDATE {WORKS} SET title = {WORK_TITLE} WHERE members = 1")
+    report.works = int(conn.execute(f"SELECT count(*) FROM {WORKS}").fetchone()[0])
+    moved = conn.execute(
+        f"SELECT n.record_id FROM {WORK_MEMBERS} n JOIN {WORKS} w ON w.id = n.work_id"
+        " LEFT JOIN temp.old_links o ON o.record_id = n.record_id"
+        " WHERE w.members > 1 AND (o.signature IS NULL OR o.signature != w.signature)"
+        " UNION SELECT o.record_id FROM temp.old_links o"
+        f" JOIN {WORK_MEMBERS} n ON n.record_id = o.record_id"
+        f" JOIN {WORKS} w ON w.id = n.work_id WHERE w.members = 1"
+    ).fetchall()
+    relinks = {int(r[0]) for r in moved}
+    relinks |= {r for r in written if r in clusters.parent}
+    conn.execute("DROP TABLE temp.old_links")
+    author_table.rebuild_authors(conn)
+    return sorted(relinks)

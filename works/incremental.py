@@ -1,0 +1,187 @@
+"""The incremental refresh: the records written since the last refresh re-derived, every
+candidate group they were or are in recomputed whole, the works around them re-clustered,
+and the authors rows moved by deltas."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from store.batches import chunks, placeholders
+from store.tables import RECORDS, WORK_MATCHES, WORK_MEMBERS, WORKS
+from works import author_table
+from works.clusters import cluster, signatures, work_ids, write_components
+from works.derive import (
+    SourceRow,
+    delete_derived,
+    derive_batch,
+    load_overrides,
+    stored_features,
+    write_rows,
+)
+from works.pairs import GROUP_ROWS, PAIRS, Previous, grouped_matches, insert_matches
+from works.report import WorksReport
+from works.rules import Features, candidate_keys, key_hash
+
+
+def _source_rows(conn: sqlite3.Connection, record_ids: Sequence[int]) -> list[SourceRow]:
+    """These records, when live, as derive_batch reads them (search rows wanted)."""
+    found: list[SourceRow] = []
+    for chunk in chunks(record_ids):
+        found.extend(
+            (int(i), str(s), str(x), m, True)
+            for i, s, x, m in conn.execute(
+                f"SELECT id, source, identifier, metadata FROM {RECORDS}"
+                f" WHERE id IN ({placeholders(chunk)}) AND deleted = 0",
+                chunk,
+            )
+        )
+    return found
+
+
+def _closure(conn: sqlite3.Connection, seeds: set[int]) -> tuple[set[int], set[int]]:
+    """The records connected to the seeds by matches or by their old works, and those old
+    works: everything that must be re-clustered."""
+    nodes: set[int] = set()
+    old_works: set[int] = set()
+    pending = set(seeds)
+    while pending:
+        batch = sorted(pending - nodes)
+        pending = set()
+        nodes.update(batch)
+        for chunk in chunks(batch):
+            marks = placeholders(chunk)
+            for (work_id,) in conn.execute(
+                f"SELECT DISTINCT work_id FROM {WORK_MEMBERS} WHERE record_id IN ({marks})", chunk
+            ):
+                if work_id not in old_works:
+                    old_works.add(int(work_id))
+                    pending.update(
+                        int(r)
+                        for (r,) in conn.execute(
+                            f"SELECT record_id FROM {WORK_MEMBERS} WHERE work_id = ?", [work_id]
+                        )
+                    )
+            for a, b in conn.execute(
+                f"SELECT record_a, record_b FROM {WORK_MATCHES} WHERE record_a IN ({marks})"
+                f" UNION SELECT record_a, record_b FROM {WORK_MATCHES}"
+                f" WHERE record_b IN ({marks})",
+                chunk + chunk,
+            ):
+                pending.update((int(a), int(b)))
+        pending -= nodes
+    return nodes, old_works
+
+
+@dataclass
+class _Region:
+    """The records a refresh re-clustered, with their works before and after."""
+
+    old_work: dict[int, int] = field(default_factory=dict)
+    new_work: dict[int, int] = field(default_factory=dict)
+
+
+def _recluster(
+    conn: sqlite3.Connection,
+    seeds: set[int],
+    written: set[int],
+    now: str,
+    report: WorksReport,
+    region: _Region,
+) -> list[int]:
+    """Rebuild the works around the seeds; returns the records to relink: those whose work
+    changed, and those written since the last refresh (their writes rendered them without
+    links) that are in a work of two or more."""
+    nodes, old_works = _closure(conn, seeds)
+    before = signatures(conn, nodes)
+    region.old_work = work_ids(conn, nodes)
+    for chunk in chunks(sorted(old_works)):
+        conn.execute(f"DELETE FROM {WORKS} WHERE id IN ({placeholders(chunk)})", chunk)
+    node_list = sorted(nodes)
+    for chunk in chunks(node_list):
+        conn.execute(
+            f"DELETE FROM {WORK_MEMBERS} WHERE record_id IN ({placeholders(chunk)})", chunk
+        )
+    features = {f.record_id: f for f in stored_features(conn, node_list)}
+    pairs = (
+        pair
+        for chunk in chunks(sorted(features))
+        for pair in conn.execute(
+            f"{PAIRS} WHERE record_a IN ({placeholders(chunk)}) GROUP BY record_a, record_b",
+            chunk,
+        )
+    )
+    clusters, edges = cluster(pairs, features)
+    report.works += write_components(conn, clusters.components(), features, edges, now)
+    after = signatures(conn, nodes)
+    region.new_work = work_ids(conn, nodes)
+    return sorted(
+        r for r in nodes if before.get(r) != after.get(r) or (r in written and r in after)
+    )
+
+
+def refresh_changed(
+    conn: sqlite3.Connection, changed: list[int], written: set[int], now: str, report: WorksReport
+) -> list[int]:
+    overrides = load_overrides(conn)
+    old_rows = author_table.creator_rows(conn, changed)
+    old_features = delete_derived(conn, changed, search=True)
+    by_group: dict[int, list[Features]] = defaultdict(list)
+    for feature in old_features:
+        for group_key in {key_hash(k) for k in candidate_keys(feature)}:
+            by_group[group_key].append(feature)
+    previous = Previous(set(changed), by_group)
+    derived = derive_batch(_source_rows(conn, changed), overrides)
+    write_rows(conn, derived)
+    report.records = len(changed)
+    groups = set(by_group) | {key for key, _ in derived.keys}
+    seeds = set(changed)
+    for chunk in chunks(sorted(groups)):
+        marks = placeholders(chunk)
+        for group_key, a, b, evidence in conn.execute(
+            f"DELETE FROM {WORK_MATCHES} WHERE group_key IN ({marks})"
+            " RETURNING group_key, record_a, record_b, evidence",
+            chunk,
+        ).fetchall():
+            seeds.update((int(a), int(b)))
+            previous.known[(int(group_key), int(a), int(b))] = str(evidence)
+        rows = conn.execute(
+            f"{GROUP_ROWS} WHERE k.group_key IN ({marks}) ORDER BY k.group_key", chunk
+        )
+        found = list(grouped_matches(rows, report, previous))
+        insert_matches(conn, found)
+        seeds.update(x for row in found for x in row[1:3])
+    region = _Region()
+    relinks = _recluster(conn, seeds, written, now, report, region)
+    new_rows = [(r, key, name) for r, role, _, name, key in derived.authors if role == "creator"]
+    author_table.apply_changes(conn, _author_changes(conn, old_rows, new_rows, region))
+    return relinks
+
+
+def _author_changes(
+    conn: sqlite3.Connection,
+    old_rows: list[tuple[int, str, str]],
+    new_rows: list[tuple[int, str, str]],
+    region: _Region,
+) -> author_table.AuthorChanges:
+    """How the changed records' creators and the re-clustered works change each key's
+    counts. Works outside the region are untouched, so a key's work count moves by the
+    (key, work) pairs the region had before and has after."""
+    changes = author_table.AuthorChanges()
+    old_pairs = {(r, k) for r, k, _ in old_rows}
+    new_pairs = {(r, k) for r, k, _ in new_rows}
+    changes.records.update(k for _, k in new_pairs - old_pairs)
+    changes.records.subtract(k for _, k in old_pairs - new_pairs)
+    old_forms = Counter((k, n) for _, k, n in old_rows)
+    new_forms = Counter((k, n) for _, k, n in new_rows)
+    changes.forms = {k for k, _ in (old_forms - new_forms) + (new_forms - old_forms)}
+    changed = {r for r, _, _ in old_rows} | {r for r, _, _ in new_rows}
+    others = [r for r in set(region.old_work) | set(region.new_work) if r not in changed]
+    other_pairs = {(r, k) for r, k, _ in author_table.creator_rows(conn, others)}
+    before = {(k, region.old_work[r]) for r, k in old_pairs | other_pairs if r in region.old_work}
+    after = {(k, region.new_work[r]) for r, k in new_pairs | other_pairs if r in region.new_work}
+    changes.works.update(k for k, _ in after - before)
+    changes.works.subtract(k for k, _ in before - after)
+    return changes

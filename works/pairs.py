@@ -1,0 +1,138 @@
+"""Candidate groups compared pair by pair: the matches a refresh writes.
+
+A pair found under several candidate keys is compared once (a bounded memory of recent
+pairs); an incremental refresh reuses the results of pairs its changes did not touch.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sqlite3
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from store.tables import MATCH_FEATURES, MATCH_KEYS, WORK_MATCHES
+from works.report import WorksReport
+from works.rules import Features, compare, group_pairs
+
+# Candidate groups as rows of (group key, the member's match_features columns).
+GROUP_ROWS = (
+    f"SELECT k.group_key, f.* FROM {MATCH_KEYS} k"
+    f" JOIN {MATCH_FEATURES} f ON f.record_id = k.record_id"
+)
+
+# Matched pairs with their evidence; grouped by pair, as a pair found under several
+# candidate keys is one match.
+PAIRS = f"SELECT record_a, record_b, min(evidence) FROM {WORK_MATCHES}"
+
+
+class Comparisons:
+    """compare() with a bounded memory of recent pairs: a pair sharing a creator shares
+    several candidate keys (first words, last words, initials), so it comes up in several
+    groups in a row."""
+
+    def __init__(self, size: int = 100_000) -> None:
+        self.size = size
+        self.seen: OrderedDict[tuple[int, int], str | None] = OrderedDict()
+
+    def evidence(self, a: Features, b: Features) -> str | None:
+        key = (a.record_id, b.record_id)
+        if key in self.seen:
+            self.seen.move_to_end(key)
+            return self.seen[key]
+        found = compare(a, b)
+        text = None if found is None else json.dumps(found)
+        self.seen[key] = text
+        if len(self.seen) > self.size:
+            self.seen.popitem(last=False)
+        return text
+
+
+@dataclass
+class Previous:
+    """The group state before an incremental refresh: the changed records' old features and
+    keys, and the matches deleted from the groups being recomputed. A pair of unchanged
+    records that the group compared before has the same result now, so a group of 16,000
+    records touched by one change compares only the pairs that change touches."""
+
+    changed: set[int]
+    # group key -> the changed records' old features that were in it
+    by_group: dict[int, list[Features]]
+    known: dict[tuple[int, int, int], str] = field(default_factory=dict)
+
+    def reusable(self, group_key: int, members: Sequence[Features]) -> set[tuple[int, int]]:
+        """Pairs of unchanged records the group compared before the change."""
+        old = [m for m in members if m.record_id not in self.changed]
+        if len(old) < 2:
+            return set()
+        old += self.by_group.get(group_key, [])
+        return {
+            (a.record_id, b.record_id)
+            for a, b in group_pairs(old)
+            if a.record_id not in self.changed and b.record_id not in self.changed
+        }
+
+
+def _matches(
+    group_key: int,
+    members: Sequence[Features],
+    comparisons: Comparisons,
+    previous: Previous | None,
+) -> list[tuple[int, int, int, str]]:
+    reusable = previous.reusable(group_key, members) if previous is not None else set()
+    known = previous.known if previous is not None else {}
+    found = []
+    for a, b in group_pairs(members):
+        pair = (a.record_id, b.record_id)
+        reuse = pair in reusable
+        evidence = known.get((group_key, *pair)) if reuse else comparisons.evidence(a, b)
+        if evidence is not None:
+            found.append((group_key, a.record_id, b.record_id, evidence))
+    return found
+
+
+def insert_matches(conn: sqlite3.Connection, rows: Sequence[tuple[int, int, int, str]]) -> None:
+    conn.executemany(
+        f"INSERT OR IGNORE INTO {WORK_MATCHES} (group_key, record_a, record_b, evidence)"
+        " VALUES (?, ?, ?, ?)",
+        rows,
+    )
+
+
+def grouped_matches(
+    rows: Iterable[Sequence[Any]], report: WorksReport, previous: Previous | None = None
+) -> Iterator[tuple[int, int, int, str]]:
+    """The matches of candidate groups read as (group key, feature columns...) rows ordered
+    by group key, one group in memory at a time."""
+    comparisons = Comparisons()
+    current: int | None = None
+    members: list[Features] = []
+    for row in itertools.chain(rows, [(None,)]):
+        if row[0] != current:
+            if current is not None and len(members) > 1:
+                report.groups += 1
+                found = _matches(current, members, comparisons, previous)
+                report.matches += len(found)
+                yield from found
+            current, members = row[0], []
+        if row[0] is not None:
+            members.append(Features.from_row(row[1:]))
+
+
+def all_group_matches(conn: sqlite3.Connection, report: WorksReport) -> None:
+    """Stream every candidate group of two or more members, in key order, and keep its
+    matches: memory holds one group at a time."""
+    cursor = conn.execute(
+        f"{GROUP_ROWS} WHERE k.group_key IN (SELECT group_key FROM {MATCH_KEYS}"
+        " GROUP BY group_key HAVING count(*) > 1) ORDER BY k.group_key"
+    )
+    batch: list[tuple[int, int, int, str]] = []
+    for match in grouped_matches(cursor, report):
+        batch.append(match)
+        if len(batch) >= 10_000:
+            insert_matches(conn, batch)
+            batch = []
+    insert_matches(conn, batch)

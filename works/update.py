@@ -1,0 +1,129 @@
+"""refresh(): works kept in step with the records; the one entry point write commands call.
+
+refresh() runs after every write command (import, harvest, withdraw, overrides). It
+re-derives the records written since the last refresh (authors, features, keys, search row),
+recomputes the matches of every candidate group they were or are in, re-clusters the works
+those matches touch, and re-renders the records whose published same-work links changed.
+A full recompute does the same for every record; both give the same works (tested).
+
+Candidate groups are defined pair by pair (see works.rules), and a group's matches are
+always recomputed from the whole group, so an incremental refresh reaches exactly the
+result of a full one.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable, Sequence
+
+from oaiformat.datestamps import Clock, format_utc, utc_now
+from store.db import Store
+from store.meta import read_meta, write_meta
+from store.tables import RECORDS
+from store.writes import current_change_seq
+from works.full import recompute_all
+from works.incremental import refresh_changed
+from works.linking import relink
+from works.report import WorksReport
+
+logger = logging.getLogger(__name__)
+
+WORKS_SEQ = "works_seq"
+# Past this share of the live records changed, a full recompute is the faster way; up to
+# SMALL_CHANGE records are always refreshed incrementally.
+FULL_SHARE = 0.25
+SMALL_CHANGE = 1000
+# From this many live records a full recompute derives them in two worker processes (the
+# machine's two cores: deriving is ~70% of a recompute's CPU, SQLite most of the rest).
+PARALLEL_FROM = 20_000
+
+
+def changed_records(conn: sqlite3.Connection, since: int) -> list[int]:
+    """Ids of the records written after write number `since`."""
+    rows = conn.execute(f"SELECT id FROM {RECORDS} WHERE change_seq > ?", [since]).fetchall()
+    return sorted(int(r[0]) for r in rows)
+
+
+def refresh(
+    store: Store,
+    repository_identifier: str,
+    *,
+    clock: Clock = utc_now,
+    full: bool = False,
+    change: Callable[[sqlite3.Connection], Sequence[int]] | None = None,
+    processes: int | None = None,
+) -> WorksReport:
+    """Bring the store's authors, works, search rows and same-work links up to date with its
+    records, in one write transaction, and return what was done.
+
+    `full` recomputes every work. `change` (an author override) runs first in the same
+    transaction and names records to re-derive even if unchanged: an override saved without
+    its refresh would never reach its records. Raises StoreError (or sqlite3.Error) with
+    nothing written when the refresh fails.
+    """
+    with store.write() as conn:
+        return refresh_in_transaction(
+            conn,
+            repository_identifier=repository_identifier,
+            now=format_utc(clock()),
+            full=full,
+            records=change(conn) if change is not None else (),
+            processes=processes,
+            clock=clock,
+        )
+
+
+def records_behind(conn: sqlite3.Connection) -> int:
+    """How many records were written since the works were last brought up to date (a read)."""
+    done = int(read_meta(conn, WORKS_SEQ) or 0)
+    row = conn.execute(f"SELECT count(*) FROM {RECORDS} WHERE change_seq > ?", [done]).fetchone()
+    return int(row[0])
+
+
+def refresh_in_transaction(
+    conn: sqlite3.Connection,
+    *,
+    repository_identifier: str,
+    now: str,
+    full: bool = False,
+    records: Sequence[int] = (),
+    processes: int | None = None,
+    clock: Clock | None = None,
+) -> WorksReport:
+    """Bring authors, works, search rows and same-work links up to date with the records,
+    inside the caller's write transaction. `full` recomputes every work; `records` are
+    re-derived even if unchanged (their author overrides changed). A full recompute derives
+    records in `processes` worker processes (default: 2 from PARALLEL_FROM live records).
+    Relinked records are stamped with `clock()` read at the end (default `now`)."""
+    done = int(read_meta(conn, WORKS_SEQ) or 0)
+    report = WorksReport()
+    if not full and not records and done >= current_change_seq(conn):
+        return report
+    written = set(changed_records(conn, done))
+    changed = sorted(written | set(records))
+    # Counting the live records scans the table: only worth it when the change is large.
+    live = None
+    if full or len(changed) > SMALL_CHANGE:
+        live = int(conn.execute(f"SELECT count(*) FROM {RECORDS} WHERE deleted = 0").fetchone()[0])
+    if live is not None and (full or len(changed) > FULL_SHARE * live):
+        if processes is None:
+            processes = 2 if live >= PARALLEL_FROM else 1
+        relinks = recompute_all(conn, set(changed), written, now, report, processes)
+    else:
+        relinks = refresh_changed(conn, changed, written, now, report)
+    # Stamped when the work is done: a harvester reading meanwhile sees the old snapshot, so
+    # an earlier stamp could fall before its next `from` and the change would never reach it.
+    stamp = format_utc(clock()) if clock is not None else now
+    report.relinked = relink(conn, relinks, repository_identifier=repository_identifier, now=stamp)
+    write_meta(conn, WORKS_SEQ, str(current_change_seq(conn)))
+    logger.info(
+        "works: %d records re-derived, %d groups, %d matches, %d works written, %d relinked%s",
+        report.records,
+        report.groups,
+        report.matches,
+        report.works,
+        report.relinked,
+        " (full recompute)" if report.full else "",
+    )
+    return report
