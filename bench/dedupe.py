@@ -37,7 +37,7 @@ dropped, the year sometimes one later, the same DOI for half of them); there are
 own. Candidate keys pair a creator with title words, so surnames alone make no huge group:
 4% of the records come from five data collections (PANGAEA-like: "Physical oceanography
 during POLARSTERN cruise PS122/1", the same creators, titles differing in numbers, DOIs of
-one registrant), the largest ~16k records under one key at 1M. Targets (from the issue):
+one registrant), the largest ~16k records under one key at 1M. Targets (from issue 4):
 
 * full recompute of 1M records in under 2 minutes on this 2-core machine (for smaller N the
   scaled figure is informative only);

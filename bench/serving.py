@@ -72,7 +72,7 @@ TARGET_LATENCY_RATIO = 1.2
 TARGET_RSS_RATIO = 1.2
 # The help of --repeat: which walk is reported.
 REPEAT_HELP = "walks per server and size; the median-throughput walk is reported"
-PYOAI_ELSEWHERE = 9_300  # rec/s measured for pyoai at 100k in the issue
+PYOAI_ELSEWHERE = 9_300  # rec/s measured for pyoai at 100k in issue 2
 
 # --------------------------------------------------------------------------------------
 # Synthetic records

@@ -77,30 +77,24 @@ class RunCounts:
 
 def load_state(conn: sqlite3.Connection, source: str) -> SourceState:
     """Return the source's harvesting state (empty for a source never harvested)."""
-    row = conn.execute(
-        f"SELECT next_from, last_success, failures_in_row, list_id, list_from, list_until,"
-        f" list_full, list_first_response_date, token, token_expires, cursor, pages,"
-        f" records_seen, complete_list_size FROM {HARVEST_STATE} WHERE source = ?",
+    cursor = conn.execute(
+        f"SELECT next_from, last_success, failures_in_row, list_id, list_from AS from_,"
+        f" list_until AS until, list_full AS full,"
+        f" list_first_response_date AS first_response_date, token, token_expires, cursor,"
+        f" pages, records_seen, complete_list_size FROM {HARVEST_STATE} WHERE source = ?",
         [source],
-    ).fetchone()
+    )
+    row = cursor.fetchone()
     if row is None:
         return SourceState(None, None, 0, None)
+    columns = dict(zip((c[0] for c in cursor.description), row, strict=True))
     checkpoint = None
-    if row[3] is not None:
-        checkpoint = ListCheckpoint(
-            row[3],
-            row[4],
-            row[5],
-            bool(row[6]),
-            row[7],
-            row[8],
-            row[9],
-            row[10],
-            row[11],
-            row[12],
-            row[13],
-        )
-    return SourceState(row[0], row[1], row[2], checkpoint)
+    if columns["list_id"] is not None:
+        fields = {f.name: columns[f.name] for f in dataclasses.fields(ListCheckpoint)}
+        checkpoint = ListCheckpoint(**{**fields, "full": bool(fields["full"])})
+    return SourceState(
+        columns["next_from"], columns["last_success"], columns["failures_in_row"], checkpoint
+    )
 
 
 def record_identify(
@@ -174,7 +168,19 @@ def start_list(
             " complete_list_size = NULL WHERE source = ?",
             [list_id, from_, until, int(full), now, source],
         )
-    return ListCheckpoint(list_id, from_, until, full, None, None, None, 0, 0, 0, None)
+    return ListCheckpoint(
+        list_id=list_id,
+        from_=from_,
+        until=until,
+        full=full,
+        first_response_date=None,
+        token=None,
+        token_expires=None,
+        cursor=0,
+        pages=0,
+        records_seen=0,
+        complete_list_size=None,
+    )
 
 
 def restart_list(store: Store, source: str, checkpoint: ListCheckpoint, now: str) -> ListCheckpoint:
@@ -215,19 +221,15 @@ def save_page(
 ) -> tuple[ListCheckpoint, SaveCounts]:
     """Write one page's (prepared) records, quarantine, `on_page`'s work and the new
     checkpoint in one transaction."""
-    first_date = checkpoint.first_response_date or page.response_date or now
-    updated = ListCheckpoint(
-        checkpoint.list_id,
-        checkpoint.from_,
-        checkpoint.until,
-        checkpoint.full,
-        first_date,
-        page.token,
-        page.expiration_date,
-        checkpoint.cursor + len(records),
-        checkpoint.pages + 1,
-        checkpoint.records_seen + len(records),
-        page.complete_list_size or checkpoint.complete_list_size,
+    updated = dataclasses.replace(
+        checkpoint,
+        first_response_date=checkpoint.first_response_date or page.response_date or now,
+        token=page.token,
+        token_expires=page.expiration_date,
+        cursor=checkpoint.cursor + len(records),
+        pages=checkpoint.pages + 1,
+        records_seen=checkpoint.records_seen + len(records),
+        complete_list_size=page.complete_list_size or checkpoint.complete_list_size,
     )
     with store.write() as conn:
         counts = write_prepared(conn, records, now=now)

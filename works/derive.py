@@ -11,7 +11,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from store.batches import chunks, placeholders
 from store.tables import (
@@ -29,13 +29,32 @@ from works.rules import Features, candidate_keys, features_of, key_hash
 Overrides = Mapping[tuple[str, str | None, str | None], str]
 
 
+class AuthorRow(NamedTuple):
+    """One name of a record, as a record_authors row (columns in table order)."""
+
+    record_id: int
+    role: str  # "creator" or "contributor"
+    position: int
+    name: str  # as written
+    key: str
+
+
+class SourceRow(NamedTuple):
+    """A live record as derive_batch reads it."""
+
+    record_id: int
+    source: str
+    identifier: str
+    metadata: str | None  # the stored DC JSON
+    search: bool  # whether its search row is wanted
+
+
 @dataclass(frozen=True)
 class Derived:
     """Everything derived from one live record."""
 
     record_id: int
-    # (role, position, name as written, author key)
-    authors: list[tuple[str, int, str, str]]
+    authors: list[AuthorRow]
     features: Features
     keys: list[int]
     # (title, creators, subjects, description), when asked for
@@ -111,8 +130,10 @@ def derive(
     contributors = _keyed(
         parse_creators(values(metadata, "contributor")), source, identifier, overrides
     )
-    authors = [("creator", i, n.written, n.key) for i, n in enumerate(creators)]
-    authors += [("contributor", i, n.written, n.key) for i, n in enumerate(contributors)]
+    authors = [AuthorRow(record_id, "creator", i, n.written, n.key) for i, n in enumerate(creators)]
+    authors += [
+        AuthorRow(record_id, "contributor", i, n.written, n.key) for i, n in enumerate(contributors)
+    ]
     titles = values(metadata, "title")
     descriptions = values(metadata, "description")
     features = features_of(
@@ -143,14 +164,10 @@ class DerivedRows:
     """The rows of a batch of Derived records, ready to insert (cheap to pickle)."""
 
     records: int = 0
-    authors: list[tuple[int, str, int, str, str]] = field(default_factory=list)
+    authors: list[AuthorRow] = field(default_factory=list)
     features: list[tuple[Any, ...]] = field(default_factory=list)
     keys: list[tuple[int, int]] = field(default_factory=list)
     search: list[tuple[int, str, str, str, str]] = field(default_factory=list)
-
-
-# (id, source, identifier, metadata JSON, whether its search row is wanted)
-SourceRow = tuple[int, str, str, "str | None", bool]
 
 
 def derive_batch(rows: Sequence[SourceRow], overrides: Overrides) -> DerivedRows:
@@ -169,7 +186,7 @@ def derive_batch(rows: Sequence[SourceRow], overrides: Overrides) -> DerivedRows
     ]
     return DerivedRows(
         records=len(batch),
-        authors=[(d.record_id, *author) for d in batch for author in d.authors],
+        authors=[author for d in batch for author in d.authors],
         features=[d.features.row() for d in batch],
         keys=[(key, d.record_id) for d in batch for key in d.keys],
         search=[(d.record_id, *d.search) for d in batch if d.search is not None],

@@ -31,7 +31,7 @@ def _source_rows(conn: sqlite3.Connection, record_ids: Sequence[int]) -> list[So
     found: list[SourceRow] = []
     for chunk in chunks(record_ids):
         found.extend(
-            (int(i), str(s), str(x), m, True)
+            SourceRow(int(i), str(s), str(x), m, True)
             for i, s, x, m in conn.execute(
                 f"SELECT id, source, identifier, metadata FROM {RECORDS}"
                 f" WHERE id IN ({placeholders(chunk)}) AND deleted = 0",
@@ -155,7 +155,7 @@ def refresh_changed(
         seeds.update(x for row in found for x in row[1:3])
     region = _Region()
     relinks = _recluster(conn, seeds, written, now, report, region)
-    new_rows = [(r, key, name) for r, role, _, name, key in derived.authors if role == "creator"]
+    new_rows = [(a.record_id, a.key, a.name) for a in derived.authors if a.role == "creator"]
     author_table.apply_changes(conn, _author_changes(conn, old_rows, new_rows, region))
     return relinks
 

@@ -113,11 +113,16 @@ def is_particle(word: str) -> bool:
     return word.islower() or (len(word) > 1 and not is_initials(word))
 
 
-def _has_cjk(text: str) -> bool:
-    return any(
-        "\u3040" <= c <= "\u30ff" or "\u3400" <= c <= "\u9fff" or "\uac00" <= c <= "\ud7af"
-        for c in text
+def is_cjk(char: str) -> bool:
+    """True for a kana, CJK ideograph or Hangul character: scripts written without spaces
+    between words, and names keyed whole."""
+    return (
+        "\u3040" <= char <= "\u30ff" or "\u3400" <= char <= "\u9fff" or "\uac00" <= char <= "\ud7af"
     )
+
+
+def _has_cjk(text: str) -> bool:
+    return any(is_cjk(c) for c in text)
 
 
 @functools.lru_cache(maxsize=100_000)

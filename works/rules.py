@@ -22,7 +22,7 @@ from urllib.parse import unquote
 
 from rapidfuzz.distance import OSA
 
-from works.names import fold_case
+from works.names import fold_case, is_cjk
 
 STOPWORDS = frozenset(
     "a an the of and in on for to with from by at as or is are its into via about la le "
@@ -186,16 +186,10 @@ def _year(dates: Iterable[str]) -> int | None:
     return None
 
 
-def _is_cjk(char: str) -> bool:
-    return (
-        "\u3040" <= char <= "\u30ff" or "\u3400" <= char <= "\u9fff" or "\uac00" <= char <= "\ud7af"
-    )
-
-
 def is_generic(significant: Sequence[str]) -> bool:
     """True for a title too short or too common to identify a work by itself. CJK titles
     run without spaces, so they are judged by their characters (six at least)."""
-    if any(_is_cjk(c) for word in significant for c in word):
+    if any(is_cjk(c) for word in significant for c in word):
         return sum(len(word) for word in significant) < 6
     return len(significant) <= 1 or (
         len(significant) <= 3 and all(w in _GENERIC_WORDS for w in significant)

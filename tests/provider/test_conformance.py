@@ -1,7 +1,8 @@
 """Checklist §15 ("What a validator checks") as parametrised tables against the real server.
 
-Every applicable row of /work/shared/oai-pmh-checklist.md §15 is here, by its number. Three
-rows do not apply to this provider and are left out on purpose:
+Every applicable row of the OAI-PMH checklist's §15 (the project's shared checklist, kept
+beside the repository, not in it) is here, by its number. Three rows do not apply to this
+provider and are left out on purpose:
 
 - #31 (from finer than a day-granularity repository supports): the provider declares
   seconds granularity, so `from=2002-02-05T00:00:00Z` is legal here (see #58).
