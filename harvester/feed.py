@@ -175,6 +175,36 @@ class InlineFeed:
         """Nothing to release: the client belongs to the caller."""
 
 
+@dataclass(frozen=True)
+class _PageReady:
+    """Child to parent: the next page, prepared."""
+
+    fed: FedPage
+
+    @property
+    def retries(self) -> int:
+        return self.fed.retries
+
+
+@dataclass(frozen=True)
+class _Idle:
+    """Child to parent: the walk has stopped; the child waits for the next command."""
+
+    retries: int
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """Child to parent: the walk failed; `kind` is malformed, fetch or unexpected."""
+
+    kind: str
+    text: str
+    retries: int
+
+
+_Message = _PageReady | _Idle | _Failed
+
+
 class _Stopped(Exception):
     """The parent asked the walk to stop while the child was waiting to retry."""
 
@@ -186,7 +216,7 @@ def _orphaned(parent: int) -> None:
         os._exit(0)
 
 
-def _send(results: Any, message: tuple[Any, ...], parent: int) -> None:
+def _send(results: Any, message: _Message, parent: int) -> None:
     """Put a message for the parent (exits the process once the parent is gone)."""
     while True:
         try:
@@ -232,7 +262,7 @@ def _worker(
             _walk(
                 client, command[1], results, stop, settings, source, repository_identifier, parent
             )
-            _send(results, ("idle", client.retries), parent)
+            _send(results, _Idle(client.retries), parent)
     finally:
         client.close()
 
@@ -255,16 +285,16 @@ def _walk(
             return
         except HarvestError as exc:
             kind = "malformed" if isinstance(exc, MalformedResponse) else "fetch"
-            _send(results, ("error", kind, str(exc), client.retries), parent)
+            _send(results, _Failed(kind, str(exc), client.retries), parent)
             return
         except Exception as exc:  # a bug: the parent records a failed run
             text = f"unexpected {type(exc).__name__}: {exc}\n{traceback.format_exc()}"
-            _send(results, ("error", "unexpected", text, client.retries), parent)
+            _send(results, _Failed("unexpected", text, client.retries), parent)
             return
         page = fed.page
         # The records travel prepared; sending the parsed ones too would only cost pickling.
         sent = dataclasses.replace(fed, page=dataclasses.replace(page, records=[]))
-        _send(results, ("page", sent), parent)
+        _send(results, _PageReady(sent), parent)
         params = _next_params(page)
         if params is not None and page.token in seen:
             params = None  # the parent ends the list on a repeated token
@@ -315,10 +345,10 @@ class ProcessFeed:
         self._commands.put(("walk", dict(params)))
         self._walking = True
 
-    def _receive(self, deadline: float | None = None) -> tuple[Any, ...]:
+    def _receive(self, deadline: float | None = None) -> _Message:
         while True:
             try:
-                message: tuple[Any, ...] = self._results.get(timeout=_POLL_SECONDS)
+                message: _Message = self._results.get(timeout=_POLL_SECONDS)
             except queue.Empty:
                 if not self._process.is_alive():
                     self._walking = False
@@ -328,8 +358,7 @@ class ProcessFeed:
                     self._walking = False
                     raise FetchError("the page-fetching process did not stop; ended it") from None
                 continue
-            kind = message[0]
-            self.retries = message[-1] if kind in ("idle", "error") else message[1].retries
+            self.retries = message.retries
             return message
 
     def next(self) -> FedPage:
@@ -337,27 +366,24 @@ class ProcessFeed:
         if not self._walking:
             raise HarvestError("the walk has ended")
         message = self._receive()
-        if message[0] == "page":
-            fed: FedPage = message[1]
-            return fed
-        if message[0] == "idle":
-            self._walking = False
-            raise HarvestError("the walk ended before the list did")
+        if isinstance(message, _PageReady):
+            return message.fed
         self._walking = False
+        if isinstance(message, _Idle):
+            raise HarvestError("the walk ended before the list did")
         self._receive_idle()
-        kind, text = message[1], message[2]
-        if kind == "malformed":
-            raise MalformedResponse(text)
-        if kind == "unexpected":
-            logger.error("%s", text)
-            raise HarvestError(text.splitlines()[0])
-        raise FetchError(text)
+        if message.kind == "malformed":
+            raise MalformedResponse(message.text)
+        if message.kind == "unexpected":
+            logger.error("%s", message.text)
+            raise HarvestError(message.text.splitlines()[0])
+        raise FetchError(message.text)
 
     def _receive_idle(self) -> None:
         # The child stops between requests, or in a retry wait; a request in flight can take
         # up to the response deadline, and then the child is ended.
         deadline = time.monotonic() + FINISH_GRACE_SECONDS
-        while self._receive(deadline)[0] != "idle":
+        while not isinstance(self._receive(deadline), _Idle):
             pass
 
     def finish_walk(self) -> None:
