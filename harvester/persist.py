@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from harvester.pages import Page
+from store.batches import placeholders
 from store.db import Store
 from store.meta import next_count
 from store.records import SaveCounts, SourceInfo, ensure_source
@@ -236,9 +237,9 @@ def save_page(
         if on_page is not None:
             on_page(conn, records)
         if checkpoint.full and records:
-            marks = ", ".join("?" * len(records))
             conn.execute(
-                f"UPDATE {RECORDS} SET seen_list = ? WHERE source = ? AND identifier IN ({marks})",
+                f"UPDATE {RECORDS} SET seen_list = ?"
+                f" WHERE source = ? AND identifier IN ({placeholders(records)})",
                 [checkpoint.list_id, source, *(r.identifier for r in records)],
             )
         # The same broken record seen again (a restarted list, the overlap) is one row, with

@@ -6,6 +6,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from oaiformat.identifiers import LOCAL_SOURCE, OAI_IDENTIFIER
+from store.batches import placeholders
 from store.tables import RECORD_SETS, RECORDS, SETS, SOURCES
 
 
@@ -27,7 +28,7 @@ def _in_sources(
     """An ` AND column IN (...)` clause for the published sources; empty when all are."""
     if sources is None:
         return "", []
-    return f" AND {column} IN ({', '.join('?' * len(sources))})", list(sources)
+    return f" AND {column} IN ({placeholders(sources)})", list(sources)
 
 
 def _selection(query: ListQuery) -> tuple[str, str, list[object]]:

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from store.batches import chunks, placeholders
+from store.batches import IDS, chunks, placeholders, rows_in
 from store.tables import AUTHORS, RECORD_AUTHORS, WORK_MEMBERS
 from works.names import CORPORATE_PREFIX, display_name, parse_name
 
@@ -81,17 +81,13 @@ def rebuild_authors(conn: sqlite3.Connection) -> None:
 
 def creator_rows(conn: sqlite3.Connection, record_ids: Sequence[int]) -> list[tuple[int, str, str]]:
     """(record id, author key, name as written) of these records' creators."""
-    found: list[tuple[int, str, str]] = []
-    for chunk in chunks(sorted(record_ids)):
-        found.extend(
-            (int(r), str(k), str(n))
-            for r, k, n in conn.execute(
-                f"SELECT record_id, author_key, name FROM {RECORD_AUTHORS}"
-                f" WHERE role = 'creator' AND record_id IN ({placeholders(chunk)})",
-                chunk,
-            )
-        )
-    return found
+    rows = rows_in(
+        conn,
+        f"SELECT record_id, author_key, name FROM {RECORD_AUTHORS}"
+        f" WHERE role = 'creator' AND record_id IN ({IDS})",
+        sorted(record_ids),
+    )
+    return [(int(r), str(k), str(n)) for r, k, n in rows]
 
 
 @dataclass

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from store.batches import chunks, placeholders
+from store.batches import IDS, chunks, placeholders, rows_in
 from store.errors import UnknownRecord
 from store.records import find_record_id
 from store.tables import AUTHORS, RECORD_AUTHORS, RECORDS, WORK_MEMBERS, WORKS
@@ -100,14 +100,7 @@ def _work_rows(conn: sqlite3.Connection, work_ids: Sequence[int]) -> list[dict[s
 
 
 def _newest_first(conn: sqlite3.Connection, work_ids: Sequence[int]) -> list[int]:
-    rows = []
-    for chunk in chunks(work_ids):
-        marks = placeholders(chunk)
-        rows.extend(
-            conn.execute(
-                f"SELECT id, year, title FROM {WORKS} WHERE id IN ({marks})", chunk
-            ).fetchall()
-        )
+    rows = list(rows_in(conn, f"SELECT id, year, title FROM {WORKS} WHERE id IN ({IDS})", work_ids))
     rows.sort(key=lambda r: (-(r[1] or 0), str(r[2] or "").casefold(), r[0]))
     return [int(r[0]) for r in rows]
 

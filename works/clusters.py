@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from store.batches import chunks, placeholders
+from store.batches import IDS, execute_in, rows_in
 from store.tables import RECORDS, WORK_MEMBERS, WORKS
 from works.rules import Features, representative
 
@@ -108,34 +108,28 @@ def write_components(
         " VALUES (?, ?, ?, ?)",
         members,
     )
-    for chunk in chunks([w[0] for w in works]):
-        marks = placeholders(chunk)
-        conn.execute(f"UPDATE {WORKS} SET title = {WORK_TITLE} WHERE id IN ({marks})", chunk)
+    execute_in(
+        conn, f"UPDATE {WORKS} SET title = {WORK_TITLE} WHERE id IN ({IDS})", [w[0] for w in works]
+    )
     return len(works)
 
 
 def signatures(conn: sqlite3.Connection, record_ids: Iterable[int]) -> dict[int, str]:
     """Record -> the member list of its work, for records in works of two or more."""
-    found: dict[int, str] = {}
-    for chunk in chunks(sorted(record_ids)):
-        rows = conn.execute(
-            f"SELECT m.record_id, w.signature FROM {WORK_MEMBERS} m"
-            f" JOIN {WORKS} w ON w.id = m.work_id"
-            f" WHERE m.record_id IN ({placeholders(chunk)}) AND w.members > 1",
-            chunk,
-        ).fetchall()
-        found.update((int(r), str(s)) for r, s in rows)
-    return found
+    rows = rows_in(
+        conn,
+        f"SELECT m.record_id, w.signature FROM {WORK_MEMBERS} m"
+        f" JOIN {WORKS} w ON w.id = m.work_id WHERE m.record_id IN ({IDS}) AND w.members > 1",
+        sorted(record_ids),
+    )
+    return {int(r): str(s) for r, s in rows}
 
 
 def work_ids(conn: sqlite3.Connection, record_ids: Iterable[int]) -> dict[int, int]:
     """Record -> its work, for those in one."""
-    found: dict[int, int] = {}
-    for chunk in chunks(sorted(record_ids)):
-        rows = conn.execute(
-            f"SELECT record_id, work_id FROM {WORK_MEMBERS}"
-            f" WHERE record_id IN ({placeholders(chunk)})",
-            chunk,
-        ).fetchall()
-        found.update((int(r), int(w)) for r, w in rows)
-    return found
+    rows = rows_in(
+        conn,
+        f"SELECT record_id, work_id FROM {WORK_MEMBERS} WHERE record_id IN ({IDS})",
+        sorted(record_ids),
+    )
+    return {int(r): int(w) for r, w in rows}

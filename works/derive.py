@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from store.batches import chunks, placeholders
+from store.batches import IDS, execute_in, rows_in
 from store.tables import (
     AUTHOR_OVERRIDES,
     MATCH_FEATURES,
@@ -215,15 +215,8 @@ def write_rows(conn: sqlite3.Connection, rows: DerivedRows) -> None:
 
 def stored_features(conn: sqlite3.Connection, record_ids: Iterable[int]) -> list[Features]:
     """The match_features rows of these records (those that have one)."""
-    found: list[Features] = []
-    ids = list(record_ids)
-    for chunk in chunks(ids):
-        marks = placeholders(chunk)
-        rows = conn.execute(
-            f"SELECT * FROM {MATCH_FEATURES} WHERE record_id IN ({marks})", chunk
-        ).fetchall()
-        found.extend(Features.from_row(row) for row in rows)
-    return found
+    rows = rows_in(conn, f"SELECT * FROM {MATCH_FEATURES} WHERE record_id IN ({IDS})", record_ids)
+    return [Features.from_row(row) for row in rows]
 
 
 def delete_derived(
@@ -235,10 +228,8 @@ def delete_derived(
         f"DELETE FROM {MATCH_KEYS} WHERE group_key = ? AND record_id = ?",
         [(key_hash(k), f.record_id) for f in old for k in candidate_keys(f)],
     )
-    for chunk in chunks(record_ids):
-        marks = placeholders(chunk)
-        conn.execute(f"DELETE FROM {MATCH_FEATURES} WHERE record_id IN ({marks})", chunk)
-        conn.execute(f"DELETE FROM {RECORD_AUTHORS} WHERE record_id IN ({marks})", chunk)
-        if search:
-            conn.execute(f"DELETE FROM {RECORDS_FTS} WHERE rowid IN ({marks})", chunk)
+    execute_in(conn, f"DELETE FROM {MATCH_FEATURES} WHERE record_id IN ({IDS})", record_ids)
+    execute_in(conn, f"DELETE FROM {RECORD_AUTHORS} WHERE record_id IN ({IDS})", record_ids)
+    if search:
+        execute_in(conn, f"DELETE FROM {RECORDS_FTS} WHERE rowid IN ({IDS})", record_ids)
     return old

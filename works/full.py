@@ -9,7 +9,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 
-from store.batches import chunks, placeholders
+from store.batches import IDS, execute_in
 from store.schema import BULK_INDEXES
 from store.tables import (
     MATCH_FEATURES,
@@ -92,8 +92,7 @@ def recompute_all(
         conn.execute(f"DELETE FROM {table}")
     for name in BULK_INDEXES:
         conn.execute(f"DROP INDEX {name}")
-    for chunk in chunks(sorted(changed)):
-        conn.execute(f"DELETE FROM {RECORDS_FTS} WHERE rowid IN ({placeholders(chunk)})", chunk)
+    execute_in(conn, f"DELETE FROM {RECORDS_FTS} WHERE rowid IN ({IDS})", sorted(changed))
     for rows in _derived_batches(_live_batches(conn, changed), overrides, processes):
         write_rows(conn, rows)
         report.records += rows.records

@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from store.batches import chunks, placeholders
+from store.batches import IDS, chunks, execute_in, placeholders, rows_in
 from store.tables import RECORDS, WORK_MATCHES, WORK_MEMBERS, WORKS
 from works import author_table
 from works.clusters import cluster, signatures, work_ids, write_components
@@ -28,17 +28,13 @@ from works.rules import Features, candidate_keys, key_hash
 
 def _source_rows(conn: sqlite3.Connection, record_ids: Sequence[int]) -> list[SourceRow]:
     """These records, when live, as derive_batch reads them (search rows wanted)."""
-    found: list[SourceRow] = []
-    for chunk in chunks(record_ids):
-        found.extend(
-            SourceRow(int(i), str(s), str(x), m, True)
-            for i, s, x, m in conn.execute(
-                f"SELECT id, source, identifier, metadata FROM {RECORDS}"
-                f" WHERE id IN ({placeholders(chunk)}) AND deleted = 0",
-                chunk,
-            )
-        )
-    return found
+    rows = rows_in(
+        conn,
+        f"SELECT id, source, identifier, metadata FROM {RECORDS}"
+        f" WHERE id IN ({IDS}) AND deleted = 0",
+        record_ids,
+    )
+    return [SourceRow(int(i), str(s), str(x), m, True) for i, s, x, m in rows]
 
 
 def _closure(conn: sqlite3.Connection, seeds: set[int]) -> tuple[set[int], set[int]]:
@@ -97,21 +93,12 @@ def _recluster(
     nodes, old_works = _closure(conn, seeds)
     before = signatures(conn, nodes)
     region.old_work = work_ids(conn, nodes)
-    for chunk in chunks(sorted(old_works)):
-        conn.execute(f"DELETE FROM {WORKS} WHERE id IN ({placeholders(chunk)})", chunk)
+    execute_in(conn, f"DELETE FROM {WORKS} WHERE id IN ({IDS})", sorted(old_works))
     node_list = sorted(nodes)
-    for chunk in chunks(node_list):
-        conn.execute(
-            f"DELETE FROM {WORK_MEMBERS} WHERE record_id IN ({placeholders(chunk)})", chunk
-        )
+    execute_in(conn, f"DELETE FROM {WORK_MEMBERS} WHERE record_id IN ({IDS})", node_list)
     features = {f.record_id: f for f in stored_features(conn, node_list)}
-    pairs = (
-        pair
-        for chunk in chunks(sorted(features))
-        for pair in conn.execute(
-            f"{PAIRS} WHERE record_a IN ({placeholders(chunk)}) GROUP BY record_a, record_b",
-            chunk,
-        )
+    pairs = rows_in(
+        conn, f"{PAIRS} WHERE record_a IN ({IDS}) GROUP BY record_a, record_b", sorted(features)
     )
     clusters, edges = cluster(pairs, features)
     report.works += write_components(conn, clusters.components(), features, edges, now)

@@ -7,7 +7,7 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
 
-from store.batches import chunks, placeholders
+from store.batches import IDS, chunks, placeholders, rows_in
 from store.meta import next_count
 from store.records import RECORD_COLUMNS, SourceInfo, load_source, row_to_record
 from store.tables import RECORD_SETS, RECORDS, WORK_MEMBERS
@@ -22,19 +22,18 @@ def work_links(conn: sqlite3.Connection, record_ids: Sequence[int]) -> dict[int,
     """Record -> the local identifiers of the other records of its work, sorted (the first
     MAX_LINKS)."""
     links: dict[int, list[str]] = defaultdict(list)
-    for chunk in chunks(record_ids):
-        marks = placeholders(chunk)
-        rows = conn.execute(
-            f"SELECT mine.record_id, r.local_identifier FROM {WORK_MEMBERS} mine"
-            f" JOIN {WORK_MEMBERS} other ON other.work_id = mine.work_id"
-            " AND other.record_id != mine.record_id"
-            f" JOIN {RECORDS} r ON r.id = other.record_id"
-            f" WHERE mine.record_id IN ({marks}) ORDER BY r.local_identifier",
-            chunk,
-        ).fetchall()
-        for record_id, local in rows:
-            if len(links[int(record_id)]) < MAX_LINKS:
-                links[int(record_id)].append(str(local))
+    rows = rows_in(
+        conn,
+        f"SELECT mine.record_id, r.local_identifier FROM {WORK_MEMBERS} mine"
+        f" JOIN {WORK_MEMBERS} other ON other.work_id = mine.work_id"
+        " AND other.record_id != mine.record_id"
+        f" JOIN {RECORDS} r ON r.id = other.record_id"
+        f" WHERE mine.record_id IN ({IDS}) ORDER BY r.local_identifier",
+        record_ids,
+    )
+    for record_id, local in rows:
+        if len(links[int(record_id)]) < MAX_LINKS:
+            links[int(record_id)].append(str(local))
     return links
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from store.batches import chunks, placeholders
+from store.batches import IDS, rows_in
 from store.records import find_record_id
 from store.tables import AUTHOR_OVERRIDES, RECORD_AUTHORS, RECORDS
 from works.errors import BadOverride
@@ -18,16 +18,14 @@ from works.names import parse_creators
 
 
 def _records_with_keys(conn: sqlite3.Connection, keys: set[str]) -> list[int]:
-    found: set[int] = set()
-    for chunk in chunks(sorted(keys)):
-        found.update(
-            int(r)
-            for (r,) in conn.execute(
-                f"SELECT DISTINCT record_id FROM {RECORD_AUTHORS}"
-                f" WHERE author_key IN ({placeholders(chunk)})",
-                chunk,
-            )
+    found = {
+        int(r)
+        for (r,) in rows_in(
+            conn,
+            f"SELECT DISTINCT record_id FROM {RECORD_AUTHORS} WHERE author_key IN ({IDS})",
+            sorted(keys),
         )
+    }
     return sorted(found)
 
 

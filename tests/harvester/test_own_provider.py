@@ -26,6 +26,7 @@ from oaiformat.dublin_core import DCValue
 from oaiformat.identifiers import LOCAL_SOURCE
 from oaiformat.record import Record
 from provider.settings import ProviderSettings
+from store.batches import placeholders
 from store.db import open_store
 from store.transfer import import_file
 from store.writes import save_records
@@ -81,7 +82,7 @@ def _vanish(path: Path, identifiers: list[str]) -> None:
     store = open_store(path)
     try:
         with store.write() as conn:
-            marks = ", ".join("?" * len(identifiers))
+            marks = placeholders(identifiers)
             ids = f"SELECT id FROM records WHERE local_identifier IN ({marks})"
             conn.execute(f"DELETE FROM record_sets WHERE record_id IN ({ids})", identifiers)
             deleted = conn.execute(f"DELETE FROM records WHERE id IN ({ids})", identifiers)
