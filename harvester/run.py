@@ -64,6 +64,30 @@ def _token_live(checkpoint: ListCheckpoint, now: datetime) -> bool:
     return expires > now
 
 
+class _StopGuards:
+    """When a list that keeps sending tokens must be given up: a token sent twice, too many
+    empty pages in a row, the page cap."""
+
+    def __init__(self, settings: HarvesterSettings) -> None:
+        self.settings = settings
+        self.seen_tokens: set[str] = set()
+        self.empty_in_row = 0
+
+    def reason_to_stop(self, fed: FedPage, checkpoint: ListCheckpoint) -> str | None:
+        """Why the walk must stop after this saved page (which carries a token), or None."""
+        page = fed.page
+        token = page.token or ""
+        self.empty_in_row = 0 if fed.prepared or page.quarantined else self.empty_in_row + 1
+        if token in self.seen_tokens:
+            return f"the server sent the token {token[:40]!r} twice"
+        if self.empty_in_row >= self.settings.empty_page_limit:
+            return f"{self.empty_in_row} empty pages in a row still carrying tokens"
+        if checkpoint.pages >= self.settings.page_cap:
+            return f"page cap of {self.settings.page_cap} reached"
+        self.seen_tokens.add(token)
+        return None
+
+
 class SourceHarvest:
     """One run over one source."""
 
@@ -204,10 +228,8 @@ class SourceHarvest:
         return params
 
     def _walk(self, checkpoint: ListCheckpoint, run_id: int, info: IdentifyInfo) -> None:
-        name = self.source.name
         restarts = 0
-        empty_in_row = 0
-        seen_tokens: set[str] = set()
+        guards = _StopGuards(self.settings)
         guard_warning: str | None = None
         source = self._source_info()
         feed = (
@@ -222,54 +244,50 @@ class SourceHarvest:
                 page = fed.page
                 self._note_page(fed)
                 if page.error_code and checkpoint.token:
-                    # Any error to a token in mid-list (badResumptionToken, but also a
-                    # noRecordsMatch or badArgument there) means: ask the whole list again
-                    # (harvester guidelines §6.2); taking it as the end would let a --full
-                    # list tombstone everything it had not reached.
                     restarts += 1
-                    if restarts > MAX_LIST_RESTARTS:
-                        raise RemoteOAIError(page.error_code, "the list was restarted too often")
-                    # Lists have no order: what is still missing is unknown, so the whole
-                    # list is requested again with its original from/until; what is seen
-                    # again is upserted.
-                    logger.warning("%s: %s mid-list; restarting the list", name, page.error_code)
-                    checkpoint = persist.restart_list(
-                        self.store, name, checkpoint, _now(self.clock)
-                    )
-                    seen_tokens.clear()
+                    checkpoint = self._restart(checkpoint, page.error_code, restarts)
+                    guards.seen_tokens.clear()
                     feed.start(self._params(checkpoint))
                     continue
-                if page.error_code == "noRecordsMatch":
-                    logger.info("%s: noRecordsMatch: nothing new", name)
-                    checkpoint = self._save(checkpoint, fed, run_id)
-                    break
-                if page.error_code:
+                if page.error_code and page.error_code != "noRecordsMatch":
                     raise RemoteOAIError(page.error_code, page.error_message)
                 checkpoint = self._save(checkpoint, fed, run_id)
-                logger.info(
-                    "%s: page %d: %d records%s (%s)",
-                    name,
-                    checkpoint.pages,
-                    len(fed.prepared),
-                    ", token" if page.token else ", last page",
-                    describe(fed.params),
-                )
+                if page.error_code:
+                    logger.info("%s: noRecordsMatch: nothing new", self.source.name)
+                    break
+                self._log_page(checkpoint, fed)
                 if not page.token:
                     break
-                empty_in_row = 0 if fed.prepared or page.quarantined else empty_in_row + 1
-                if page.token in seen_tokens:
-                    guard_warning = f"the server sent the token {page.token[:40]!r} twice"
-                elif empty_in_row >= self.settings.empty_page_limit:
-                    guard_warning = f"{empty_in_row} empty pages in a row still carrying tokens"
-                elif checkpoint.pages >= self.settings.page_cap:
-                    guard_warning = f"page cap of {self.settings.page_cap} reached"
+                guard_warning = guards.reason_to_stop(fed, checkpoint)
                 if guard_warning:
                     break
-                seen_tokens.add(page.token)
         finally:
             feed.close()
             self.feed_retries = feed.retries
         self._finish(checkpoint, info, guard_warning)
+
+    def _restart(
+        self, checkpoint: ListCheckpoint, error_code: str, restarts: int
+    ) -> ListCheckpoint:
+        """Any error to a token in mid-list (badResumptionToken, but also a noRecordsMatch or
+        badArgument there) means: ask the whole list again (harvester guidelines §6.2);
+        taking it as the end would let a --full list tombstone everything it had not
+        reached. Lists have no order, so what is still missing is unknown: the whole list is
+        requested again with its original from/until, and what is seen again is upserted."""
+        if restarts > MAX_LIST_RESTARTS:
+            raise RemoteOAIError(error_code, "the list was restarted too often")
+        logger.warning("%s: %s mid-list; restarting the list", self.source.name, error_code)
+        return persist.restart_list(self.store, self.source.name, checkpoint, _now(self.clock))
+
+    def _log_page(self, checkpoint: ListCheckpoint, fed: FedPage) -> None:
+        logger.info(
+            "%s: page %d: %d records%s (%s)",
+            self.source.name,
+            checkpoint.pages,
+            len(fed.prepared),
+            ", token" if fed.page.token else ", last page",
+            describe(fed.params),
+        )
 
     def _note_page(self, fed: FedPage) -> None:
         page = fed.page
