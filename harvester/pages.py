@@ -62,6 +62,32 @@ class Page:
     invalid_dc: list[str] = field(default_factory=list)
 
 
+@dataclass
+class _Collected:
+    """A page's records as they are read one by one: kept, or quarantined with the reason."""
+
+    source: str
+    records: list[Record] = field(default_factory=list)
+    quarantined: list[Quarantined] = field(default_factory=list)
+    invalid_dc: list[str] = field(default_factory=list)
+
+    def read(self, element: etree._Element, raw: bytes | None = None) -> None:
+        """Read one <record> or <header>; `raw` is what to quarantine (default: the
+        element serialised)."""
+        try:
+            record, valid_dc = read_record(element, self.source)
+        except ValueError as exc:
+            self.quarantine(etree.tostring(element) if raw is None else raw, str(exc))
+            return
+        self.records.append(record)
+        if not valid_dc:
+            self.invalid_dc.append(record.identifier)
+
+    def quarantine(self, raw: bytes, error: str) -> None:
+        """Keep a record that could not be read, with the reason."""
+        self.quarantined.append(Quarantined(raw, error))
+
+
 def _int(value: str | None) -> int | None:
     try:
         return int(value) if value is not None else None
@@ -100,20 +126,10 @@ def _from_tree(root: etree._Element, source: str, repaired: str | None) -> Page:
     )
     if body is None:
         raise MalformedResponse("the response holds neither records nor an error")
-    records: list[Record] = []
-    quarantined: list[Quarantined] = []
-    invalid_dc: list[str] = []
+    collected = _Collected(source)
     for element in body:
-        if element.tag not in (f"{_OAI}record", _HEADER):
-            continue
-        try:
-            record, valid_dc = read_record(element, source)
-        except ValueError as exc:
-            quarantined.append(Quarantined(etree.tostring(element), str(exc)))
-            continue
-        records.append(record)
-        if not valid_dc:
-            invalid_dc.append(record.identifier)
+        if element.tag in (f"{_OAI}record", _HEADER):
+            collected.read(element)
     token_element = body.find(f"{_OAI}resumptionToken")
     token = _text(token_element) or None
 
@@ -122,15 +138,15 @@ def _from_tree(root: etree._Element, source: str, repaired: str | None) -> Page:
 
     return Page(
         response_date,
-        records,
-        quarantined,
+        collected.records,
+        collected.quarantined,
         token,
         _int(attribute("cursor")),
         _int(attribute("completeListSize")),
         attribute("expirationDate"),
         repaired=repaired,
         verb=body.tag[len(_OAI) :],
-        invalid_dc=invalid_dc,
+        invalid_dc=collected.invalid_dc,
     )
 
 
@@ -194,9 +210,7 @@ def _salvage(body: bytes, source: str) -> Page:
     else:
         raise MalformedResponse(f"not well-formed XML even after repair: {last_error}")
     page = _from_tree(root, source, "records read one by one")
-    records: list[Record] = []
-    quarantined: list[Quarantined] = []
-    invalid_dc: list[str] = []
+    collected = _Collected(source)
     nsmap = " ".join(f'xmlns:{p}="{u}"' if p else f'xmlns="{u}"' for p, u in root.nsmap.items())
     for start, end in chunks:
         raw = body[start:end]
@@ -205,16 +219,16 @@ def _salvage(body: bytes, source: str) -> Page:
         wrapped = wrapped + b" " + nsmap.encode() + raw[len(wrapped) :]
         try:
             element = _parse(strip_illegal_bytes(wrapped))
-            record, valid_dc = read_record(element, source)
-        except (etree.XMLSyntaxError, ValueError) as exc:
-            quarantined.append(Quarantined(raw, str(exc)))
+        except etree.XMLSyntaxError as exc:
+            collected.quarantine(raw, str(exc))
             continue
-        records.append(record)
-        if not valid_dc:
-            invalid_dc.append(record.identifier)
+        collected.read(element, raw)
     # The verb too: a salvaged ListIdentifiers answer must still be refused.
     return dataclasses.replace(
-        page, records=records, quarantined=quarantined, invalid_dc=invalid_dc
+        page,
+        records=collected.records,
+        quarantined=collected.quarantined,
+        invalid_dc=collected.invalid_dc,
     )
 
 
