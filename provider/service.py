@@ -157,60 +157,71 @@ class Repository:
         now: datetime,
         date: str,
     ) -> bytes:
-        sources = self.settings.sources
         if request.resumption_token is not None:
-            state = tokens.decode(request.resumption_token, request.verb, self.secret, now)
-            query = queries.ListQuery(
-                state.from_, state.until, state.set_spec, sources, state.max_change_seq
-            )
-            after: tuple[str, str] | None = state.after
-            cursor, size, prefix = state.cursor, state.complete_list_size, state.metadata_prefix
+            at = self._resumed(request, request.resumption_token, now)
         else:
-            problems: list[OAIError] = []
-            if request.metadata_prefix != OAI_DC:
-                problems.append(_cannot_disseminate(request.metadata_prefix))
-            if request.set_spec is not None and not queries.has_sets(conn, sources):
-                problems.append(NoSetHierarchy("this repository has no sets"))
-            if problems:
-                raise OAIErrors(problems)
-            # Freeze the list at the last write before it began (implementation guidelines
-            # §5.1): a record changed during the list is not served twice, and the next
-            # incremental harvest (from = this responseDate) is sure to see it.
-            query = queries.ListQuery(
-                request.from_, request.until, request.set_spec, sources, current_change_seq(conn)
-            )
-            after, cursor, size, prefix = None, 0, -1, request.metadata_prefix
+            at = self._started(conn, request)
         page_size = self.settings.page_size
         rows = queries.list_page(
-            conn, query, after, page_size + 1, full_records=request.verb == "ListRecords"
+            conn, at.query, at.after, page_size + 1, full_records=request.verb == "ListRecords"
         )
         if not rows:
-            if after is None:
+            if at.after is None:
                 raise NoRecordsMatch("no record matches the arguments")
             raise BadResumptionToken("the resumption token points past the end of the list")
         more = len(rows) > page_size
         rows = rows[:page_size]
+        size = at.size
         if size < 0:
-            size = queries.count_list(conn, query) if more else len(rows)
+            size = queries.count_list(conn, at.query) if more else len(rows)
         token = None
         if more:
+            query = at.query
             state = tokens.ListState(
                 request.verb,
-                prefix,
+                at.prefix,
                 query.from_,
                 query.until,
                 query.set_spec,
                 query.max_change_seq,
                 (rows[-1][0], rows[-1][1]),
-                cursor + len(rows),
-                max(size, cursor + len(rows) + 1),
+                at.cursor + len(rows),
+                max(size, at.cursor + len(rows) + 1),
                 self._expires(now),
             )
-            token = self._token_info(state, cursor)
-        elif after is not None:
-            token = responses.TokenInfo("", cursor, max(size, cursor + len(rows)), None)
+            token = self._token_info(state, at.cursor)
+        elif at.after is not None:
+            token = responses.TokenInfo("", at.cursor, max(size, at.cursor + len(rows)), None)
         fragments = [row[2] for row in rows]
         return responses.with_fragments(date, base_url, echo, request.verb, fragments, token)
+
+    def _resumed(self, request: ListRequest, token: str, now: datetime) -> _ListPosition:
+        """Where a resumption token says the list stands (its query frozen when it began)."""
+        state = tokens.decode(token, request.verb, self.secret, now)
+        query = queries.ListQuery(
+            state.from_, state.until, state.set_spec, self.settings.sources, state.max_change_seq
+        )
+        return _ListPosition(
+            query, state.after, state.cursor, state.complete_list_size, state.metadata_prefix
+        )
+
+    def _started(self, conn: sqlite3.Connection, request: ListRequest) -> _ListPosition:
+        """The start of a new list, its arguments checked against what the store holds."""
+        sources = self.settings.sources
+        problems: list[OAIError] = []
+        if request.metadata_prefix != OAI_DC:
+            problems.append(_cannot_disseminate(request.metadata_prefix))
+        if request.set_spec is not None and not queries.has_sets(conn, sources):
+            problems.append(NoSetHierarchy("this repository has no sets"))
+        if problems:
+            raise OAIErrors(problems)
+        # Freeze the list at the last write before it began (implementation guidelines
+        # §5.1): a record changed during the list is not served twice, and the next
+        # incremental harvest (from = this responseDate) is sure to see it.
+        query = queries.ListQuery(
+            request.from_, request.until, request.set_spec, sources, current_change_seq(conn)
+        )
+        return _ListPosition(query, None, 0, -1, request.metadata_prefix)
 
     def _expires(self, now: datetime) -> int:
         return int(now.timestamp()) + self.settings.token_lifetime
@@ -222,6 +233,18 @@ class Repository:
             state.complete_list_size,
             format_utc(state.expiration_date),
         )
+
+
+@dataclass(frozen=True)
+class _ListPosition:
+    """Where a list request stands: its query, the last key served, the cursor, the
+    complete list size (-1 until counted) and the metadata prefix."""
+
+    query: queries.ListQuery
+    after: tuple[str, str] | None
+    cursor: int
+    size: int
+    prefix: str | None
 
 
 def _unknown(identifier: str) -> IdDoesNotExist:
