@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from store.batches import IDS, chunks, placeholders, rows_in
+from store.batches import IDS, rows_in
 from store.errors import UnknownRecord
 from store.records import find_record_id
 from store.tables import AUTHORS, RECORD_AUTHORS, RECORDS, WORK_MEMBERS, WORKS
@@ -39,64 +39,66 @@ def authors(conn: sqlite3.Connection, *, min_works: int = 1) -> list[dict[str, A
 
 def _work_rows(conn: sqlite3.Connection, work_ids: Sequence[int]) -> list[dict[str, Any]]:
     """The works with their authors and members, in the order given."""
-    if not work_ids:
-        return []
-    found: dict[int, dict[str, Any]] = {}
-    for chunk in chunks(work_ids):
-        marks = placeholders(chunk)
-        for work_id, title, year, representative_id in conn.execute(
-            f"SELECT id, title, year, representative_id FROM {WORKS} WHERE id IN ({marks})",
-            chunk,
-        ):
-            found[int(work_id)] = {
-                "work": int(work_id),
-                "title": title,
-                "year": year,
-                "authors": [],
-                "members": [],
-                "_representative": int(representative_id),
-            }
-        members = conn.execute(
+    found: dict[int, dict[str, Any]] = {
+        int(work_id): {"work": int(work_id), "title": title, "year": year}
+        for work_id, title, year in rows_in(
+            conn, f"SELECT id, title, year FROM {WORKS} WHERE id IN ({IDS})", work_ids
+        )
+    }
+    members = _members(conn, work_ids)
+    names = _creator_names(conn, work_ids)
+    return [
+        {**found[w], "authors": names.get(w, []), "members": members.get(w, [])}
+        for w in work_ids
+        if w in found
+    ]
+
+
+def _members(conn: sqlite3.Connection, work_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """Work -> its member records, each with the match that joined it to the work."""
+    rows = list(
+        rows_in(
+            conn,
             f"SELECT m.work_id, m.record_id, r.source, r.identifier, r.local_identifier,"
-            f" m.matched_record_id, m.evidence FROM {WORK_MEMBERS} m"
-            f" JOIN {RECORDS} r ON r.id = m.record_id WHERE m.work_id IN ({marks})"
-            " ORDER BY m.work_id, m.record_id",
-            chunk,
-        ).fetchall()
-        local_of = {int(row[1]): str(row[4]) for row in members}
-        names: dict[int, list[str]] = defaultdict(list)
-        for work_id, name in conn.execute(
-            f"SELECT m.work_id, coalesce(a.name, ra.name) FROM {WORK_MEMBERS} m"
-            f" JOIN {RECORD_AUTHORS} ra ON ra.record_id = m.record_id AND ra.role = 'creator'"
-            f" LEFT JOIN {AUTHORS} a ON a.key = ra.author_key"
-            f" WHERE m.work_id IN ({marks})"
-            " ORDER BY m.work_id, m.record_id != (SELECT representative_id FROM works"
-            " WHERE id = m.work_id), m.record_id, ra.position",
-            chunk,
-        ):
-            if name not in names[int(work_id)]:
-                names[int(work_id)].append(str(name))
-        for work_id, record_id, source, identifier, local, matched, evidence in members:
-            work = found[int(work_id)]
-            work["members"].append(
-                {
-                    "source": str(source),
-                    "identifier": str(identifier),
-                    "local_identifier": str(local),
-                    "representative": int(record_id) == work["_representative"],
-                    "matched_to": None if matched is None else local_of.get(int(matched)),
-                    "evidence": None if evidence is None else json.loads(str(evidence)),
-                }
-            )
-        for work_id in chunk:
-            if work_id in found:
-                found[work_id]["authors"] = names[work_id]
-    ordered = []
-    for work_id in work_ids:
-        if work_id in found:
-            del found[work_id]["_representative"]
-            ordered.append(found[work_id])
-    return ordered
+            f" m.matched_record_id, m.evidence, w.representative_id = m.record_id"
+            f" FROM {WORK_MEMBERS} m JOIN {RECORDS} r ON r.id = m.record_id"
+            f" JOIN {WORKS} w ON w.id = m.work_id"
+            f" WHERE m.work_id IN ({IDS}) ORDER BY m.work_id, m.record_id",
+            work_ids,
+        )
+    )
+    local_of = {int(row[1]): str(row[4]) for row in rows}
+    members: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for work_id, _, source, identifier, local, matched, evidence, representative in rows:
+        members[int(work_id)].append(
+            {
+                "source": str(source),
+                "identifier": str(identifier),
+                "local_identifier": str(local),
+                "representative": bool(representative),
+                "matched_to": None if matched is None else local_of.get(int(matched)),
+                "evidence": None if evidence is None else json.loads(str(evidence)),
+            }
+        )
+    return members
+
+
+def _creator_names(conn: sqlite3.Connection, work_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Work -> its creators' display names, each once, the representative's first."""
+    names: dict[int, list[str]] = defaultdict(list)
+    for work_id, name in rows_in(
+        conn,
+        f"SELECT m.work_id, coalesce(a.name, ra.name) FROM {WORK_MEMBERS} m"
+        f" JOIN {RECORD_AUTHORS} ra ON ra.record_id = m.record_id AND ra.role = 'creator'"
+        f" LEFT JOIN {AUTHORS} a ON a.key = ra.author_key"
+        f" WHERE m.work_id IN ({IDS})"
+        f" ORDER BY m.work_id, m.record_id != (SELECT representative_id FROM {WORKS}"
+        " WHERE id = m.work_id), m.record_id, ra.position",
+        work_ids,
+    ):
+        if name not in names[int(work_id)]:
+            names[int(work_id)].append(str(name))
+    return names
 
 
 def _newest_first(conn: sqlite3.Connection, work_ids: Sequence[int]) -> list[int]:
