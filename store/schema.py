@@ -26,6 +26,7 @@ from store.tables import (
     STORE_META,
     WORK_MATCHES,
     WORK_MEMBERS,
+    WORK_OVERRIDES,
     WORKS,
 )
 
@@ -329,5 +330,59 @@ FROM {RECORD_AUTHORS} a JOIN {WORK_MEMBERS} m ON m.record_id = a.record_id;
 def m003_works(db: Database) -> None:
     """Authors, works and their evidence, matching keys, full-text search."""
     for statement in WORKS_DDL.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
+TRUSTED_WORKS_DDL = f"""
+-- Where a record was published and what kind it is: evidence for and against same-work.
+ALTER TABLE {MATCH_FEATURES} ADD COLUMN container TEXT NOT NULL DEFAULT '';
+ALTER TABLE {MATCH_FEATURES} ADD COLUMN volume TEXT NOT NULL DEFAULT '';
+ALTER TABLE {MATCH_FEATURES} ADD COLUMN issue TEXT NOT NULL DEFAULT '';
+ALTER TABLE {MATCH_FEATURES} ADD COLUMN first_page TEXT NOT NULL DEFAULT '';
+ALTER TABLE {MATCH_FEATURES} ADD COLUMN page_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE {MATCH_FEATURES} ADD COLUMN abstract INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE {MATCH_FEATURES} ADD COLUMN kind TEXT NOT NULL DEFAULT '';
+
+-- 'same': joined when no conflict stands in the way; 'review': a possible duplicate.
+ALTER TABLE {WORK_MATCHES} ADD COLUMN decision TEXT NOT NULL DEFAULT 'same'
+    CHECK (decision IN ('same', 'review'));
+CREATE INDEX work_matches_for_review ON {WORK_MATCHES} (decision);
+
+-- A person's decision on two records: the same work, or not.
+CREATE TABLE {WORK_OVERRIDES} (
+    id INTEGER PRIMARY KEY,
+    decision TEXT NOT NULL CHECK (decision IN ('same', 'different')),
+    source_a TEXT NOT NULL,
+    identifier_a TEXT NOT NULL,
+    source_b TEXT NOT NULL,
+    identifier_b TEXT NOT NULL,
+    note TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX work_overrides_unique
+    ON {WORK_OVERRIDES} (source_a, identifier_a, source_b, identifier_b);
+
+CREATE VIEW works_review AS
+SELECT m.record_a, ra.local_identifier AS identifier_a, m.record_b,
+       rb.local_identifier AS identifier_b, min(m.evidence) AS evidence
+FROM {WORK_MATCHES} m
+JOIN {RECORDS} ra ON ra.id = m.record_a
+JOIN {RECORDS} rb ON rb.id = m.record_b
+JOIN {WORK_MEMBERS} wa ON wa.record_id = m.record_a
+JOIN {WORK_MEMBERS} wb ON wb.record_id = m.record_b
+WHERE wa.work_id != wb.work_id
+GROUP BY m.record_a, m.record_b;
+
+-- Every record is derived again at the next works update (its features gained columns).
+UPDATE {STORE_META} SET value = '0' WHERE key = 'works_seq'
+"""
+
+
+@migrations()
+def m004_trusted_works(db: Database) -> None:
+    """Works under conflicts: place of publication and kind in the features, decisions on
+    compared pairs, a person's same/different decisions, the review view."""
+    for statement in TRUSTED_WORKS_DDL.split(";\n"):
         if statement.strip():
             db.execute(statement)

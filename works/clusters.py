@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Set
 from typing import Any
 
 from store.batches import IDS, execute_in, rows_in
 from store.tables import RECORDS, WORK_MEMBERS, WORKS
-from works.rules import Features, representative
+from works.conflicts import conflicts
+from works.features import Features
+from works.rules import Match, representative
 
 WORK_TITLE = (
     # The representative's first dc:title (a string, or {"value", "lang"}).
@@ -21,13 +24,18 @@ WORK_TITLE = (
 
 
 class Clusters:
-    """Union-find over record ids."""
+    """Union-find over record ids, with each root's members (to check cannot-links)."""
 
     def __init__(self) -> None:
         self.parent: dict[int, int] = {}
+        self.members: dict[int, list[int]] = {}
 
     def find(self, node: int) -> int:
-        parent = self.parent.setdefault(node, node)
+        parent = self.parent.get(node)
+        if parent is None:
+            self.parent[node] = node
+            self.members[node] = [node]
+            return node
         while parent != node:
             grand = self.parent[parent]
             self.parent[node] = grand
@@ -37,30 +45,73 @@ class Clusters:
     def union(self, a: int, b: int) -> None:
         root_a, root_b = self.find(a), self.find(b)
         if root_a != root_b:
-            self.parent[max(root_a, root_b)] = min(root_a, root_b)
+            keep, gone = min(root_a, root_b), max(root_a, root_b)
+            self.parent[gone] = keep
+            self.members[keep].extend(self.members.pop(gone))
 
     def components(self) -> list[list[int]]:
-        groups: dict[int, list[int]] = defaultdict(list)
-        for node in self.parent:
-            groups[self.find(node)].append(node)
-        return [sorted(members) for members in groups.values()]
+        return [sorted(members) for members in self.members.values()]
+
+
+# Whether two records may not share a work (a conflict, or a person's "different").
+CannotLink = Callable[[int, int], bool]
+
+
+def _edge_order(pair: Sequence[Any]) -> tuple[int, int, int]:
+    """Strongest evidence first, then record ids: the one canonical order of merges, so a
+    region reclustered alone gets what a full recompute gets."""
+    first, second, evidence = pair
+    strength = Match("same", json.loads(str(evidence))).strength
+    return (-strength, int(first), int(second))
 
 
 def cluster(
-    pairs: Iterable[Sequence[Any]], nodes: Iterable[int] = ()
+    pairs: Iterable[Sequence[Any]],
+    nodes: Iterable[int] = (),
+    cannot_link: CannotLink | None = None,
 ) -> tuple[Clusters, dict[int, list[tuple[int, str]]]]:
     """The nodes and the records of the matched (a, b, evidence) pairs clustered, with each
-    record's matches both ways."""
+    record's accepted matches both ways. Pairs are taken strongest first; a pair whose two
+    clusters hold records that cannot be linked is refused (A = B and B = C do not make
+    A = C when A and C conflict)."""
     clusters = Clusters()
     edges: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for node in nodes:
         clusters.find(node)
-    for first, second, evidence in pairs:
+    for first, second, evidence in sorted(pairs, key=_edge_order):
         a, b = int(first), int(second)
+        root_a, root_b = clusters.find(a), clusters.find(b)
+        if root_a != root_b and cannot_link is not None:
+            inside_a, inside_b = clusters.members[root_a], clusters.members[root_b]
+            if any(cannot_link(x, y) for x in inside_a for y in inside_b):
+                continue
         clusters.union(a, b)
         edges[a].append((b, str(evidence)))
         edges[b].append((a, str(evidence)))
     return clusters, edges
+
+
+def conflict_links(
+    features: dict[int, Features],
+    different: Set[tuple[int, int]],
+    same: Set[tuple[int, int]] = frozenset(),
+) -> CannotLink:
+    """Records that may not share a work: a person said they differ, or their metadata
+    conflicts (works.conflicts) and no person said they are the same. Records without
+    features (deleted) never link."""
+
+    def cannot_link(x: int, y: int) -> bool:
+        pair = (min(x, y), max(x, y))
+        if pair in different:
+            return True
+        if pair in same:
+            return False
+        first, second = features.get(x), features.get(y)
+        if first is None or second is None:
+            return True
+        return bool(conflicts(first, second))
+
+    return cannot_link
 
 
 def evidence_tree(

@@ -21,8 +21,9 @@ from store.tables import (
     RECORD_AUTHORS,
     RECORDS_FTS,
 )
+from works.features import Features, features_of
 from works.names import CORPORATE_PREFIX, AuthorName, corporate_acronym, parse_creators
-from works.rules import Features, candidate_keys, features_of, key_hash
+from works.rules import candidate_keys, key_hash
 
 # (computed key, source, identifier) -> key to use; source and identifier are None for an
 # override that applies everywhere.
@@ -144,6 +145,8 @@ def derive(
         values(metadata, "date"),
         descriptions,
         sum(len(v) for v in metadata.values()),
+        sources=values(metadata, "source"),
+        types=values(metadata, "type"),
     )
     keys = sorted({key_hash(k) for k in candidate_keys(features)})
     search_row = (
@@ -202,7 +205,8 @@ def write_rows(conn: sqlite3.Connection, rows: DerivedRows) -> None:
     )
     conn.executemany(
         f"INSERT INTO {MATCH_FEATURES} (record_id, title_key, numbers, year, creators, pids,"
-        " generic, context, weight) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " generic, context, weight, container, volume, issue, first_page, page_count, abstract,"
+        " kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows.features,
     )
     conn.executemany(f"INSERT INTO {MATCH_KEYS} (group_key, record_id) VALUES (?, ?)", rows.keys)

@@ -22,7 +22,7 @@ from store.tables import (
     WORKS,
 )
 from works import author_table
-from works.clusters import WORK_TITLE, cluster, write_components
+from works.clusters import WORK_TITLE, cluster, conflict_links, write_components
 from works.derive import (
     DerivedRows,
     Overrides,
@@ -32,6 +32,7 @@ from works.derive import (
     stored_features,
     write_rows,
 )
+from works.pair_overrides import different_pairs, same_edges
 from works.pairs import PAIRS, all_group_matches
 from works.report import WorksReport
 
@@ -99,10 +100,15 @@ def recompute_all(
     for statement in BULK_INDEXES.values():
         conn.execute(statement)
     all_group_matches(conn, report)
-    clusters, edges = cluster(conn.execute(f"{PAIRS} GROUP BY record_a, record_b"))
-    joined = sorted(clusters.parent)
+    forced = same_edges(conn)
+    pairs = conn.execute(f"{PAIRS} GROUP BY record_a, record_b").fetchall() + forced
+    joined = sorted({int(x) for pair in pairs for x in pair[:2]})
     features = {f.record_id: f for f in stored_features(conn, joined)}
-    report.works += write_components(conn, clusters.components(), features, edges, now)
+    links = conflict_links(features, different_pairs(conn), {(a, b) for a, b, _ in forced})
+    clusters, edges = cluster(pairs, cannot_link=links)
+    # Records a refused merge left alone are written below, with every unmatched record.
+    joined_works = [c for c in clusters.components() if len(c) > 1]
+    report.works += write_components(conn, joined_works, features, edges, now)
     # Every other live record is a work of its own.
     conn.execute(
         f"INSERT INTO {WORKS} (id, representative_id, year, members, signature, updated_at)"
@@ -125,7 +131,7 @@ def recompute_all(
         f" JOIN {WORKS} w ON w.id = n.work_id WHERE w.members = 1"
     ).fetchall()
     relinks = {int(r[0]) for r in moved}
-    relinks |= {r for r in written if r in clusters.parent}
+    relinks |= {r for c in joined_works for r in c if r in written}
     conn.execute("DROP TABLE temp.old_links")
     author_table.rebuild_authors(conn)
     return sorted(relinks)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from store.batches import IDS, chunks, execute_in, placeholders, rows_in
 from store.tables import RECORDS, WORK_MATCHES, WORK_MEMBERS, WORKS
 from works import author_table
-from works.clusters import cluster, signatures, work_ids, write_components
+from works.clusters import cluster, conflict_links, signatures, work_ids, write_components
 from works.derive import (
     SourceRow,
     delete_derived,
@@ -21,9 +21,11 @@ from works.derive import (
     stored_features,
     write_rows,
 )
+from works.features import Features
+from works.pair_overrides import different_pairs, same_edges
 from works.pairs import GROUP_ROWS, PAIRS, Previous, grouped_matches, insert_matches
 from works.report import WorksReport
-from works.rules import Features, candidate_keys, key_hash
+from works.rules import candidate_keys, key_hash
 
 
 def _source_rows(conn: sqlite3.Connection, record_ids: Sequence[int]) -> list[SourceRow]:
@@ -42,11 +44,17 @@ def _closure(conn: sqlite3.Connection, seeds: set[int]) -> tuple[set[int], set[i
     works: everything that must be re-clustered."""
     nodes: set[int] = set()
     old_works: set[int] = set()
+    forced: dict[int, set[int]] = defaultdict(set)
+    for a, b, _ in same_edges(conn):
+        forced[a].add(b)
+        forced[b].add(a)
     pending = set(seeds)
     while pending:
         batch = sorted(pending - nodes)
         pending = set()
         nodes.update(batch)
+        for node in batch:
+            pending.update(forced.get(node, ()))
         for chunk in chunks(batch):
             marks = placeholders(chunk)
             for (work_id,) in conn.execute(
@@ -61,9 +69,10 @@ def _closure(conn: sqlite3.Connection, seeds: set[int]) -> tuple[set[int], set[i
                         )
                     )
             for a, b in conn.execute(
-                f"SELECT record_a, record_b FROM {WORK_MATCHES} WHERE record_a IN ({marks})"
+                f"SELECT record_a, record_b FROM {WORK_MATCHES}"
+                f" WHERE record_a IN ({marks}) AND decision = 'same'"
                 f" UNION SELECT record_a, record_b FROM {WORK_MATCHES}"
-                f" WHERE record_b IN ({marks})",
+                f" WHERE record_b IN ({marks}) AND decision = 'same'",
                 chunk + chunk,
             ):
                 pending.update((int(a), int(b)))
@@ -98,9 +107,11 @@ def _recluster(
     execute_in(conn, f"DELETE FROM {WORK_MEMBERS} WHERE record_id IN ({IDS})", node_list)
     features = {f.record_id: f for f in stored_features(conn, node_list)}
     pairs = rows_in(
-        conn, f"{PAIRS} WHERE record_a IN ({IDS}) GROUP BY record_a, record_b", sorted(features)
+        conn, f"{PAIRS} AND record_a IN ({IDS}) GROUP BY record_a, record_b", sorted(features)
     )
-    clusters, edges = cluster(pairs, features)
+    forced = [edge for edge in same_edges(conn) if edge[0] in features and edge[1] in features]
+    links = conflict_links(features, different_pairs(conn), {(a, b) for a, b, _ in forced})
+    clusters, edges = cluster([*pairs, *forced], features, links)
     report.works += write_components(conn, clusters.components(), features, edges, now)
     after = signatures(conn, nodes)
     region.new_work = work_ids(conn, nodes)
@@ -127,13 +138,13 @@ def refresh_changed(
     seeds = set(changed)
     for chunk in chunks(sorted(groups)):
         marks = placeholders(chunk)
-        for group_key, a, b, evidence in conn.execute(
+        for group_key, a, b, decision, evidence in conn.execute(
             f"DELETE FROM {WORK_MATCHES} WHERE group_key IN ({marks})"
-            " RETURNING group_key, record_a, record_b, evidence",
+            " RETURNING group_key, record_a, record_b, decision, evidence",
             chunk,
         ).fetchall():
             seeds.update((int(a), int(b)))
-            previous.known[(int(group_key), int(a), int(b))] = str(evidence)
+            previous.known[(int(group_key), int(a), int(b))] = (str(decision), str(evidence))
         rows = conn.execute(
             f"{GROUP_ROWS} WHERE k.group_key IN ({marks}) ORDER BY k.group_key", chunk
         )

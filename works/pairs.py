@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from store.tables import MATCH_FEATURES, MATCH_KEYS, WORK_MATCHES
+from works.features import Features
 from works.report import WorksReport
-from works.rules import Features, compare, group_pairs
+from works.rules import compare, group_pairs
 
 # Candidate groups as rows of (group key, the member's match_features columns).
 GROUP_ROWS = (
@@ -24,9 +25,14 @@ GROUP_ROWS = (
     f" JOIN {MATCH_FEATURES} f ON f.record_id = k.record_id"
 )
 
-# Matched pairs with their evidence; grouped by pair, as a pair found under several
-# candidate keys is one match.
-PAIRS = f"SELECT record_a, record_b, min(evidence) FROM {WORK_MATCHES}"
+# Pairs judged the same work, with their evidence (callers add "AND ..." and "GROUP BY
+# record_a, record_b": a pair found under several candidate keys is one match).
+PAIRS = f"SELECT record_a, record_b, min(evidence) FROM {WORK_MATCHES} WHERE decision = 'same'"
+# One compared pair as work_matches stores it: (group key, record a, record b, decision,
+# evidence JSON).
+MatchRow = tuple[int, int, int, str, str]
+# A pair's decision and evidence JSON, or None when the pair is no match at all.
+Judged = tuple[str, str] | None
 
 
 class Comparisons:
@@ -36,19 +42,20 @@ class Comparisons:
 
     def __init__(self, size: int = 100_000) -> None:
         self.size = size
-        self.seen: OrderedDict[tuple[int, int], str | None] = OrderedDict()
+        self.seen: OrderedDict[tuple[int, int], Judged] = OrderedDict()
 
-    def evidence(self, a: Features, b: Features) -> str | None:
+    def judge(self, a: Features, b: Features) -> Judged:
+        """The pair's (decision, evidence JSON), or None."""
         key = (a.record_id, b.record_id)
         if key in self.seen:
             self.seen.move_to_end(key)
             return self.seen[key]
         found = compare(a, b)
-        text = None if found is None else json.dumps(found)
-        self.seen[key] = text
+        judged = None if found is None else (found.decision, json.dumps(found.evidence))
+        self.seen[key] = judged
         if len(self.seen) > self.size:
             self.seen.popitem(last=False)
-        return text
+        return judged
 
 
 @dataclass
@@ -61,7 +68,7 @@ class Previous:
     changed: set[int]
     # group key -> the changed records' old features that were in it
     by_group: dict[int, list[Features]]
-    known: dict[tuple[int, int, int], str] = field(default_factory=dict)
+    known: dict[tuple[int, int, int], tuple[str, str]] = field(default_factory=dict)
 
     def reusable(self, group_key: int, members: Sequence[Features]) -> set[tuple[int, int]]:
         """Pairs of unchanged records the group compared before the change."""
@@ -81,30 +88,31 @@ def _matches(
     members: Sequence[Features],
     comparisons: Comparisons,
     previous: Previous | None,
-) -> list[tuple[int, int, int, str]]:
+) -> list[MatchRow]:
     reusable = previous.reusable(group_key, members) if previous is not None else set()
     known = previous.known if previous is not None else {}
     found = []
     for a, b in group_pairs(members):
         pair = (a.record_id, b.record_id)
         reuse = pair in reusable
-        evidence = known.get((group_key, *pair)) if reuse else comparisons.evidence(a, b)
-        if evidence is not None:
-            found.append((group_key, a.record_id, b.record_id, evidence))
+        judged = known.get((group_key, *pair)) if reuse else comparisons.judge(a, b)
+        if judged is not None:
+            found.append((group_key, a.record_id, b.record_id, *judged))
     return found
 
 
-def insert_matches(conn: sqlite3.Connection, rows: Sequence[tuple[int, int, int, str]]) -> None:
+def insert_matches(conn: sqlite3.Connection, rows: Sequence[MatchRow]) -> None:
+    """Store compared pairs (same-work matches and pairs for review)."""
     conn.executemany(
-        f"INSERT OR IGNORE INTO {WORK_MATCHES} (group_key, record_a, record_b, evidence)"
-        " VALUES (?, ?, ?, ?)",
+        f"INSERT OR IGNORE INTO {WORK_MATCHES}"
+        " (group_key, record_a, record_b, decision, evidence) VALUES (?, ?, ?, ?, ?)",
         rows,
     )
 
 
 def grouped_matches(
     rows: Iterable[Sequence[Any]], report: WorksReport, previous: Previous | None = None
-) -> Iterator[tuple[int, int, int, str]]:
+) -> Iterator[MatchRow]:
     """The matches of candidate groups read as (group key, feature columns...) rows ordered
     by group key, one group in memory at a time."""
     comparisons = Comparisons()
@@ -129,7 +137,7 @@ def all_group_matches(conn: sqlite3.Connection, report: WorksReport) -> None:
         f"{GROUP_ROWS} WHERE k.group_key IN (SELECT group_key FROM {MATCH_KEYS}"
         " GROUP BY group_key HAVING count(*) > 1) ORDER BY k.group_key"
     )
-    batch: list[tuple[int, int, int, str]] = []
+    batch: list[MatchRow] = []
     for match in grouped_matches(cursor, report):
         batch.append(match)
         if len(batch) >= 10_000:

@@ -6,18 +6,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from works.rules import (
-    WINDOW,
-    WINDOWED_GROUP,
-    Features,
-    candidate_keys,
-    compare,
-    features_of,
-    group_pairs,
-    normalise_pid,
-    title_numbers,
-    words,
-)
+from works.features import Features, features_of, normalise_pid, title_numbers, words
+from works.rules import WINDOW, WINDOWED_GROUP, candidate_keys, compare, group_pairs
 
 
 def record(
@@ -65,17 +55,35 @@ def test_persistent_identifiers(written: str, pid: str | None) -> None:
     assert normalise_pid(written) == pid
 
 
-def test_a_shared_persistent_identifier_is_enough() -> None:
-    a = record(1, "Introduction", ["smith j"], identifiers=["doi:10.1234/x"])
-    b = record(2, "Preface", ["doe k"], identifiers=["https://doi.org/10.1234/X"], year="1999")
-    assert compare(a, b) == {"rule": "identifier", "identifiers": ["doi:10.1234/x"]}
+def decision(a: Features, b: Features) -> str | None:
+    """What compare() decides on a pair: "same", "review" or None."""
+    found = compare(a, b)
+    return None if found is None else found.decision
+
+
+def test_a_shared_persistent_identifier_joins_related_records() -> None:
+    a = record(1, "Peer support in mental health", ["smith j"], identifiers=["doi:10.1234/x"])
+    b = record(2, "Peer support in mental health services", ["doe k"], identifiers=["10.1234/X"])
+    found = compare(a, b)
+    assert found is not None and found.decision == "same"
+    assert found.evidence == {"rule": "identifier", "identifiers": ["doi:10.1234/x"]}
+
+
+def test_an_identifier_on_unrelated_records_is_only_a_possible_duplicate() -> None:
+    """A book's DOI on two of its chapters: other titles, other people."""
+    a = record(1, "Introduction", ["smith j"], identifiers=["doi:10.1234/book"])
+    b = record(2, "Peer work in forensic wards", ["doe k"], identifiers=["10.1234/BOOK"])
+    found = compare(a, b)
+    assert found is not None and found.decision == "review"
+    assert found.evidence["not_merged"] == ["titles and creators unrelated"]
 
 
 def test_near_identical_titles_with_a_shared_creator() -> None:
     a = record(1, "Knowlege transfer partnerships", ["macinnes d", "stirrup v"])
     b = record(2, "Knowledge Transfer Partnerships.", ["stirrup v"])
-    evidence = compare(a, b)
-    assert evidence is not None
+    found = compare(a, b)
+    assert found is not None and found.decision == "same"
+    evidence = found.evidence
     assert evidence["rule"] == "title"
     assert evidence["shared_creators"] == ["stirrup v"]
     assert 0.9 < evidence["title_similarity"] < 1
@@ -87,10 +95,12 @@ def test_authors_alone_never_merge() -> None:
     )
 
 
-def test_titles_alone_never_merge() -> None:
+def test_titles_alone_never_merge_but_are_listed_for_review() -> None:
     a = record(1, "Peer support in mental health services", ["smith j"])
     b = record(2, "Peer support in mental health services", ["jones f"])
-    assert compare(a, b) is None
+    found = compare(a, b)
+    assert found is not None and found.decision == "review"
+    assert found.evidence["not_merged"] == ["no shared creator"]
 
 
 @pytest.mark.parametrize(
@@ -110,19 +120,32 @@ def test_numbers_in_titles_must_agree(first: str, second: str) -> None:
 
 def test_years_more_than_one_apart_stay_apart() -> None:
     title = "Co-producing mental health peer support in Oxleas NHS Foundation Trust"
-    assert compare(record(1, title, year="2014"), record(2, title, year="2015")) is not None
-    assert compare(record(1, title, year="2014"), record(2, title, year=None)) is not None
+    assert decision(record(1, title, year="2014"), record(2, title, year="2015")) == "same"
+    assert decision(record(1, title, year="2014"), record(2, title, year=None)) == "same"
     assert compare(record(1, title, year="2014"), record(2, title, year="2016")) is None
 
 
-def test_versions_with_one_registrants_dois_stay_apart() -> None:
+def test_dois_that_name_two_publications_stay_apart() -> None:
     title = "Interview transcripts of the peer worker project"
-    a = record(1, title, identifiers=["10.5281/zenodo.111"])
-    b = record(2, title, identifiers=["10.5281/zenodo.112"])
-    assert compare(a, b) is None
+    # Versions of one deposit are one work (Zenodo's version DOIs, figshare's ".v2").
+    zenodo = [record(i, title, identifiers=[f"10.5281/zenodo.11{i}"]) for i in (1, 2)]
+    assert decision(*zenodo) == "same"
+    figshare = [record(i, title, identifiers=[f"10.6084/m9.figshare.77.v{i}"]) for i in (1, 2)]
+    assert decision(*figshare) == "same"
+    # Two DOIs of one publisher, or of two publishers, are two publications.
+    one = [record(i, title, identifiers=[f"10.1016/j.x.2017.0{i}"]) for i in (1, 2)]
+    assert decision(*one) is None
+    two = [
+        record(1, title, identifiers=["10.1016/j.x"]),
+        record(2, title, identifiers=["10.1007/y"]),
+    ]
+    assert decision(*two) is None
+    # A preprint server's DOI and the journal's: the preprint and its article.
     preprint = record(3, title, identifiers=["10.48550/arXiv.2101.00001"], year="2021")
+    medrxiv = record(5, title, identifiers=["10.1101/2021.01.01.21249999"], year="2020")
     article = record(4, title, identifiers=["10.1186/s12888-022-0001"], year="2022")
-    assert compare(preprint, article) is not None
+    assert decision(preprint, article) == "same"
+    assert decision(medrxiv, article) == "same"
 
 
 def test_generic_titles_need_more_than_the_title() -> None:
@@ -132,7 +155,7 @@ def test_generic_titles_need_more_than_the_title() -> None:
     same = "An introduction to the special issue on lived experience practice."
     c = record(3, "Introduction", year="2017", description=same)
     d = record(4, "Introduction.", year="2017", description=same)
-    assert compare(c, d) is not None
+    assert decision(c, d) == "same"
     assert compare(c, record(5, "Introduction", year="2018", description=same)) is None
 
 
