@@ -87,16 +87,15 @@ def container_words(name: str) -> list[str]:
 
 
 def _pages(text: str) -> tuple[str, int]:
-    """The first page and the page count of the last page range or page in `text`."""
-    found = ("", 0)
+    """The first page and the page count of the first page range or page in `text` (what
+    follows is a discussion or a reply: "742-8; discussion 748-9")."""
     for match in _PAGES.finditer(text):
         first, last, month = match.group(1), match.group(2), match.group(3)
         if _YEARLIKE.match(first) and not last and not month:
             continue  # "(2019)" is a year, not a page
         first_folded = first.lower().lstrip("0") or "0"
         if month is not None:
-            found = (first_folded, 0)  # a spreadsheet's date: the first page only
-            continue
+            return first_folded, 0  # a spreadsheet's date: the first page only
         count = 0
         if last:
             start, end = re.sub(r"\D", "", first), re.sub(r"\D", "", last)
@@ -104,8 +103,8 @@ def _pages(text: str) -> tuple[str, int]:
                 # "1183-7" means 1183-1187.
                 end = start[: len(start) - len(end)] + end if len(end) < len(start) else end
                 count = int(end) - int(start) + 1 if int(end) >= int(start) else 0
-        found = (first_folded, count)
-    return found
+        return first_folded, count
+    return "", 0
 
 
 def _name(text: str) -> tuple[str, str]:
@@ -179,21 +178,32 @@ def _abbreviates(short: str, long: str) -> bool:
     return True
 
 
+def _aligned(short: list[str], long: list[str]) -> bool:
+    """True when each word of `short`, in order, equals or abbreviates (either way) a word of
+    `long`: "infect chemother" / "journal infection chemotherapy"."""
+    position = 0
+    for word in short:
+        while position < len(long) and not (
+            _abbreviates(word, long[position]) or _abbreviates(long[position], word)
+        ):
+            position += 1
+        if position == len(long):
+            return False
+        position += 1
+    return True
+
+
 def containers_compatible(a: str, b: str) -> bool:
-    """True when two containers' folded names may name one container: word by word equal or
-    abbreviated ("eur j respir dis" / "european journal respiratory diseases"), one's words
-    within the other's ("lung cancer" / "lung cancer amsterdam"), or one the initials of the
-    other ("jama" / "journal american medical association"). Empty names are compatible."""
+    """True when two containers' folded names may name one container: one's words, in order,
+    equal to or abbreviating the other's ("eur respir dis" / "european journal respiratory
+    diseases"), one's words within the other's, or one the initials of the other ("jama" /
+    "journal american medical association"). Empty names are compatible."""
     if not a or not b or a == b:
         return True
     first, second = a.split(), b.split()
     if len(first) > len(second):
         first, second = second, first
-    if len(first) == len(second) and all(
-        _abbreviates(x, y) or _abbreviates(y, x) for x, y in zip(first, second, strict=True)
-    ):
-        return True
-    if set(first) <= set(second):
+    if _aligned(first, second) or set(first) <= set(second):
         return True
     initials = "".join(w[0] for w in second)
     return len(first) == 1 and len(first[0]) >= 2 and first[0] == initials

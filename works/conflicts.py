@@ -79,7 +79,12 @@ def hard_conflicts(a: Features, b: Features) -> list[str]:
     )
     if one_container and a.volume and b.volume and a.volume != b.volume:
         reasons.append(f"different volumes of one container ({a.volume} / {b.volume})")
-    elif one_container and a.volume == b.volume and _issues_differ(a.issue, b.issue):
+    elif (
+        one_container
+        and a.volume == b.volume
+        and _issues_differ(a.issue, b.issue)
+        and not (a.pages_known and b.pages_known)
+    ):
         reasons.append(f"different issues of one volume ({a.issue} / {b.issue})")
     if (a.abstract and b.full_article) or (b.abstract and a.full_article):
         reasons.append("a meeting abstract and a full article")

@@ -58,6 +58,10 @@ _ET_AL = re.compile(r",?\s*\bet\.?\s+al\b\.?", re.IGNORECASE)
 _AND = re.compile(r"\s+(?:and|&|und|et|και|и)\s+", re.IGNORECASE)
 # ';' and its full-width and ideographic forms (U+FF1B, U+3001), as CJK records write them.
 _LIST_SEPARATORS = re.compile(r"\s*[;|\n\uff1b\u3001]\s*")
+# Names an export ran together, "Family I." after "Family I." with no separator
+# ("Chen R.Wang Y.Liang L."): a new name starts at a capitalised word right after an
+# initial's full stop.
+_RUN_TOGETHER = re.compile(r"(?<=\b[A-Z]\.)(?=[A-Z][a-z]{2,})")
 _DATES = re.compile(r"^\d{3,4}(?:-\d{0,4})?\.?$|^\d{4}-$")
 _EDGE_PUNCTUATION = " ,.;:-\u2013\u2014'\"\u2019"
 
@@ -280,7 +284,7 @@ def split_creators(value: str) -> list[str]:
 @functools.lru_cache(maxsize=200_000)  # the same values recur across records and harvests
 def _split_creators(value: str) -> tuple[str, ...]:
     names: list[str] = []
-    for separated in _LIST_SEPARATORS.split(_ET_AL.sub("", value)):
+    for separated in _LIST_SEPARATORS.split(_RUN_TOGETHER.sub(";", _ET_AL.sub("", value))):
         part = separated.strip(" ,")
         if not part:
             continue

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
 from works.citation import containers_compatible
@@ -66,6 +67,9 @@ def candidate_keys(features: Features) -> list[str]:
         # Records without a shared creator (none written, or written beyond recognition)
         # meet by year and first title words: matched on their place, or listed for review.
         keys.append(f"year {features.year}\x1f{' '.join(significant[:3])}")
+    if features.pages_known and features.volume:
+        # Records of one article at one place, whatever their titles (see compare()).
+        keys.append(f"place {features.volume}\x1f{features.first_page}")
     return keys
 
 
@@ -113,8 +117,13 @@ SPECIFIC_TITLE_WORDS = 6
 # An identifier shared by two records counts when their titles share at least this share of
 # the shorter title's significant words (or they share a creator).
 RELATED_TITLE_SHARE = 1 / 3
+# Two records at the same place (one container, volume and first page) with a shared creator
+# are one article whatever their titles say (a translation, a dropped subtitle) when they
+# span the same page range; at one page (a supplement's abstracts share pages) their titles
+# must also be this similar (0-100, character based).
+PLACE_TITLE_SIMILARITY = 85
 # Strength of each kind of evidence: clustering takes the strongest edges first.
-STRENGTH = {"override": 4, "identifier": 3, "title": 2, "title_place": 1}
+STRENGTH = {"override": 4, "identifier": 3, "title": 2, "place": 2, "title_place": 1}
 
 
 @dataclass(frozen=True)
@@ -135,16 +144,20 @@ class Match:
 
 
 def _family(key: str) -> tuple[str, str]:
+    """A person key's family name and initial ("" for a name written without initials)."""
     family, _, initial = key.rpartition(" ")
-    return family, initial
+    return (family, initial) if family else (key, "")
 
 
 def _names_alike(x: str, y: str) -> bool:
     """True for two person keys one letter apart in a family name of five letters or more
-    ("sefcikov m" / "sefcikova m"): the same person written two ways."""
+    ("sefcikov m" / "sefcikova m"), or one family name written without initials beside the
+    same one with them ("sorensen" / "sorensen p"): the same person written two ways."""
     if x.startswith("corp:") or y.startswith("corp:"):
         return False
     (family_x, initial_x), (family_y, initial_y) = _family(x), _family(y)
+    if not initial_x or not initial_y:
+        return family_x == family_y
     if initial_x != initial_y or min(len(family_x), len(family_y)) < 5:
         return False
     return int(OSA.distance(family_x, family_y, score_cutoff=1)) <= 1
@@ -184,6 +197,20 @@ def _same_place(a: Features, b: Features) -> bool:
     return bool(
         (a.first_page and a.first_page == b.first_page) or (a.volume and a.volume == b.volume)
     )
+
+
+def _same_article_place(a: Features, b: Features) -> bool:
+    """True when both records give one container, volume and first page, and either both a
+    page range or near-identical titles (see PLACE_TITLE_SIMILARITY)."""
+    if not (a.pages_known and b.pages_known and a.first_page == b.first_page):
+        return False
+    if not (a.container and b.container and containers_compatible(a.container, b.container)):
+        return False
+    if a.volume and b.volume and a.volume != b.volume:
+        return False
+    if a.page_count >= 2 and b.page_count >= 2:
+        return True
+    return fuzz.ratio(a.title_key, b.title_key) >= PLACE_TITLE_SIMILARITY
 
 
 def _by_identifier(a: Features, b: Features, shared_pids: list[str], soft: list[str]) -> Match:
@@ -233,13 +260,24 @@ def compare(a: Features, b: Features) -> Match | None:
         return _by_identifier(a, b, shared_pids, soft)
     if not a.title_key or not b.title_key:
         return None
+    shared = shared_creators(a, b)
+    if shared and not soft and _same_article_place(a, b):
+        return Match(
+            "same",
+            {
+                "rule": "place",
+                "place": [a.container, a.volume or b.volume, a.first_page],
+                "title_similarity": round(fuzz.ratio(a.title_key, b.title_key) / 100, 3),
+                "shared_creators": shared,
+                "years": [a.year, b.year],
+            },
+        )
     if (a.generic or b.generic) and not _generic_pair_same(a, b):
         return None
     near = _title_distance_or_cut(a, b)
     if near is None:
         return None
     similarity, truncated = near
-    shared = shared_creators(a, b)
     evidence: dict[str, Any] = {
         "rule": "title",
         "title_similarity": round(similarity, 3),

@@ -15,7 +15,10 @@ import re
 from dataclasses import dataclass
 
 _TAG = re.compile(r"</?[a-zA-Z][^<>]{0,40}>")
-_ORIGINAL = re.compile(r"\s*<ORIGINAL>.*$", re.IGNORECASE | re.DOTALL)
+# The English title, then the original one: "... <ORIGINAL> ..." or "[...] TO: ...".
+_ORIGINAL = re.compile(r"\s*(?:<ORIGINAL>|(?<=\])\s*TO:).*$", re.IGNORECASE | re.DOTALL)
+# A letter lost in an export's encoding ("fran?ais"): the word is kept whole.
+_LOST_LETTER = re.compile(r"(?<=[^\W\d_])\?(?=[^\W\d_])")
 # A bracketed note, or one cut off at the end ("... [Erratum appears in N Engl J Med. 2005").
 _BRACKETED = re.compile(r"\[[^\[\]]*\]|\[[^\[\]]*$")
 # Parenthesised notes (a database's remark, not part of the title).
@@ -44,14 +47,20 @@ def clean_title(title: str) -> CleanTitle:
     """The title with markup, entities and database notes removed; a title given wholly in
     brackets (a translation) is unwrapped rather than dropped."""
     text = html.unescape(html.unescape(title))
-    text = _ORIGINAL.sub("", text)
-    text = _TAG.sub("", text)
-    notes = _BRACKETED.findall(text) + _PAREN_NOTE.findall(text)
-    outside = _PAREN_NOTE.sub(" ", _BRACKETED.sub(" ", text))
+    text = _LOST_LETTER.sub("", _TAG.sub("", _ORIGINAL.sub("", text)))
+    notes = _PAREN_NOTE.findall(text)
+    outside = _PAREN_NOTE.sub(" ", text)
+    while True:  # notes nest: "[Erratum ... [corrected to ...]]"
+        found = _BRACKETED.findall(outside)
+        if not found:
+            break
+        notes += found
+        outside = _BRACKETED.sub(" ", outside)
     outside = _LANGUAGE_MARKER.sub("", outside)
     if not any(c.isalnum() for c in outside):
         # The whole title is bracketed: a translation; keep its words.
         outside = _LANGUAGE_MARKER.sub("", text).replace("[", " ").replace("]", " ")
+        outside = _PAREN_NOTE.sub(" ", outside)
         notes = []
     abstract = any(_ABSTRACT_NOTE.search(note) for note in notes)
     return CleanTitle(_SPACES.sub(" ", outside).strip(" .;:,"), abstract)
