@@ -5,8 +5,10 @@ Listing and searching only read the store; `works recompute` and the overrides w
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import click
 
@@ -16,6 +18,8 @@ from works.browse import authors as list_authors
 from works.browse import related as related_works
 from works.browse import works as list_works
 from works.overrides import join, listing, remove, split
+from works.pair_overrides import mark, pair_listing, unmark
+from works.review import explain, possible_duplicates
 from works.search import search as search_records
 
 
@@ -126,6 +130,69 @@ def recompute_command(obj: Context) -> None:
     click.echo(describe_works(report))
 
 
+@works.command(name="review")
+@click.option("--limit", default=None, type=click.IntRange(min=1), help="Only the first N.")
+@format_option
+@click.pass_obj
+def review_command(obj: Context, limit: int | None, fmt: str) -> None:
+    """List possible duplicates: records kept in two works though evidence links them.
+
+    A pair is listed when its evidence is strong but not enough (a near-identical title
+    without a shared creator, container names that differ) or when joining it would put two
+    conflicting records in one work. Settle one with `oai override same|different`.
+    JSON: [{"records": [a, b], "works": [w1, w2], "evidence", "not_merged": [why]}, ...].
+
+    \b
+    Example:
+      oai works review --format json
+      oai override same oai:a.example.org:1 oai:b.example.org:9
+    """
+    with obj.reader() as store:
+        rows = possible_duplicates(store.conn, limit=limit)
+    echo_rows(
+        rows,
+        fmt,
+        [("records", _pick("records")), ("works", _pick("works")), ("not merged", _why)],
+    )
+
+
+def _why(row: dict[str, Any]) -> str:
+    return "; ".join(row["not_merged"])
+
+
+@works.command(name="explain")
+@click.argument("target")
+@format_option
+@click.pass_obj
+def explain_command(obj: Context, target: str, fmt: str) -> None:
+    """Explain one work: the match that joined each member, with its evidence, and the
+    possible duplicates of its records with why they were not merged.
+
+    TARGET is a work id, or the identifier of any of its records.
+    JSON: {"work", "title", "year", "authors", "representative", "members": [{...,
+    "matched_to", "evidence"}], "possible_duplicates": [...]} (see `oai works review`).
+
+    \b
+    Example:
+      oai works explain oai:repository.example.org:8912z
+    """
+    with obj.reader() as store:
+        found = explain(store.conn, target)
+    if fmt == "json":
+        click.echo(json.dumps(found, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"work {found['work']} ({found['year']}): {found['title']}")
+    for member in found["members"]:
+        how = (
+            "representative"
+            if member["representative"]
+            else (f"matched to {member['matched_to']}: {json.dumps(member['evidence'])}")
+        )
+        click.echo(f"  {member['local_identifier']}  {how}")
+    for pair in found["possible_duplicates"]:
+        click.echo(f"  possible duplicate {' / '.join(pair['records'])}: {_why(pair)}")
+
+
 @click.command()
 @click.argument("query")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
@@ -149,13 +216,15 @@ def search(obj: Context, query: str, limit: int, fmt: str) -> None:
 
 @click.group()
 def override() -> None:
-    """Correct author keys by hand: join two keys, or split one record's author off.
+    """Settle by hand what the rules cannot: author keys (join two keys, split one record's
+    author off) and works (two records are the same work, or not).
 
-    Overrides are kept in the store and survive every re-harvest.
+    Overrides are kept in the store and survive every re-harvest and a full recompute.
 
     \b
     Example:
       oai override join "stirup v" "stirrup v"
+      oai override same oai:a.example.org:1 oai:b.example.org:9
       oai override list
     """
 
@@ -198,32 +267,103 @@ def split_command(obj: Context, key: str, identifier: str, new_key: str, note: s
     _apply(obj, lambda conn: split(conn, key, identifier, new_key, note=note, now=now()))
 
 
-@override.command(name="remove")
-@click.argument("override_id", type=int)
+@override.command(name="same")
+@click.argument("first")
+@click.argument("second")
+@click.option("--note", default=None, help="Why (kept with the decision).")
 @click.pass_obj
-def remove_command(obj: Context, override_id: int) -> None:
-    """Drop the override with this id (see `oai override list`).
+def same_command(obj: Context, first: str, second: str, note: str | None) -> None:
+    """Make the records FIRST and SECOND one work, whatever the rules say.
+
+    Settles a possible duplicate of `oai works review`. FIRST and SECOND are record
+    identifiers, at their origin or in this repository.
+
+    \b
+    Example:
+      oai override same oai:a.example.org:1 oai:b.example.org:9 --note "same DOI, typo"
+    """
+    _apply(obj, lambda conn: mark(conn, first, second, "same", note=note, now=now()))
+
+
+@override.command(name="different")
+@click.argument("first")
+@click.argument("second")
+@click.option("--note", default=None, help="Why (kept with the decision).")
+@click.pass_obj
+def different_command(obj: Context, first: str, second: str, note: str | None) -> None:
+    """Keep the records FIRST and SECOND in two works, whatever the rules say.
+
+    \b
+    Example:
+      oai override different oai:a.example.org:1 oai:a.example.org:2 --note "letter and reply"
+    """
+    _apply(obj, lambda conn: mark(conn, first, second, "different", note=note, now=now()))
+
+
+@override.command(name="remove")
+@click.argument("override_id")
+@click.pass_obj
+def remove_command(obj: Context, override_id: str) -> None:
+    """Drop the override with this id (see `oai override list`): a number for an author
+    override, p and a number for a same/different decision.
 
     \b
     Example:
       oai override remove 3
+      oai override remove p2
     """
-    _apply(obj, lambda conn: remove(conn, override_id))
+    if override_id.startswith("p") and override_id[1:].isdigit():
+        number = int(override_id[1:])
+        _apply(obj, lambda conn: unmark(conn, number))
+    elif override_id.isdigit():
+        _apply(obj, lambda conn: remove(conn, int(override_id)))
+    else:
+        raise click.UsageError(f"{override_id!r} is not an override id (3, or p2)")
 
 
 @override.command(name="list")
 @format_option
 @click.pass_obj
 def list_command(obj: Context, fmt: str) -> None:
-    """List the overrides, oldest first.
+    """List the overrides, oldest first: author keys, then same/different decisions.
+
+    JSON: [{"id", "kind": "join"|"split", "key", "source", "identifier", "new_key", "note",
+    "created_at"}, ..., {"id": "p1", "kind": "same"|"different", "records": [...], "note",
+    "created_at"}, ...].
 
     \b
     Example:
       oai override list --format json
     """
     with obj.reader() as store:
-        rows = listing(store.conn)
-    echo_rows(rows, fmt, fields("id", "key", "identifier", "new_key"))
+        rows = [
+            {**row, "kind": "split" if row["identifier"] else "join"} for row in listing(store.conn)
+        ]
+        rows += [
+            {
+                "id": f"p{row['id']}",
+                "kind": row["decision"],
+                "records": [
+                    f"{row['source_a']}:{row['identifier_a']}",
+                    f"{row['source_b']}:{row['identifier_b']}",
+                ],
+                "note": row["note"],
+                "created_at": row["created_at"],
+            }
+            for row in pair_listing(store.conn)
+        ]
+    echo_rows(rows, fmt, [("id", _pick("id")), ("kind", _pick("kind")), ("what", _what)])
+
+
+def _pick(name: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda row: row.get(name)
+
+
+def _what(row: dict[str, Any]) -> str:
+    if "records" in row:
+        return " | ".join(row["records"])
+    where = f" in {row['identifier']}" if row["identifier"] else ""
+    return f"{row['key']}{where} -> {row['new_key']}"
 
 
 COMMANDS = (authors, related, works, search, override)

@@ -54,6 +54,11 @@ def _work_rows(conn: sqlite3.Connection, work_ids: Sequence[int]) -> list[dict[s
     ]
 
 
+def works_by_id(conn: sqlite3.Connection, work_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """These works with their authors and members, in the order given (unknown ids left out)."""
+    return _work_rows(conn, work_ids)
+
+
 def _members(conn: sqlite3.Connection, work_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
     """Work -> its member records, each with the match that joined it to the work."""
     rows = list(

@@ -213,6 +213,16 @@ def _same_article_place(a: Features, b: Features) -> bool:
     return fuzz.ratio(a.title_key, b.title_key) >= PLACE_TITLE_SIMILARITY
 
 
+def _place_evidence(a: Features, b: Features, shared: list[str]) -> dict[str, Any]:
+    return {
+        "rule": "place",
+        "place": [a.container, a.volume or b.volume, a.first_page],
+        "title_similarity": round(fuzz.ratio(a.title_key, b.title_key) / 100, 3),
+        "shared_creators": shared,
+        "years": [a.year, b.year],
+    }
+
+
 def _by_identifier(a: Features, b: Features, shared_pids: list[str], soft: list[str]) -> Match:
     evidence: dict[str, Any] = {"rule": "identifier", "identifiers": shared_pids}
     if _titles_related(a, b) or _title_distance_or_cut(a, b):
@@ -261,22 +271,13 @@ def compare(a: Features, b: Features) -> Match | None:
     if not a.title_key or not b.title_key:
         return None
     shared = shared_creators(a, b)
-    if shared and not soft and _same_article_place(a, b):
-        return Match(
-            "same",
-            {
-                "rule": "place",
-                "place": [a.container, a.volume or b.volume, a.first_page],
-                "title_similarity": round(fuzz.ratio(a.title_key, b.title_key) / 100, 3),
-                "shared_creators": shared,
-                "years": [a.year, b.year],
-            },
-        )
-    if (a.generic or b.generic) and not _generic_pair_same(a, b):
-        return None
-    near = _title_distance_or_cut(a, b)
-    if near is None:
-        return None
+    generic = a.generic or b.generic
+    near = None if generic and not _generic_pair_same(a, b) else _title_distance_or_cut(a, b)
+    if near is None or not shared or soft:
+        if shared and not soft and _same_article_place(a, b):
+            return Match("same", _place_evidence(a, b, shared))
+        if near is None:
+            return None
     similarity, truncated = near
     evidence: dict[str, Any] = {
         "rule": "title",
