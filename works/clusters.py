@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from typing import Any
 
 from store.batches import IDS, execute_in, rows_in
@@ -57,28 +57,43 @@ class Clusters:
 CannotLink = Callable[[int, int], bool]
 
 
-def _edge_order(pair: Sequence[Any]) -> tuple[int, int, int]:
-    """Strongest evidence first, then record ids: the one canonical order of merges, so a
-    region reclustered alone gets what a full recompute gets."""
-    first, second, evidence = pair
-    strength = Match("same", json.loads(str(evidence))).strength
-    return (-strength, int(first), int(second))
+def record_names(conn: sqlite3.Connection, record_ids: Iterable[int]) -> dict[int, str]:
+    """Record id -> "source identifier": a name that does not depend on when the record
+    arrived (its id does)."""
+    rows = rows_in(
+        conn,
+        f"SELECT id, source || ' ' || identifier FROM {RECORDS} WHERE id IN ({IDS})",
+        sorted(record_ids),
+    )
+    return {int(i): str(name) for i, name in rows}
 
 
 def cluster(
     pairs: Iterable[Sequence[Any]],
     nodes: Iterable[int] = (),
     cannot_link: CannotLink | None = None,
+    names: Mapping[int, str] | None = None,
 ) -> tuple[Clusters, dict[int, list[tuple[int, str]]]]:
     """The nodes and the records of the matched (a, b, evidence) pairs clustered, with each
-    record's accepted matches both ways. Pairs are taken strongest first; a pair whose two
-    clusters hold records that cannot be linked is refused (A = B and B = C do not make
-    A = C when A and C conflict)."""
+    record's accepted matches both ways. Pairs are taken in one canonical order: strongest
+    evidence first, then by the records' `names` (else ids), so the works depend neither on
+    the order of the pairs nor on the order records arrived. A pair whose two clusters hold
+    records that cannot be linked is refused (A = B and B = C do not make A = C when A and C
+    conflict)."""
+
+    def order(pair: Sequence[Any]) -> tuple[int, str, str, int, int]:
+        first, second, evidence = int(pair[0]), int(pair[1]), pair[2]
+        strength = Match("same", json.loads(str(evidence))).strength
+        if names is None:
+            return (-strength, "", "", min(first, second), max(first, second))
+        low, high = sorted((names.get(first, ""), names.get(second, "")))
+        return (-strength, low, high, min(first, second), max(first, second))
+
     clusters = Clusters()
     edges: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for node in nodes:
         clusters.find(node)
-    for first, second, evidence in sorted(pairs, key=_edge_order):
+    for first, second, evidence in sorted(pairs, key=order):
         a, b = int(first), int(second)
         root_a, root_b = clusters.find(a), clusters.find(b)
         if root_a != root_b and cannot_link is not None:

@@ -22,7 +22,7 @@ from store.tables import (
     WORKS,
 )
 from works import author_table
-from works.clusters import WORK_TITLE, cluster, conflict_links, write_components
+from works.clusters import WORK_TITLE, cluster, conflict_links, record_names, write_components
 from works.derive import (
     DerivedRows,
     Overrides,
@@ -105,7 +105,7 @@ def recompute_all(
     joined = sorted({int(x) for pair in pairs for x in pair[:2]})
     features = {f.record_id: f for f in stored_features(conn, joined)}
     links = conflict_links(features, different_pairs(conn), {(a, b) for a, b, _ in forced})
-    clusters, edges = cluster(pairs, cannot_link=links)
+    clusters, edges = cluster(pairs, cannot_link=links, names=record_names(conn, joined))
     # Records a refused merge left alone are written below, with every unmatched record.
     joined_works = [c for c in clusters.components() if len(c) > 1]
     report.works += write_components(conn, joined_works, features, edges, now)

@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from store.batches import IDS, chunks, execute_in, placeholders, rows_in
 from store.tables import RECORDS, WORK_MATCHES, WORK_MEMBERS, WORKS
 from works import author_table
-from works.clusters import cluster, conflict_links, signatures, work_ids, write_components
+from works.clusters import (
+    cluster,
+    conflict_links,
+    record_names,
+    signatures,
+    work_ids,
+    write_components,
+)
 from works.derive import (
     SourceRow,
     delete_derived,
@@ -111,7 +118,8 @@ def _recluster(
     )
     forced = [edge for edge in same_edges(conn) if edge[0] in features and edge[1] in features]
     links = conflict_links(features, different_pairs(conn), {(a, b) for a, b, _ in forced})
-    clusters, edges = cluster([*pairs, *forced], features, links)
+    names = record_names(conn, features)
+    clusters, edges = cluster([*pairs, *forced], features, links, names)
     report.works += write_components(conn, clusters.components(), features, edges, now)
     after = signatures(conn, nodes)
     region.new_work = work_ids(conn, nodes)

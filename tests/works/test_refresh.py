@@ -404,3 +404,71 @@ def test_a_large_windowed_group_refreshes_as_a_full_recompute_does(store: Store)
         write(store, changes, f"2024-07-0{round_ + 1}T00:00:00Z")
         _same_as_full(conn)
     assert any(len(m) > 1 for m in memberships(conn))
+
+
+PLACES = [
+    "Chest, 138(4), 909-915",
+    "Chest, 138(4), 811a",
+    "Heart Surgery Forum, 14(2), S134",
+    "CHEST, 138(4), 909-15",
+    "Respiration, 67(6), 623-629",
+    "",
+]
+
+
+def _placed_record(rng: random.Random, index: int) -> Record:
+    """A record whose place of publication may conflict with its near-duplicates'."""
+    base = _random_record(rng, index)
+    metadata = {name: list(values) for name, values in base.metadata.items()}
+    place = rng.choice(PLACES)
+    if place:
+        metadata["source"] = [DCValue(place)]
+    return rec(base.source, base.identifier, metadata)
+
+
+def _shaped_records(rng: random.Random) -> list[Record]:
+    records = [_placed_record(rng, i) for i in range(120)]
+    return records + [_variant(rng, rng.choice(records), i) for i in range(60)]
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_incremental_works_under_conflicts_equal_a_full_recompute(store: Store, seed: int) -> None:
+    """Records with conflicting places arrive shuffled, in rounds with deletions and changes:
+    after every round the incremental works equal a full recompute's."""
+    rng = random.Random(seed)  # noqa: S311 - test data
+    records = _shaped_records(rng)
+    rng.shuffle(records)
+    written: list[Record] = []
+    for round_ in range(4):
+        batch = records[round_ * 45 : (round_ + 1) * 45]
+        changes = list(batch)
+        if written:  # a deletion and a changed record with the new ones
+            gone = rng.choice(written)
+            changes += [
+                rec(gone.source, gone.identifier, None),
+                _variant(rng, rng.choice(written), 5000 + round_),
+            ]
+        written += batch
+        write(store, changes, f"2024-06-0{round_ + 1}T00:00:00Z")
+        _same_as_full(store.conn)
+    assert any(len(m) > 1 for m in memberships(store.conn))
+
+
+@pytest.mark.parametrize("seed", [5, 13])
+def test_works_under_conflicts_do_not_depend_on_the_order_records_arrive(
+    tmp_path: Path, seed: int
+) -> None:
+    records = _shaped_records(random.Random(seed))  # noqa: S311 - test data
+    one_go = open_store(tmp_path / "one-go.db")
+    write(one_go, records)
+    in_rounds = open_store(tmp_path / "in-rounds.db")
+    shuffled = list(records)
+    random.Random(seed + 1).shuffle(shuffled)  # noqa: S311 - test data
+    for start in range(0, len(shuffled), 30):
+        write(in_rounds, shuffled[start : start + 30])
+    try:
+        assert memberships(in_rounds.conn) == memberships(one_go.conn)
+        assert any(len(m) > 1 for m in memberships(one_go.conn))
+    finally:
+        one_go.close()
+        in_rounds.close()
