@@ -194,3 +194,53 @@ def test_clusters_do_not_depend_on_the_order_of_edges(seed: int) -> None:
         for x in component:
             for y in component:
                 assert x == y or not conflicts(features[x], features[y])
+
+
+def test_every_threshold_at_its_boundary() -> None:
+    """The numbers README documents, each just inside and just outside."""
+    # TRUNCATED_TITLE_WORDS = 6: a title cut after six significant words matches.
+    full = "Incentive spirometry with positive airway pressure after myocardial revascularization"
+    six = "Incentive spirometry with positive airway pressure aft"  # its last word cut too
+    five = "Incentive spirometry with positive airway pressure"
+    assert decision(rec(1, title=full), rec(2, title=six)) == "same"
+    assert decision(rec(1, title=full), rec(2, title=five)) is None
+    # SPECIFIC_TITLE_WORDS = 6: a record without creators needs six significant words.
+    place = "Dtsch Med Wochenschr, 109(24), 935-940"
+    specific = "Postoperative immunostimulation in non small cell bronchial carcinoma"
+    short = "Postoperative immunostimulation in bronchial carcinoma"
+    assert decision(rec(1, place, title=specific, creators=()), rec(2, place, title=specific)) == (
+        "same"
+    )
+    assert decision(rec(1, place, title=short, creators=()), rec(2, place, title=short)) == (
+        "review"
+    )
+    # RELATED_TITLE_SHARE = 1/3 of the shorter title's significant words, with one DOI.
+    doi = ["10.1234/one"]
+    base = "talc slurry pleurodesis malignant effusion outcomes"  # six significant words
+    two_shared = "talc slurry versus thoracoscopy cost analysis"
+    one_shared = "talc cost analysis hospital stay length"
+    other = ["jones f"]
+    assert (
+        decision(
+            rec(1, title=base, identifiers=doi),
+            rec(2, title=two_shared, identifiers=doi, creators=other),
+        )
+        == "same"
+    )
+    assert (
+        decision(
+            rec(1, title=base, identifiers=doi),
+            rec(2, title=one_shared, identifiers=doi, creators=other),
+        )
+        == "review"
+    )
+    # PLACE_TITLE_SIMILARITY = 85: at one page (a supplement) titles must be that alike.
+    page = "Eur J Cancer, 30a(2), S27"
+    first = "Control of malignant pleural effusions in breast cancer: bleomycin versus interferon"
+    typos = "Control of malignant pleural effusing in breast cancer: bleomycoin versus interferon"
+    unlike = "Pleurodesis with iodopovidone in breast cancer: a pilot study of outpatients"
+    assert decision(rec(1, page, title=first), rec(2, page, title=typos)) == "same"
+    assert decision(rec(1, page, title=first), rec(2, page, title=unlike)) is None
+    # MAX_PLAUSIBLE_ISSUE = 24: issues 24 and 23 differ; 25 is taken for a record number.
+    assert decision(rec(1, "MIS Quarterly, 26(24)"), rec(2, "MIS Quarterly, 26(23)")) is None
+    assert decision(rec(1, "MIS Quarterly, 26(25)"), rec(2, "MIS Quarterly, 26(23)")) == "same"
