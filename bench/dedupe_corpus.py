@@ -22,7 +22,7 @@ from typing import Any
 import bench_common
 from bench_common import REPOSITORY_IDENTIFIER, ROOT
 from dedupe_records import BASE_TIME, Generated, generate
-from dedupe_vocabulary import DATA_VERSION
+from dedupe_vocabulary import DATA_VERSION, TRUTH_VERSION
 from dedupe_works import SOURCES
 
 from oaiformat.datestamps import format_utc
@@ -78,7 +78,7 @@ def store_code_digest() -> str:
 
 def cache_paths(cache_dir: Path, size: int) -> tuple[Path, Path]:
     """Where the store of `size` records and its ground truth are cached."""
-    stem = f"dedupe-{size}-v{DATA_VERSION}-{schema_digest()}"
+    stem = f"dedupe-{size}-v{DATA_VERSION}t{TRUTH_VERSION}-{schema_digest()}"
     return cache_dir / f"{stem}.db", cache_dir / f"{stem}.truth.db"
 
 

@@ -63,7 +63,7 @@ def candidate_keys(features: Features) -> list[str]:
     for creator in features.creators[:KEYED_CREATORS]:
         keys.extend(f"title {creator}\x1f{key}" for key in title_keys)
     significant = features.title_key.split()
-    if features.year is not None and not features.generic and len(significant) >= 4:
+    if features.year is not None and len(significant) >= SPECIFIC_TITLE_WORDS:
         # Records without a shared creator (none written, or written beyond recognition)
         # meet by year and first title words: matched on their place, or listed for review.
         keys.append(f"year {features.year}\x1f{' '.join(significant[:3])}")
@@ -262,17 +262,23 @@ def _generic_pair_same(a: Features, b: Features) -> bool:
 def compare(a: Features, b: Features) -> Match | None:
     """The decision on a pair ("same" or "review", with its evidence), or None when there is
     no evidence for it or a hard conflict against it."""
+    shared_pids = sorted(set(a.pids) & set(b.pids))
+    near: tuple[float, bool] | None = None
+    if not shared_pids:
+        if not a.title_key or not b.title_key:
+            return None
+        if not (a.generic or b.generic) or _generic_pair_same(a, b):
+            near = _title_distance_or_cut(a, b)
+        # Most compared pairs are two works: with neither a title nor an identifier in
+        # common, only one place of publication could still make them one.
+        if near is None and not (a.pages_known and a.first_page == b.first_page):
+            return None
     if hard_conflicts(a, b):
         return None
     soft = soft_conflicts(a, b)
-    shared_pids = sorted(set(a.pids) & set(b.pids))
     if shared_pids:
         return _by_identifier(a, b, shared_pids, soft)
-    if not a.title_key or not b.title_key:
-        return None
     shared = shared_creators(a, b)
-    generic = a.generic or b.generic
-    near = None if generic and not _generic_pair_same(a, b) else _title_distance_or_cut(a, b)
     if near is None or not shared or soft:
         if shared and not soft and _same_article_place(a, b):
             return Match("same", _place_evidence(a, b, shared))
