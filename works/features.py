@@ -238,8 +238,9 @@ def _year(dates: Iterable[str]) -> int | None:
 def is_generic(significant: Sequence[str]) -> bool:
     """True for a title too short or too common to identify a work by itself. CJK titles
     run without spaces, so they are judged by their characters (six at least)."""
-    if any(is_cjk(c) for word in significant for c in word):
-        return sum(len(word) for word in significant) < 6
+    text = "".join(significant)
+    if not text.isascii() and any(is_cjk(c) for c in text):
+        return len(text) < 6
     return len(significant) <= 1 or (
         len(significant) <= 3 and all(w in _GENERIC_WORDS for w in significant)
     )
@@ -279,7 +280,7 @@ def features_of(
     # The first 30 words say whether two generic titles are one text; 400 characters hold them.
     context = " ".join(words(descriptions[0][:400])[:30]) if descriptions else ""
     location = _location(sources)
-    kind = " ".join(words(types[0])) if types else ""
+    kind = fold_case(types[0]).strip() if types else ""
     abstract = (
         location.supplement
         or (title is not None and title.abstract_note)

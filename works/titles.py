@@ -32,6 +32,8 @@ _PAREN_NOTE = re.compile(rf"\((?:{_NOTE_WORDS})[^()]*\)", re.IGNORECASE)
 _LANGUAGE_MARKER = re.compile(r"\s+LA:\s*\w+\.?\s*$")
 _ABSTRACT_NOTE = re.compile(r"(?<!provisional )\babstract\b|\bposter\b|\bmeeting\b", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
+# What any note, markup, entity or marker starts with.
+_DECORATION = re.compile(r"[\[(<&?]|LA:")
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,9 @@ class CleanTitle:
 def clean_title(title: str) -> CleanTitle:
     """The title with markup, entities and database notes removed; a title given wholly in
     brackets (a translation) is unwrapped rather than dropped."""
-    text = html.unescape(html.unescape(title))
+    if not _DECORATION.search(title):
+        return CleanTitle(title.strip(" .;:,"))  # most titles: nothing to take off
+    text = html.unescape(html.unescape(title)) if "&" in title else title
     text = _LOST_LETTER.sub("", _TAG.sub("", _ORIGINAL.sub("", text)))
     notes = _PAREN_NOTE.findall(text)
     outside = _PAREN_NOTE.sub(" ", text)
