@@ -193,12 +193,18 @@ def _aligned(short: list[str], long: list[str]) -> bool:
     return True
 
 
+def latin(text: str) -> bool:
+    """True when every letter of `text` is in the Latin script (accents included)."""
+    return text.isascii() or all(ord(c) <= 0x24F for c in text if c.isalpha())
+
+
 def containers_compatible(a: str, b: str) -> bool:
     """True when two containers' folded names may name one container: one's words, in order,
     equal to or abbreviating the other's ("eur respir dis" / "european journal respiratory
     diseases"), one's words within the other's, or one the initials of the other ("jama" /
-    "journal american medical association"). Empty names are compatible."""
-    if not a or not b or a == b:
+    "journal american medical association"). Empty names, and names in two scripts (a
+    journal's Chinese name and its English one), are compatible: nothing tells them apart."""
+    if not a or not b or a == b or latin(a) != latin(b):
         return True
     first, second = a.split(), b.split()
     if len(first) > len(second):

@@ -25,7 +25,7 @@ from typing import Any
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
-from works.citation import containers_compatible
+from works.citation import containers_compatible, latin
 from works.conflicts import hard_conflicts, soft_conflicts
 from works.features import Features
 
@@ -184,6 +184,10 @@ def _truncated(a: str, b: str) -> bool:
 
 
 def _titles_related(a: Features, b: Features) -> bool:
+    """True when the titles share enough words, or are written in two scripts (a title and
+    its translation: their words cannot be compared)."""
+    if latin(a.title_key) != latin(b.title_key):
+        return True
     first, second = set(a.title_key.split()), set(b.title_key.split())
     if not first or not second:
         return False

@@ -234,12 +234,12 @@ def test_reads_answer_while_a_slow_harvest_writes(
     provider_db = tmp_path / "provider.db"
     store = open_store(provider_db)
     try:
-        fill_store(store, extra_local=60)
+        fill_store(store, extra_local=100)
     finally:
         store.close()
     mirror = Mirror.create(tmp_path / "m")
     shutil.copyfile(sample_mirror, mirror.db)
-    clock = ProviderClock(delay=0.25)  # each page takes a quarter second or more
+    clock = ProviderClock(delay=0.4)  # each page takes 0.4 s or more: ~9 s for the list
     settings = ProviderSettings(repository_identifier=REPOSITORY_IDENTIFIER, page_size=5)
     with serve(str(provider_db), response_validator, settings, clock) as remote:
         harvest = subprocess.Popen(

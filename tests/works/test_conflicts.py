@@ -244,3 +244,23 @@ def test_every_threshold_at_its_boundary() -> None:
     # MAX_PLAUSIBLE_ISSUE = 24: issues 24 and 23 differ; 25 is taken for a record number.
     assert decision(rec(1, "MIS Quarterly, 26(24)"), rec(2, "MIS Quarterly, 26(23)")) is None
     assert decision(rec(1, "MIS Quarterly, 26(25)"), rec(2, "MIS Quarterly, 26(23)")) == "same"
+
+
+def test_a_title_and_its_translation_with_one_doi_are_one_work() -> None:
+    """Two scripts: neither the titles nor the containers can be compared, the DOI decides."""
+    doi = ["https://doi.org/10.7498/aps.69.20200412"]
+    chinese = rec(
+        1,
+        "物理学报, 69(15)",
+        title="单层WSe2中激子动力学的应变调控",
+        creators=["张巍"],
+        identifiers=doi,
+    )
+    english = rec(
+        2,
+        "Acta Physica Sinica, 69(15)",
+        title="Strain tuning of exciton dynamics in monolayer WSe2",
+        creators=["zhang w"],
+        identifiers=doi,
+    )
+    assert decision(chinese, english) == "same"

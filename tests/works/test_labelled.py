@@ -28,8 +28,8 @@ from works.update import refresh_in_transaction as refresh
 
 DATA = Path(__file__).parent / "data"
 NOW = "2025-06-01T00:00:00Z"
-# The issue's floors, raised to just under what was measured.
-MERGE_PRECISION = 0.995
+# Issue 9's floors for this set: precision 1.000, recall 0.99 (measured: 1.000 and 1.000).
+MERGE_PRECISION = 1.0
 MERGE_RECALL = 0.99
 AUTHOR_KEY_PRECISION = 0.995
 
