@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -24,8 +25,75 @@ from provider.app import make_app
 from store.errors import StoreError
 from store.transfer import export_rows, import_file
 
+# The options every command takes, before its name or after it (`oai --db m.db search x` or
+# `oai search x --db m.db`): (parameter name, declarations, what click needs to know).
+_GLOBAL_OPTIONS: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
+    (
+        "config_path",
+        ("--config", "config_path"),
+        {
+            "type": click.Path(dir_okay=False),
+            "help": "Settings file (default ./config.toml; without it every setting has a"
+            " default).",
+        },
+    ),
+    ("db_path", ("--db", "db_path"), {"help": "SQLite store; overrides [store] path."}),
+    ("verbose", ("-v", "--verbose"), {"count": True, "help": "More log lines (-vv: debug)."}),
+    ("quiet", ("-q", "--quiet"), {"is_flag": True, "help": "Only errors on stderr."}),
+)
+_GIVEN = "oai.global_options"
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+def _context(given: dict[str, Any]) -> Context:
+    """The settings the global options name, logging configured by -v/-q."""
+    logs.configure(-1 if given.get("quiet") else int(given.get("verbose") or 0))
+    try:
+        settings = config_module.load(given.get("config_path"))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if given.get("db_path") is not None:
+        settings = dataclasses.replace(
+            settings, store=dataclasses.replace(settings.store, path=given["db_path"])
+        )
+    return Context(settings)
+
+
+def _given_after_the_name(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """A global option given after a command's name: it overrides the one before."""
+    if value is None or value is False or value == 0:
+        return
+    given = ctx.find_root().meta.setdefault(_GIVEN, {})
+    given[str(param.name)] = value
+    ctx.obj = _context(given)
+
+
+def _with_global_options(command: click.Command) -> None:
+    """Let `command` (and a group's subcommands) take the global options too."""
+    names = {p.name for p in command.params}
+    for name, declarations, settings in _GLOBAL_OPTIONS:
+        if name not in names:
+            command.params.append(
+                click.Option(
+                    declarations,
+                    expose_value=False,
+                    callback=_given_after_the_name,
+                    **settings,
+                )
+            )
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _with_global_options(sub)
+
+
+class _Commands(click.Group):
+    """The `oai` group: every command added takes the global options after its name."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        super().add_command(cmd, name)
+        _with_global_options(cmd)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -43,21 +111,17 @@ def main(
 ) -> None:
     """OAI-PMH provider and harvester over one SQLite mirror.
 
+    --config, --db, -v and -q may come before the command's name or after it.
+
     \b
     Example:
       oai demo
       oai --db mirror.db serve --port 8080
+      oai search "peer support" --db mirror.db -q
     """
-    logs.configure(-1 if quiet else verbose)
-    try:
-        settings = config_module.load(config_path)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-    if db_path is not None:
-        settings = dataclasses.replace(
-            settings, store=dataclasses.replace(settings.store, path=db_path)
-        )
-    ctx.obj = Context(settings)
+    given = {"config_path": config_path, "db_path": db_path, "verbose": verbose, "quiet": quiet}
+    ctx.meta[_GIVEN] = {k: v for k, v in given.items() if v not in (None, False, 0)}
+    ctx.obj = _context(ctx.meta[_GIVEN])
 
 
 @main.command()

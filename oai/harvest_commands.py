@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from harvester import jobs as harvesting
 from harvester.persist import reset_source, source_status
@@ -76,6 +77,7 @@ def harvest(
       oai harvest
       oai harvest --url https://export.arxiv.org/oai2 --name arxiv --set cs
     """
+    _check_adhoc_options(url, adhoc_name)
     _tune_gc()
     _check_until(until)
     config = obj.config
@@ -104,6 +106,28 @@ def harvest(
         click.echo(works_error, err=True)
     if failed or works_error is not None:
         sys.exit(1)
+
+
+# Options that describe an ad hoc source: given without --url they would be ignored.
+_ADHOC_ONLY = {"adhoc_name": "--name", "set_spec": "--set", "prefix": "--prefix", "from_": "--from"}
+
+
+def _check_adhoc_options(url: str | None, adhoc_name: str | None) -> None:
+    """--name, --set, --prefix and --from describe the --url source; without --url they
+    would silently do nothing, so they are a usage error."""
+    if url is not None:
+        return
+    ctx = click.get_current_context()
+    given = [
+        flag
+        for name, flag in _ADHOC_ONLY.items()
+        if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT
+    ]
+    if given:
+        raise click.UsageError(
+            f"{', '.join(given)}: only for an ad hoc source given with --url (configured"
+            " sources take their settings from config.toml)"
+        )
 
 
 def _tune_gc() -> None:

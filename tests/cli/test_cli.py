@@ -163,3 +163,42 @@ def test_installed_console_script_runs() -> None:
     )
     assert done.returncode == 0
     assert "serve" in done.stdout
+
+
+def test_global_options_after_the_command_name(runner: CliRunner, tmp_path: Path) -> None:
+    db = str(tmp_path / "m.db")
+    imported = runner.invoke(main, ["import", str(SAMPLE), "--db", db, "-q"])
+    assert imported.exit_code == 0, imported.output
+    found = runner.invoke(main, ["search", "peer support", "--db", db, "--format", "json"])
+    assert found.exit_code == 0, found.output
+    assert json.loads(found.stdout)
+    for args in (["status", "-q"], ["works", "review"], ["override", "list"], ["export"]):
+        result = runner.invoke(main, [*args, "--db", db])
+        assert result.exit_code == 0, (args, result.output)
+    # After the name wins over before it: the store named first does not exist.
+    later = runner.invoke(main, ["--db", str(tmp_path / "none.db"), "sources", "--db", db])
+    assert later.exit_code == 0, later.output
+    missing = runner.invoke(main, ["sources", "--db", str(tmp_path / "none.db")])
+    assert missing.exit_code == 1
+    assert not (tmp_path / "none.db").exists()
+
+
+@pytest.mark.parametrize("name", sorted(_commands()))
+def test_every_command_shows_the_global_options(runner: CliRunner, name: str) -> None:
+    shown = runner.invoke(main, [*name.split(), "--help"])
+    assert shown.exit_code == 0
+    for flag in ("--config", "--db", "--verbose", "--quiet"):
+        assert flag in shown.stdout, (name, flag)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--name", "x"], ["--set", "cs"], ["--prefix", "marc21"], ["--from", "2020-01-01"]],
+)
+def test_adhoc_options_without_url_are_usage_errors(
+    runner: CliRunner, tmp_path: Path, args: list[str]
+) -> None:
+    result = runner.invoke(main, ["--db", str(tmp_path / "m.db"), "harvest", *args])
+    assert result.exit_code == 2
+    assert "--url" in result.stderr
+    assert not (tmp_path / "m.db").exists()
