@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import gzip
 import logging
+import re
 import secrets
 import threading
 import time
 import zlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 from wsgiref.util import application_uri
@@ -31,6 +33,9 @@ logger = logging.getLogger(__name__)
 ENDPOINT = "/oai"
 MAX_POST_BYTES = 1 << 20
 FORM_TYPE = "application/x-www-form-urlencoded"
+ALLOW = "GET, HEAD, POST"
+# Responses differ by Accept-Encoding (compression) and Accept (the browser view to come).
+VARY = "Accept, Accept-Encoding"
 
 
 def _accepted_coding(header: str) -> str | None:
@@ -59,28 +64,31 @@ def _compress(body: bytes, coding: str) -> bytes:
     return zlib.compress(body, 5)
 
 
-def _plain(
-    start_response: StartResponse,
-    status: str,
-    text: str,
-    extra: list[tuple[str, str]] | None = None,
-) -> list[bytes]:
+@dataclass(frozen=True)
+class _Answer:
+    """One HTTP answer, with what the access log says of it."""
+
+    status: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    verb: str | None = None
+    errors: tuple[str, ...] = ()
+
+
+def _text(status: str, text: str, extra: list[tuple[str, str]] | None = None) -> _Answer:
+    """A plain-text answer outside the protocol (404, 405, 415, 500)."""
     body = text.encode()
-    start_response(
-        status,
-        [
-            ("Content-Type", "text/plain; charset=UTF-8"),
-            ("Content-Length", str(len(body))),
-            *(extra or []),
-        ],
-    )
-    return [body]
+    headers = [("Content-Type", "text/plain; charset=UTF-8"), ("Content-Length", str(len(body)))]
+    return _Answer(status, headers + (extra or []), body)
+
+
+_ERROR_CODE = re.compile(rb'<error code="([A-Za-z]+)"')
 
 
 def _read_args(environ: WSGIEnvironment) -> dict[str, list[str]] | str:
     """Return the request's arguments in order, or an HTTP status line for a refused body."""
     method = environ["REQUEST_METHOD"]
-    if method == "GET":
+    if method in ("GET", "HEAD"):
         # PEP 3333 hands the raw query over as latin-1; percent-escapes decode as UTF-8.
         raw = environ.get("QUERY_STRING", "").encode("latin-1").decode("utf-8", "replace")
     else:
@@ -139,25 +147,42 @@ class ProviderApp:
         except Exception:
             # A bug, never an expected outcome: the suite fails if any request gets here.
             logger.exception("internal error answering %s", environ.get("QUERY_STRING", ""))
-            return _plain(start_response, "500 Internal Server Error", "internal error\n")
+            answer = _text("500 Internal Server Error", "internal error\n")
+            start_response(answer.status, answer.headers)
+            return [answer.body]
 
     def _handle(
         self, environ: WSGIEnvironment, start_response: StartResponse, started: float
     ) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
+        answer = self._answer(environ, method)
+        # One access line per request, whatever its outcome (operators grep these).
+        logger.info(
+            '%s "%s %s" %s verb=%s error=%s %d bytes %.1f ms "%s"',
+            environ.get("REMOTE_ADDR", "-"),
+            method,
+            environ.get("PATH_INFO", ""),
+            answer.status.split(" ", 1)[0],
+            answer.verb or "-",
+            ",".join(answer.errors) or "-",
+            len(answer.body),
+            (time.perf_counter() - started) * 1000,
+            environ.get("HTTP_USER_AGENT", "-"),
+        )
+        start_response(answer.status, answer.headers)
+        return [] if method == "HEAD" else [answer.body]
+
+    def _answer(self, environ: WSGIEnvironment, method: str) -> _Answer:
+        """The answer to one request; HEAD is answered as GET (its body is not sent)."""
         path = environ.get("PATH_INFO", "")
-        if path != ENDPOINT:
-            return _plain(start_response, "404 Not Found", f"the OAI-PMH endpoint is {ENDPOINT}\n")
-        if method not in ("GET", "POST"):
-            return _plain(
-                start_response,
-                "405 Method Not Allowed",
-                "use GET or POST\n",
-                [("Allow", "GET, POST")],
-            )
+        # "/oai/" is the endpoint too: link checkers and people add the slash.
+        if path not in (ENDPOINT, ENDPOINT + "/"):
+            return _text("404 Not Found", f"the OAI-PMH endpoint is {ENDPOINT}\n")
+        if method not in ("GET", "HEAD", "POST"):
+            return _text("405 Method Not Allowed", "use GET, HEAD or POST\n", [("Allow", ALLOW)])
         args = _read_args(environ)
         if isinstance(args, str):
-            return _plain(start_response, args, "arguments must be form-urlencoded\n")
+            return _text(args, "arguments must be form-urlencoded\n")
         base_url = self.settings.base_url or application_uri(environ).rstrip("/") + ENDPOINT
         now = self.clock()
         conn = self._connection().conn
@@ -166,22 +191,15 @@ class ProviderApp:
             body = self.repository.respond(conn, args, base_url, now)
         finally:
             conn.execute("COMMIT")
-        headers = [("Content-Type", "text/xml; charset=UTF-8"), ("Vary", "Accept-Encoding")]
+        headers = [("Content-Type", "text/xml; charset=UTF-8"), ("Vary", VARY)]
         coding = _accepted_coding(environ.get("HTTP_ACCEPT_ENCODING", ""))
+        verb = ",".join(args.get("verb", [])) or None
+        errors = tuple(sorted({c.decode() for c in _ERROR_CODE.findall(body[:65536])}))
         if coding is not None:
             body = _compress(body, coding)
             headers.append(("Content-Encoding", coding))
         headers.append(("Content-Length", str(len(body))))
-        start_response("200 OK", headers)
-        logger.info(
-            "%s %s verb=%s %d bytes %.1f ms",
-            method,
-            ENDPOINT,
-            ",".join(args.get("verb", [])) or "-",
-            len(body),
-            (time.perf_counter() - started) * 1000,
-        )
-        return [body]
+        return _Answer("200 OK", headers, body, verb, errors)
 
 
 def make_app(

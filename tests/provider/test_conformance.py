@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import logging
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -255,6 +256,14 @@ ROWS = [
         accepts=((NO_ID,), (BAD_ARG,)),
         check=no_raw_quote,
     ),
+    # An identifier that is no anyURI (a lone '%', sent as %25) cannot be echoed: badArgument.
+    err(
+        18,
+        "percent-in-identifier",
+        "verb=GetRecord&identifier=oai:x:abc%25&metadataPrefix=oai_dc",
+        BAD_ARG,
+    ),
+    err(18, "bad-escape-in-lmf", "verb=ListMetadataFormats&identifier=oai:x:a%25zz", BAD_ARG),
     err(19, "prefix-syntax", "verb=GetRecord&identifier={ID}&metadataPrefix=oai%20dc", BAD_ARG),
     err(20, "listrecords-alone", "verb=ListRecords", BAD_ARG),
     err(21, "listidentifiers-alone", "verb=ListIdentifiers", BAD_ARG),
@@ -640,13 +649,15 @@ HTTP_ROWS = [
     HttpRow("get", "GET", "/oai?verb=Identify", 200),
     HttpRow("post-form-charset", "POST", "/oai", 200, f"{FORM}; charset=UTF-8", IDENTIFY_BODY),
     HttpRow("root", "GET", "/?verb=Identify", 404),
-    HttpRow("trailing-slash", "GET", "/oai/?verb=Identify", 404),
+    HttpRow("trailing-slash", "GET", "/oai/?verb=Identify", 200),
+    HttpRow("head", "HEAD", "/oai?verb=Identify", 200),
+    HttpRow("head-elsewhere", "HEAD", "/other", 404),
     HttpRow("below-endpoint", "GET", "/oai/Identify", 404),
     HttpRow("other-case", "GET", "/OAI?verb=Identify", 404),
     HttpRow("post-elsewhere", "POST", "/other", 404, FORM, IDENTIFY_BODY),
-    HttpRow("put", "PUT", "/oai", 405, FORM, IDENTIFY_BODY, "GET, POST"),
-    HttpRow("delete", "DELETE", "/oai?verb=Identify", 405, allow="GET, POST"),
-    HttpRow("patch", "PATCH", "/oai", 405, FORM, IDENTIFY_BODY, "GET, POST"),
+    HttpRow("put", "PUT", "/oai", 405, FORM, IDENTIFY_BODY, "GET, HEAD, POST"),
+    HttpRow("delete", "DELETE", "/oai?verb=Identify", 405, allow="GET, HEAD, POST"),
+    HttpRow("patch", "PATCH", "/oai", 405, FORM, IDENTIFY_BODY, "GET, HEAD, POST"),
     HttpRow("post-text", "POST", "/oai", 415, "text/plain", IDENTIFY_BODY),
     HttpRow("post-json", "POST", "/oai", 415, "application/json", b'{"verb": "Identify"}'),
     HttpRow("post-multipart", "POST", "/oai", 415, "multipart/form-data; boundary=b", b"--b--"),
@@ -656,12 +667,19 @@ HTTP_ROWS = [
 
 @pytest.mark.parametrize("row", HTTP_ROWS, ids=[row.note for row in HTTP_ROWS])
 def test_http_status(row: HttpRow, sample_oai: RunningProvider) -> None:
-    """404 off the endpoint, 405 with `Allow: GET, POST`, 415 for a non-form POST body."""
+    """404 off the endpoint (/oai/ is the endpoint too), 405 with `Allow: GET, HEAD, POST`,
+    415 for a non-form POST body; HEAD answers as GET, without the body."""
     headers = {} if row.content_type is None else {"Content-Type": row.content_type}
     reply = send_raw(sample_oai, row.method, row.target, headers=headers, body=row.body)
     assert reply.status == row.status
     assert reply.headers.get("allow") == row.allow
-    if row.status == 200:
+    if row.method == "HEAD":
+        assert reply.body == b""
+        if row.status == 200:
+            get = send_raw(sample_oai, "GET", row.target)
+            assert int(reply.headers["content-length"]) == len(get.body)
+            assert reply.headers.get("content-type") == get.headers.get("content-type")
+    elif row.status == 200:
         doc = check_envelope(reply.body, sample_oai.url)
         assert xpath_texts(doc, "o:Identify/o:baseURL") == [sample_oai.url]
 
@@ -705,7 +723,7 @@ def test_compression_follows_accept_encoding(
 
     reply = fetch(headers)
     assert reply.status == 200
-    assert reply.headers.get("vary") == "Accept-Encoding"
+    assert reply.headers.get("vary") == "Accept, Accept-Encoding"
     assert int(reply.headers["content-length"]) == len(reply.body)
     coding = reply.headers.get("content-encoding")
     if not codings:
@@ -777,3 +795,21 @@ def test_from_until_are_inclusive(
     assert error_codes(doc) == []
     assert set(listed_keys(doc)) == {dated_id(name) for name in expected}
     assert len(listed_keys(doc)) == len(expected)
+
+
+def test_one_access_line_per_request(
+    sample_oai: RunningProvider, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Client address, method, path, status, verb, OAI error, size, time, User-Agent; for
+    answers outside the protocol too."""
+    with caplog.at_level(logging.INFO, "provider.app"):
+        send_raw(sample_oai, "GET", "/oai?verb=GetRecord", headers={"User-Agent": "probe/1.0"})
+        send_raw(sample_oai, "GET", "/elsewhere", headers={"User-Agent": "probe/1.0"})
+        send_raw(sample_oai, "DELETE", "/oai", headers={"User-Agent": "probe/1.0"})
+    lines = [r.getMessage() for r in caplog.records if r.name == "provider.app"]
+    assert len(lines) == 3
+    first, missing, refused = lines
+    assert first.startswith('127.0.0.1 "GET /oai" 200 verb=GetRecord error=badArgument ')
+    assert first.endswith('"probe/1.0"')
+    assert missing.startswith('127.0.0.1 "GET /elsewhere" 404 verb=- error=- ')
+    assert refused.startswith('127.0.0.1 "DELETE /oai" 405 ')
