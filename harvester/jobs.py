@@ -52,6 +52,23 @@ def store_lock(db_path: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def lock_held(db_path: str) -> bool:
+    """True when a harvest holds the store's lock (read-only: the lock file is only opened
+    for reading, and a missing one means no harvest)."""
+    lock_path = Path(f"{db_path}.harvest-lock")
+    try:
+        handle = lock_path.open("r")
+    except FileNotFoundError:
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
 def known_sources(
     conn: sqlite3.Connection, configured: Sequence[SourceSettings]
 ) -> list[SourceSettings]:

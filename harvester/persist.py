@@ -384,7 +384,8 @@ def source_status(conn: sqlite3.Connection, name: str | None) -> list[dict[str, 
         f" (SELECT count(*) FROM {QUARANTINE} q WHERE q.source = s.name),"
         f" (SELECT count(*) FROM {RECORDS} r WHERE r.source = s.name AND r.deleted = 0),"
         f" (SELECT count(*) FROM {RECORDS} r WHERE r.source = s.name AND r.deleted = 1),"
-        f" h.list_id IS NOT NULL, coalesce(h.pages, 0)"
+        f" h.list_id IS NOT NULL, coalesce(h.pages, 0),"
+        f" (SELECT status FROM {HARVEST_RUNS} r WHERE r.source = s.name ORDER BY id DESC LIMIT 1)"
         f" FROM {SOURCES} s LEFT JOIN {HARVEST_STATE} h ON h.source = s.name"
         f" WHERE 1 {where} ORDER BY s.name",
         params,
@@ -399,5 +400,6 @@ def source_status(conn: sqlite3.Connection, name: str | None) -> list[dict[str, 
         "tombstones",
         "in_progress",
         "pages",
+        "last_run",
     )
     return [dict(zip(keys, row, strict=True)) for row in rows]

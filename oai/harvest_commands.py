@@ -271,6 +271,9 @@ def status(obj: Context, name: str | None) -> None:
     """
     with obj.reader() as store:
         rows = source_status(store.conn, name)
+    # A run still marked running while no harvest holds the lock was killed (kill -9, a
+    # crash): it is reported as interrupted, and nothing is written.
+    harvesting_now = harvesting.lock_held(obj.config.store.path)
     if name is not None and not rows:
         raise click.ClickException(f"unknown source {name!r}")
     for row in rows:
@@ -280,7 +283,16 @@ def status(obj: Context, name: str | None) -> None:
             f" {row['failures_in_row']} failures in a row; {row['quarantined']} quarantined;"
             f" {row['live']} records, {row['tombstones']} tombstones"
             + (f"; list in progress at page {row['pages']}" if row["in_progress"] else "")
+            + _last_run(row["last_run"], harvesting_now)
         )
+
+
+def _last_run(status: object, harvesting_now: bool) -> str:
+    if status is None:
+        return ""
+    if status == "running" and not harvesting_now:
+        status = "interrupted"
+    return f"; last run {status}"
 
 
 @click.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import socket
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from wsgiref.util import setup_testing_defaults
@@ -38,10 +39,28 @@ def request_once(app: WSGIApplication, path: str) -> tuple[str, bytes]:
 
 
 def create_server(app: WSGIApplication, host: str, port: int, threads: int) -> object:
-    """Return a waitress server bound to host:port (0 picks a free port); not yet running."""
+    """Return a waitress server bound to host:port (0 picks a free port); not yet running.
+
+    Raises click.ClickException (one line, exit 1) when the address cannot be bound: a busy
+    port, a host that is not this machine's.
+    """
     import waitress  # noqa: PLC0415 - only `oai serve`/`oai demo` need it
 
+    _check_bindable(host, port)
     return waitress.create_server(app, host=host, port=port, threads=threads, ident="oai-mirror")
+
+
+def _check_bindable(host: str, port: int) -> None:
+    """Bind the address once ourselves: waitress, failing to, leaves its sockets open."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+        ) from exc
 
 
 def serve_forever(app: WSGIApplication, host: str, port: int, threads: int) -> None:
