@@ -4,6 +4,7 @@ HarvestError
  +-- FetchError            the request failed after its retries (connection, timeout, HTTP)
  +-- RemoteOAIError        the repository answered with an OAI <error> (code attribute)
  +-- MalformedResponse     the body is not a readable OAI-PMH response, even after repair
+ +-- Interrupted           the harvest was asked to stop (SIGINT, SIGTERM): not a failure
 """
 
 from __future__ import annotations
@@ -28,3 +29,7 @@ class RemoteOAIError(HarvestError):
 
 class MalformedResponse(HarvestError, ValueError):
     """The body could not be read as an OAI-PMH response."""
+
+
+class Interrupted(HarvestError):
+    """The harvest was asked to stop; what was committed stays, the checkpoint is kept."""

@@ -14,6 +14,8 @@ import logging
 import multiprocessing
 import os
 import queue
+import signal
+import threading
 import time
 import traceback
 from collections.abc import Mapping
@@ -22,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from harvester.client import Client
-from harvester.errors import FetchError, HarvestError, MalformedResponse
+from harvester.errors import FetchError, HarvestError, Interrupted, MalformedResponse
 from harvester.pages import Page, parse
 from harvester.settings import HarvesterSettings
 from oaiformat.datestamps import format_utc
@@ -239,6 +241,8 @@ def _worker(
     retry_budget: float,
 ) -> None:
     """The child process: walk lists on command, sending each prepared page."""
+    # Ctrl-C reaches the whole process group: the parent decides, and ends this process.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     results.cancel_join_thread()  # never block the child's exit on an unread queue
 
@@ -311,7 +315,11 @@ class ProcessFeed:
         source: SourceInfo,
         repository_identifier: str,
         retry_budget: float,
+        interrupt: threading.Event | None = None,
     ) -> None:
+        # Set by a signal handler: the walk ends at once (the child is ended), not at the
+        # next page.
+        self.interrupt = interrupt
         # spawn, not fork: the parent may run other harvests in threads.
         context = multiprocessing.get_context("spawn")
         self._commands = context.Queue()
@@ -350,6 +358,10 @@ class ProcessFeed:
             try:
                 message: _Message = self._results.get(timeout=_POLL_SECONDS)
             except queue.Empty:
+                if self.interrupt is not None and self.interrupt.is_set():
+                    self._walking = False
+                    self._process.terminate()
+                    raise Interrupted("interrupted") from None
                 if not self._process.is_alive():
                     self._walking = False
                     raise FetchError("the page-fetching process died") from None

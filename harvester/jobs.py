@@ -8,7 +8,8 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from harvester.client import Client
+from harvester.errors import Interrupted
 from harvester.feed import ProcessFeed
 from harvester.persist import PageHook
 from harvester.run import RunSummary, SourceHarvest
@@ -69,6 +71,18 @@ def lock_held(db_path: str) -> bool:
         return False
 
 
+def _waiting(interrupt: threading.Event | None) -> Callable[[float], None]:
+    """A retry or politeness wait that ends at once, raising Interrupted, when asked to."""
+
+    def wait(seconds: float) -> None:
+        if interrupt is None:
+            time.sleep(seconds)
+        elif interrupt.wait(seconds):
+            raise Interrupted("interrupted")
+
+    return wait
+
+
 def known_sources(
     conn: sqlite3.Connection, configured: Sequence[SourceSettings]
 ) -> list[SourceSettings]:
@@ -100,13 +114,19 @@ def _run_one(
     repository_identifier: str,
     progress: Progress | None,
     on_page: PageHook | None,
+    interrupt: threading.Event | None,
 ) -> RunSummary:
     store = open_store(db_path)
-    client = Client(job.source.url, settings)
+    client = Client(job.source.url, settings, sleep=_waiting(interrupt))
 
     def process_feed(source: SourceInfo) -> ProcessFeed:
         return ProcessFeed(
-            job.source.url, settings, source, repository_identifier, client.budget_left
+            job.source.url,
+            settings,
+            source,
+            repository_identifier,
+            client.budget_left,
+            interrupt,
         )
 
     try:
@@ -122,6 +142,7 @@ def _run_one(
             progress=progress,
             feed_factory=process_feed,
             on_page=on_page,
+            interrupt=interrupt,
         ).run()
     finally:
         client.close()
@@ -136,10 +157,12 @@ def harvest_all(
     parallel: int,
     progress: Progress | None = None,
     on_page: PageHook | None = None,
+    interrupt: threading.Event | None = None,
 ) -> list[RunSummary]:
     """Harvest every job, several at once when `parallel` > 1; summaries in job order.
 
-    `on_page` runs in each page's transaction (see harvester.persist.PageHook).
+    `on_page` runs in each page's transaction (see harvester.persist.PageHook). Once
+    `interrupt` is set, runs end after the page being written and no new run starts.
 
     Jobs on the same host run one after the other in one thread, so a host never gets two
     requests at a time (each run's pages are fetched by a process of its own).
@@ -149,10 +172,16 @@ def harvest_all(
         by_host.setdefault(urlsplit(job.source.url).netloc.lower(), []).append(index)
 
     def run_group(indexes: list[int]) -> list[tuple[int, RunSummary]]:
-        return [
-            (i, _run_one(db_path, jobs[i], settings, repository_identifier, progress, on_page))
-            for i in indexes
-        ]
+        done = []
+        for i in indexes:
+            if interrupt is not None and interrupt.is_set():
+                break
+            job = jobs[i]
+            summary = _run_one(
+                db_path, job, settings, repository_identifier, progress, on_page, interrupt
+            )
+            done.append((i, summary))
+        return done
 
     groups = list(by_host.values())
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(groups)))) as pool:

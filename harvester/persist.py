@@ -333,10 +333,18 @@ def finish_list(
 
 
 def end_run(
-    store: Store, run_id: int, source: str, counts: RunCounts, error: str | None, now: str
+    store: Store,
+    run_id: int,
+    source: str,
+    counts: RunCounts,
+    error: str | None,
+    now: str,
+    *,
+    interrupted: bool = False,
 ) -> None:
-    """Close the run row; a failure also counts in the source's failures in a row."""
-    status = "failed" if error else "completed"
+    """Close the run row; a failure also counts in the source's failures in a row (an
+    interruption does not: it says nothing of the source)."""
+    status = "interrupted" if interrupted else "failed" if error else "completed"
     with store.write() as conn:
         conn.execute(
             f"UPDATE {HARVEST_RUNS} SET finished_at = ?, status = ?, added = ?, updated = ?,"

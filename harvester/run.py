@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from harvester import persist
 from harvester.client import Client, describe
-from harvester.errors import HarvestError, RemoteOAIError
+from harvester.errors import HarvestError, Interrupted, RemoteOAIError
 from harvester.feed import FedPage, Feed, InlineFeed
 from harvester.granularity import in_granularity, next_from_date, until_in_granularity
 from harvester.identify import IdentifyInfo, format_namespace, identify
@@ -105,6 +106,7 @@ class SourceHarvest:
         progress: Callable[[RunSummary], None] | None = None,
         feed_factory: Callable[[SourceInfo], Feed] | None = None,
         on_page: persist.PageHook | None = None,
+        interrupt: threading.Event | None = None,
     ) -> None:
         self.store = store
         self.source = source
@@ -119,6 +121,9 @@ class SourceHarvest:
         # here with `client`, which also asks Identify.
         self.feed_factory = feed_factory
         self.on_page = on_page
+        # Set when the harvest is asked to stop (SIGINT/SIGTERM): the run ends after the
+        # page being written, is recorded interrupted, and keeps its checkpoint.
+        self.interrupt = interrupt
         self.feed_retries = 0
         # The namespace of a format other than oai_dc, from ListMetadataFormats (provenance).
         self.namespace = ""
@@ -139,6 +144,11 @@ class SourceHarvest:
             persist.record_identify(self.store, self._source_info(), None, _now(self.clock))
             run_id = persist.begin_run(self.store, self.source.name, self.full, _now(self.clock))
             self._harvest(run_id)
+        except Interrupted:
+            self.summary.status = "interrupted"
+            logger.info(
+                "%s: interrupted; the next run resumes from the checkpoint", self.source.name
+            )
         except HarvestError as exc:
             error = str(exc)
         except sqlite3.Error as exc:
@@ -159,7 +169,13 @@ class SourceHarvest:
             try:
                 if run_id is not None:
                     persist.end_run(
-                        self.store, run_id, self.source.name, self.counts, error, _now(self.clock)
+                        self.store,
+                        run_id,
+                        self.source.name,
+                        self.counts,
+                        error,
+                        _now(self.clock),
+                        interrupted=self.summary.status == "interrupted",
                     )
             except sqlite3.Error as exc:  # the run row stays 'running': read as interrupted
                 logger.warning("%s: could not record the run: %s", self.source.name, exc)
@@ -240,7 +256,9 @@ class SourceHarvest:
         try:
             feed.start(self._params(checkpoint))
             while True:
+                self._stop_if_asked()
                 fed = feed.next()
+                self._stop_if_asked()  # a page fetched after the signal is not written
                 page = fed.page
                 self._note_page(fed)
                 if page.error_code and checkpoint.token:
@@ -265,6 +283,10 @@ class SourceHarvest:
             feed.close()
             self.feed_retries = feed.retries
         self._finish(checkpoint, info, guard_warning)
+
+    def _stop_if_asked(self) -> None:
+        if self.interrupt is not None and self.interrupt.is_set():
+            raise Interrupted("interrupted")
 
     def _restart(
         self, checkpoint: ListCheckpoint, error_code: str, restarts: int

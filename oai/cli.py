@@ -1,7 +1,7 @@
 """The `oai` command: a thin skin over the store, provider and harvester.
 
 Data goes to stdout, logs to stderr. Exit 0 success, 1 failure (one line on stderr),
-2 usage error.
+2 usage error, 130/143 for a harvest stopped by SIGINT/SIGTERM (these win over 1).
 """
 
 from __future__ import annotations

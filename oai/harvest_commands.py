@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gc
 import logging
+import signal
 import sqlite3
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +29,8 @@ from store.errors import StoreError
 from store.records import find_record_id
 from store.withdrawal import source_record_ids
 from store.withdrawal import withdraw as withdraw_records
+
+logger = logging.getLogger(__name__)
 
 
 @click.command()
@@ -82,14 +86,23 @@ def harvest(
     _check_until(until)
     config = obj.config
     db_path = config.store.path
+    interrupt = threading.Event()
+    signals: list[int] = []
     try:
-        with harvesting.store_lock(db_path), obj.store() as store:
+        with (
+            _stopped_by_signals(interrupt, signals),
+            harvesting.store_lock(db_path),
+            obj.store() as store,
+        ):
             sources = _sources_asked(obj, store, names, url, adhoc_name, set_spec, prefix, from_)
-            summaries = _harvest_sources(
-                obj, [harvesting.HarvestJob(s, full, until) for s in sources], jobs
-            )
-            # Works are brought up to date even when a source failed: its pages are stored.
-            works_line, works_error = _update_works(obj, store)
+            selected = [harvesting.HarvestJob(s, full, until) for s in sources]
+            summaries = _harvest_sources(obj, selected, jobs, interrupt)
+            if interrupt.is_set():
+                # The next write command brings works up to date; stopping comes first.
+                works_line, works_error = "works not updated: interrupted", None
+            else:
+                # Works are brought up to date even when a source failed: its pages are stored.
+                works_line, works_error = _update_works(obj, store)
     except harvesting.LockHeld as exc:
         click.echo(f"{exc}; not harvesting", err=True)
         return
@@ -104,8 +117,35 @@ def harvest(
         click.echo(f"error: {row['source']}: {row['error']}", err=True)
     if works_error is not None:
         click.echo(works_error, err=True)
+    if signals:
+        # 128 + the signal, as shells report it: 130 for SIGINT, 143 for SIGTERM (wins over 1).
+        sys.exit(128 + signals[0])
     if failed or works_error is not None:
         sys.exit(1)
+
+
+@contextmanager
+def _stopped_by_signals(interrupt: threading.Event, signals: list[int]) -> Iterator[None]:
+    """While harvesting, SIGINT and SIGTERM ask the harvest to stop (the page being written
+    is committed, runs are recorded interrupted, the summary printed) instead of killing it
+    mid-page with a traceback; the first signal received is kept in `signals`."""
+
+    def stop(signum: int, frame: object) -> None:
+        if not signals:
+            signals.append(signum)
+            logger.warning("%s received: stopping after the page being written", _name(signum))
+        interrupt.set()
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _name(signum: int) -> str:
+    return signal.Signals(signum).name
 
 
 # Options that describe an ad hoc source: given without --url they would be ignored.
@@ -168,7 +208,7 @@ def _sources_asked(
 
 
 def _harvest_sources(
-    obj: Context, selected: list[harvesting.HarvestJob], jobs: int
+    obj: Context, selected: list[harvesting.HarvestJob], jobs: int, interrupt: threading.Event
 ) -> list[RunSummary]:
     """Harvest the jobs, with a progress bar on a terminal."""
     config = obj.config
@@ -181,6 +221,7 @@ def _harvest_sources(
             config.provider.repository_identifier,
             jobs,
             progress,
+            interrupt=interrupt,
         )
     finally:
         if progress is not None:
