@@ -11,8 +11,10 @@ per-record dict conversion are bypassed: the body bytes are parsed once by harve
 
 from __future__ import annotations
 
+import errno
 import logging
 import random
+import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -195,7 +197,7 @@ class Client:
             try:
                 response = self._exchange(params)
             except (requests.ConnectionError, requests.Timeout) as exc:
-                problem = f"{type(exc).__name__}: {exc}"
+                problem = connection_problem(exc)
             except requests.exceptions.ChunkedEncodingError as exc:
                 problem = f"truncated response: {exc}"
             except requests.exceptions.ContentDecodingError as exc:
@@ -222,7 +224,7 @@ class Client:
                     )
             wait = self._backoff(attempt) if wait is None else wait
             if attempt >= self.settings.max_attempts or wait > self.budget_left:
-                raise FetchError(f"{self.base_url}: gave up after {attempt} attempts ({problem})")
+                raise FetchError(f"{self.base_url}: {problem} after {attempt} attempts")
             self._wait(wait, f"{problem}; retry {attempt}")
 
     def retry_page(self, reason: str) -> None:
@@ -238,6 +240,41 @@ class Client:
         self.budget_left -= seconds
         self.retries += 1
         self.sleep(seconds)
+
+
+# What the operating system said, in words an operator reads in a cron mail.
+_ERRNO_CAUSES = {
+    errno.ECONNREFUSED: "connection refused",
+    errno.ECONNRESET: "connection reset",
+    errno.EHOSTUNREACH: "host unreachable",
+    errno.ENETUNREACH: "network unreachable",
+    errno.ETIMEDOUT: "connection timed out",
+}
+
+
+def connection_problem(exc: requests.RequestException) -> str:
+    """A short cause for a failed connection or a timeout, from the exception types and the
+    operating system's error number (urllib3's text runs to several hundred characters)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return "connection timed out"
+    if isinstance(exc, requests.ReadTimeout):
+        return "no answer within the read timeout"
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror):
+            return "host name not found"
+        if isinstance(current, OSError) and current.errno in _ERRNO_CAUSES:
+            return _ERRNO_CAUSES[current.errno]
+        for linked in (current.__cause__, current.__context__, getattr(current, "reason", None)):
+            if isinstance(linked, BaseException):
+                pending.append(linked)
+        pending.extend(a for a in current.args if isinstance(a, BaseException))
+    return "connection failed" if isinstance(exc, requests.ConnectionError) else "timed out"
 
 
 def describe(params: Mapping[str, Any]) -> str:

@@ -55,7 +55,7 @@ def _context(given: dict[str, Any]) -> Context:
         settings = dataclasses.replace(
             settings, store=dataclasses.replace(settings.store, path=given["db_path"])
         )
-    return Context(settings)
+    return Context(settings, quiet=bool(given.get("quiet")))
 
 
 def _given_after_the_name(ctx: click.Context, param: click.Parameter, value: Any) -> None:
@@ -199,11 +199,11 @@ def import_command(obj: Context, files: tuple[Path, ...]) -> None:
                 failed.append(str(path))
                 continue
             counts = result.counts
-            click.echo(
+            obj.say(
                 f"{path}: {result.records} records: {counts.added} added, {counts.updated} updated,"
                 f" {counts.deleted} deleted, {counts.unchanged} unchanged"
             )
-        click.echo(describe_works(obj.refresh_works(store)))
+        obj.say(describe_works(obj.refresh_works(store)))
     if failed:
         raise click.ClickException(
             f"{len(failed)} of {len(files)} files not imported: {', '.join(failed)}"

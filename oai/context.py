@@ -26,6 +26,14 @@ class Context:
     """What every command gets: the settings (with --db applied)."""
 
     config: Config
+    # -q: a command that succeeds prints nothing (cron mails nothing); errors still go to
+    # stderr, and data asked for (export, search, listings) still goes to stdout.
+    quiet: bool = False
+
+    def say(self, line: str) -> None:
+        """Print what a write command did (nothing under -q)."""
+        if not self.quiet:
+            click.echo(line)
 
     @contextmanager
     def store(self) -> Iterator[Store]:

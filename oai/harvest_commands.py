@@ -108,8 +108,8 @@ def harvest(
         return
     rows = harvesting.summary_rows(summaries)
     if rows:
-        click.echo(harvesting.format_summary(rows))
-    click.echo(works_line)
+        obj.say(harvesting.format_summary(rows))
+    obj.say(works_line)
     if report_json is not None:
         harvesting.write_report(report_json, rows)
     failed = [row for row in rows if row["status"] == "failed"]
@@ -212,7 +212,7 @@ def _harvest_sources(
 ) -> list[RunSummary]:
     """Harvest the jobs, with a progress bar on a terminal."""
     config = obj.config
-    progress = _harvest_progress()
+    progress = _harvest_progress(obj.quiet)
     try:
         return harvesting.harvest_all(
             config.store.path,
@@ -237,13 +237,11 @@ def _update_works(obj: Context, store: Store) -> tuple[str, str | None]:
         return "works not updated", f"error: works not updated: {exc}"
 
 
-def _harvest_progress() -> harvesting.Progress | None:
-    """A progress bar on a terminal; on anything else (cron) one log line per page."""
-
-    if sys.stderr.isatty():
+def _harvest_progress(quiet: bool) -> harvesting.Progress | None:
+    """A progress bar on a terminal (not under -q); elsewhere (cron) nothing per page: the
+    per-page log lines come with -v."""
+    if sys.stderr.isatty() and not quiet:
         return harvesting.Progress(sys.stderr)
-    if logging.getLogger().getEffectiveLevel() <= logging.WARNING:
-        logging.getLogger("harvester.run").setLevel(logging.INFO)
     return None
 
 
@@ -349,7 +347,7 @@ def reset(obj: Context, name: str) -> None:
     with _no_harvest_running(obj), obj.store() as store:
         if not reset_source(store, name):
             raise click.ClickException(f"unknown source {name!r}")
-    click.echo(f"{name}: checkpoint and incremental state forgotten; next harvest is full")
+    obj.say(f"{name}: checkpoint and incremental state forgotten; next harvest is full")
 
 
 @click.command()
@@ -385,6 +383,4 @@ def withdraw(obj: Context, target: str) -> None:
                 now=now(),
             )
         obj.refresh_works(store)
-    click.echo(
-        f"{target}: {count} records withdrawn" + ("; next harvest is full" if refull else "")
-    )
+    obj.say(f"{target}: {count} records withdrawn" + ("; next harvest is full" if refull else ""))

@@ -127,7 +127,7 @@ def recompute_command(obj: Context) -> None:
     """
     with obj.store() as store:
         report = obj.refresh_works(store, full=True)
-    click.echo(describe_works(report))
+    obj.say(describe_works(report))
 
 
 @works.command(name="review")
@@ -233,7 +233,7 @@ def _apply(obj: Context, change: Callable[[sqlite3.Connection], Sequence[int]]) 
     """Save an override and bring works up to date with it, in one transaction."""
     with obj.store() as store:
         report = obj.refresh_works(store, change=change)
-    click.echo(describe_works(report))
+    obj.say(describe_works(report))
 
 
 @override.command(name="join")

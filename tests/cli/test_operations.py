@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from pathlib import Path
 
@@ -9,9 +10,12 @@ from click.testing import CliRunner
 
 from harvester.jobs import lock_held, store_lock
 from oai.cli import main
+from provider.settings import ProviderSettings
 from store.db import open_store
 from store.records import SourceInfo, ensure_source
-from tests.conftest import SAMPLE
+from tests.conftest import REPOSITORY_IDENTIFIER, SAMPLE, fill_store, serve
+from tests.harvester.remote import Mirror
+from tests.xsd import ResponseValidator
 
 NOW = "2024-05-01T12:00:00Z"
 
@@ -59,3 +63,52 @@ def test_a_run_left_running_without_the_lock_shows_as_interrupted(tmp_path: Path
         running = runner.invoke(main, ["--db", str(db), "status", "src"])
     assert "last run running" in running.stdout
     assert db.read_bytes() == before  # status wrote nothing
+
+
+def _provider_db(tmp_path: Path) -> Path:
+    path = tmp_path / "provider.db"
+    store = open_store(path)
+    try:
+        fill_store(store, extra_local=20)
+    finally:
+        store.close()
+    return path
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_what_cron_gets(tmp_path: Path, response_validator: ResponseValidator) -> None:
+    """-q: nothing on success. Default off a terminal: a line per source and the works line,
+    nothing per page. -v: the page lines too. A failed source: one short line with the cause."""
+    # The provider runs in this process; `oai serve` in an earlier test turned its access
+    # lines on (they belong to serving, not to the harvest measured here).
+    logging.getLogger("provider.app").setLevel(logging.NOTSET)
+    provider_db = _provider_db(tmp_path)
+    settings = ProviderSettings(repository_identifier=REPOSITORY_IDENTIFIER, page_size=5)
+    with serve(str(provider_db), response_validator, settings) as remote:
+        quiet = Mirror.create(tmp_path / "quiet")
+        silent = quiet.run("-q", "harvest", "--url", remote.url, "--name", "src")
+        assert silent.exit_code == 0
+        assert (silent.stdout, silent.stderr) == ("", "")
+        plain = Mirror.create(tmp_path / "plain")
+        default = plain.run("harvest", "--url", remote.url, "--name", "src")
+        assert default.exit_code == 0
+        lines = default.stdout.splitlines()
+        assert len(lines) == 2 and lines[0].startswith("src: completed:")
+        assert lines[1].startswith("works ")
+        assert default.stderr == ""
+        chatty = Mirror.create(tmp_path / "chatty")
+        verbose = chatty.run("-v", "harvest", "--url", remote.url, "--name", "src")
+        assert verbose.exit_code == 0
+        assert "src: page 1:" in verbose.stderr
+    bad = Mirror.create(tmp_path / "bad", "[harvester]\nmax_attempts = 2\n")
+    url = f"http://127.0.0.1:{_closed_port()}/oai"
+    failed = bad.run("harvest", "--url", url, "--name", "gone")
+    assert failed.exit_code == 1
+    errors = [line for line in failed.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: gone: {url}: connection refused after 2 attempts"]
+    assert "HTTPConnectionPool" not in failed.stderr

@@ -202,7 +202,7 @@ CASES: dict[str, Case] = dict(
         # arXiv flow control: 503 + Retry-After: 10 with an HTML body, every time.
         _one(
             "paperhive-oai-pmh__listrecords-arxiv-503__i0.xml",
-            failed("gave up after 2 attempts (HTTP 503)", retries=1),
+            failed("HTTP 503 after 2 attempts", retries=1),
         ),
         # -- ListSets and ListMetadataFormats answering ListRecords --------------------------
         _not_a_list("dpla-ingestion3__oai-sets.xml"),
