@@ -229,6 +229,10 @@ def summary_rows(summaries: Sequence[RunSummary]) -> list[dict[str, Any]]:
                 "source": item.source,
                 "status": item.status,
                 "error": item.error,
+                "started_at": item.started_at,
+                "finished_at": item.finished_at,
+                "from": item.request_from,
+                "until": item.request_until,
                 "added": counts.records.added,
                 "updated": counts.records.updated,
                 "deleted": counts.records.deleted,
@@ -262,6 +266,20 @@ def format_summary(rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def write_report(path: Path, rows: Sequence[dict[str, Any]]) -> None:
-    """Write the summary as JSON for monitoring."""
-    path.write_text(json.dumps({"sources": list(rows)}, indent=2) + "\n", encoding="utf-8")
+def write_report(
+    path: Path,
+    rows: Sequence[dict[str, Any]],
+    *,
+    started_at: str,
+    finished_at: str,
+    works: dict[str, Any],
+) -> None:
+    """Write the run's summary as JSON for monitoring: when it ran, each source (with the
+    from/until asked), and the works update's result."""
+    report = {
+        "started_at": started_at,
+        "finished_at": finished_at,
+        "sources": list(rows),
+        "works": works,
+    }
+    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

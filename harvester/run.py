@@ -47,6 +47,11 @@ class RunSummary:
     seconds: float = 0.0
     complete_list_size: int | None = None
     records_seen: int = 0
+    started_at: str | None = None
+    finished_at: str | None = None
+    # The from/until the list was asked with (None: from the start / up to now).
+    request_from: str | None = None
+    request_until: str | None = None
 
 
 def _now(clock: Clock) -> str:
@@ -137,6 +142,7 @@ class SourceHarvest:
     def run(self) -> RunSummary:
         """Harvest the source; failures are recorded, logged and returned, not raised."""
         started = self.clock()
+        self.summary.started_at = format_utc(started)
         error: str | None = None
         run_id: int | None = None
         try:
@@ -179,7 +185,9 @@ class SourceHarvest:
                     )
             except sqlite3.Error as exc:  # the run row stays 'running': read as interrupted
                 logger.warning("%s: could not record the run: %s", self.source.name, exc)
-            self.summary.seconds = (self.clock() - started).total_seconds()
+            finished = self.clock()
+            self.summary.finished_at = format_utc(finished)
+            self.summary.seconds = (finished - started).total_seconds()
         return self.summary
 
     def _source_info(self, repository_name: str | None = None) -> SourceInfo:
@@ -212,7 +220,7 @@ class SourceHarvest:
             )
         elif checkpoint.pages and not checkpoint.token:
             # The last page was saved, then the run died before closing the list.
-            persist.note_request_from(self.store, run_id, checkpoint.from_)
+            self._note_request(run_id, checkpoint)
             self._finish(checkpoint, info, None)
             return
         else:
@@ -228,8 +236,14 @@ class SourceHarvest:
                 checkpoint = persist.restart_list(
                     self.store, self.source.name, checkpoint, _now(self.clock)
                 )
-        persist.note_request_from(self.store, run_id, checkpoint.from_)
+        self._note_request(run_id, checkpoint)
         self._walk(checkpoint, run_id, info)
+
+    def _note_request(self, run_id: int, checkpoint: ListCheckpoint) -> None:
+        """Keep the from/until the list is asked with (run history, --report-json)."""
+        persist.note_request_from(self.store, run_id, checkpoint.from_)
+        self.summary.request_from = checkpoint.from_
+        self.summary.request_until = checkpoint.until
 
     def _params(self, checkpoint: ListCheckpoint) -> dict[str, str]:
         if checkpoint.token:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import logging
 import signal
@@ -11,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 from click.core import ParameterSource
@@ -86,6 +88,7 @@ def harvest(
     _check_until(until)
     config = obj.config
     db_path = config.store.path
+    started_at = now()
     interrupt = threading.Event()
     signals: list[int] = []
     try:
@@ -100,9 +103,10 @@ def harvest(
             if interrupt.is_set():
                 # The next write command brings works up to date; stopping comes first.
                 works_line, works_error = "works not updated: interrupted", None
+                works_result: dict[str, Any] = {"updated": False, "reason": "interrupted"}
             else:
                 # Works are brought up to date even when a source failed: its pages are stored.
-                works_line, works_error = _update_works(obj, store)
+                works_line, works_error, works_result = _update_works(obj, store)
     except harvesting.LockHeld as exc:
         click.echo(f"{exc}; not harvesting", err=True)
         return
@@ -111,7 +115,9 @@ def harvest(
         obj.say(harvesting.format_summary(rows))
     obj.say(works_line)
     if report_json is not None:
-        harvesting.write_report(report_json, rows)
+        harvesting.write_report(
+            report_json, rows, started_at=started_at, finished_at=now(), works=works_result
+        )
     failed = [row for row in rows if row["status"] == "failed"]
     for row in failed:
         click.echo(f"error: {row['source']}: {row['error']}", err=True)
@@ -228,13 +234,19 @@ def _harvest_sources(
             progress.close()
 
 
-def _update_works(obj: Context, store: Store) -> tuple[str, str | None]:
-    """The works update after a harvest: its line, and an error line if it failed (the
-    harvested pages stay stored; the next write command catches up)."""
+def _update_works(obj: Context, store: Store) -> tuple[str, str | None, dict[str, Any]]:
+    """The works update after a harvest: its line, an error line if it failed (the
+    harvested pages stay stored; the next write command catches up), and its result as
+    --report-json gives it."""
     try:
-        return describe_works(obj.refresh_works(store)), None
+        report = obj.refresh_works(store)
     except (StoreError, sqlite3.Error) as exc:
-        return "works not updated", f"error: works not updated: {exc}"
+        return (
+            "works not updated",
+            f"error: works not updated: {exc}",
+            {"updated": False, "reason": str(exc)},
+        )
+    return describe_works(report), None, {"updated": True, **dataclasses.asdict(report)}
 
 
 def _harvest_progress(quiet: bool) -> harvesting.Progress | None:

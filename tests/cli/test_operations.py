@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 from pathlib import Path
@@ -95,12 +96,21 @@ def test_what_cron_gets(tmp_path: Path, response_validator: ResponseValidator) -
         assert silent.exit_code == 0
         assert (silent.stdout, silent.stderr) == ("", "")
         plain = Mirror.create(tmp_path / "plain")
-        default = plain.run("harvest", "--url", remote.url, "--name", "src")
+        report = tmp_path / "report.json"
+        default = plain.run(
+            "harvest", "--url", remote.url, "--name", "src", "--report-json", str(report)
+        )
         assert default.exit_code == 0
         lines = default.stdout.splitlines()
         assert len(lines) == 2 and lines[0].startswith("src: completed:")
         assert lines[1].startswith("works ")
         assert default.stderr == ""
+        written = json.loads(report.read_text(encoding="utf-8"))
+        assert written["started_at"] <= written["finished_at"]
+        assert written["works"]["updated"] is True and written["works"]["records"] > 0
+        (source,) = written["sources"]
+        assert source["status"] == "completed" and source["from"] is None
+        assert source["started_at"] <= source["finished_at"]
         chatty = Mirror.create(tmp_path / "chatty")
         verbose = chatty.run("-v", "harvest", "--url", remote.url, "--name", "src")
         assert verbose.exit_code == 0
