@@ -86,11 +86,13 @@ def _waiting(interrupt: threading.Event | None) -> Callable[[float], None]:
 def known_sources(
     conn: sqlite3.Connection, configured: Sequence[SourceSettings]
 ) -> list[SourceSettings]:
-    """Configured sources, then sources remembered in the store from ad hoc harvests."""
+    """Configured sources, then sources remembered in the store from ad hoc harvests: those
+    whose Identify once answered (a URL that never did, an HTML page or a refused port, is
+    not retried by every later harvest) and that were not removed."""
     found = {s.name: s for s in configured}
     rows = conn.execute(
         f"SELECT name, base_url, metadata_prefix, set_spec FROM {SOURCES}"
-        " WHERE name != ? AND base_url IS NOT NULL ORDER BY name",
+        " WHERE name != ? AND base_url IS NOT NULL AND identified_at IS NOT NULL ORDER BY name",
         [LOCAL_SOURCE],
     ).fetchall()
     for name, url, prefix, set_spec in rows:

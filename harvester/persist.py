@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from harvester.pages import Page
+from oaiformat.identifiers import LOCAL_SOURCE
 from store.batches import placeholders
 from store.db import Store
 from store.meta import next_count
@@ -382,6 +383,22 @@ def reset_source(store: Store, source: str) -> bool:
             f"UPDATE {HARVEST_STATE} SET next_from = NULL, {_NO_LIST} WHERE source = ?", [source]
         )
         return cursor.rowcount > 0
+
+
+def retire_source(store: Store, source: str) -> bool:
+    """Stop harvesting a source: its checkpoint, incremental state and quarantined records
+    go, its base URL is cleared (so it is neither harvested nor listed again); its records
+    and run history stay. Returns False for an unknown source."""
+    with store.write() as conn:
+        cursor = conn.execute(
+            f"UPDATE {SOURCES} SET base_url = NULL WHERE name = ? AND name != ?",
+            [source, LOCAL_SOURCE],
+        )
+        if cursor.rowcount == 0:
+            return False
+        conn.execute(f"DELETE FROM {HARVEST_STATE} WHERE source = ?", [source])
+        conn.execute(f"DELETE FROM {QUARANTINE} WHERE source = ?", [source])
+        return True
 
 
 def source_status(conn: sqlite3.Connection, name: str | None) -> list[dict[str, object]]:

@@ -18,7 +18,7 @@ import click
 from click.core import ParameterSource
 
 from harvester import jobs as harvesting
-from harvester.persist import reset_source, source_status
+from harvester.persist import reset_source, retire_source, source_status
 from harvester.run import RunSummary
 from harvester.settings import SourceSettings
 from oai import config as config_module
@@ -292,15 +292,20 @@ def _no_harvest_running(obj: Context) -> Iterator[None]:
         raise click.ClickException(f"{exc}: a harvest is running; try again later") from exc
 
 
-@click.command()
-@click.pass_obj
-def sources(obj: Context) -> None:
-    """List the sources: configured, remembered from ad hoc harvests, and `local`.
+@click.group(invoke_without_command=True)
+@click.pass_context
+def sources(ctx: click.Context) -> None:
+    """List the sources: configured, and remembered from ad hoc harvests (once their
+    Identify answered). `oai sources remove NAME` retires one.
 
     \b
     Example:
       oai sources
+      oai sources remove arxiv --withdraw
     """
+    if ctx.invoked_subcommand is not None:
+        return
+    obj: Context = ctx.obj
     configured = {s.name for s in obj.config.sources}
     with obj.reader() as store:
         known = harvesting.known_sources(store.conn, obj.config.sources)
@@ -308,6 +313,45 @@ def sources(obj: Context) -> None:
         origin = "config" if source.name in configured else "remembered"
         restriction = f" set={source.set_spec}" if source.set_spec else ""
         click.echo(f"{source.name}\t{source.url}\t{source.metadata_prefix}{restriction}\t{origin}")
+
+
+@sources.command(name="remove")
+@click.argument("name")
+@click.option(
+    "--withdraw",
+    is_flag=True,
+    help="Also turn the source's records into tombstones (by default they stay published).",
+)
+@click.pass_obj
+def remove_source(obj: Context, name: str, withdraw: bool) -> None:
+    """Retire a remembered source: it is no longer harvested or listed; its checkpoint and
+    quarantined records go; its records stay published unless --withdraw is given.
+
+    A source of config.toml is retired by removing it there.
+
+    \b
+    Example:
+      oai sources remove arxiv
+      oai sources remove arxiv --withdraw
+    """
+    if name in {s.name for s in obj.config.sources}:
+        raise click.ClickException(f"{name!r} is configured in config.toml: remove it there")
+    with _no_harvest_running(obj), obj.store() as store:
+        count = 0
+        if withdraw:
+            ids = source_record_ids(store.conn, name)
+            with store.write() as conn:
+                count = withdraw_records(
+                    conn,
+                    record_ids=ids,
+                    repository_identifier=obj.config.provider.repository_identifier,
+                    now=now(),
+                )
+        if not retire_source(store, name):
+            raise click.ClickException(f"unknown source {name!r} (see `oai sources`)")
+        obj.refresh_works(store)
+    withdrawn = f"; {count} records withdrawn" if withdraw else "; its records stay published"
+    obj.say(f"{name}: removed{withdrawn}")
 
 
 @click.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import sqlite3
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -122,3 +123,56 @@ def test_what_cron_gets(tmp_path: Path, response_validator: ResponseValidator) -
     errors = [line for line in failed.stderr.splitlines() if line.startswith("error:")]
     assert errors == [f"error: gone: {url}: connection refused after 2 attempts"]
     assert "HTTPConnectionPool" not in failed.stderr
+
+
+def _published_states(db: Path, source: str) -> list[int]:
+    conn = sqlite3.connect(db)
+    try:
+        return sorted(
+            int(r[0])
+            for r in conn.execute("SELECT deleted FROM records WHERE source = ?", [source])
+        )
+    finally:
+        conn.close()
+
+
+def test_sources_are_remembered_once_identified_and_can_be_removed(
+    tmp_path: Path, response_validator: ResponseValidator
+) -> None:
+    logging.getLogger("provider.app").setLevel(logging.NOTSET)
+    provider_db = _provider_db(tmp_path)
+    settings = ProviderSettings(repository_identifier=REPOSITORY_IDENTIFIER, page_size=50)
+    mirror = Mirror.create(tmp_path / "m", "[harvester]\nmax_attempts = 1\n")
+    refused = f"http://127.0.0.1:{_closed_port()}/oai"
+    assert mirror.run("harvest", "--url", refused, "--name", "typo").exit_code == 1
+    with serve(str(provider_db), response_validator, settings) as remote:
+        assert mirror.run("harvest", "--url", remote.url, "--name", "src").exit_code == 0
+        listed = mirror.run("sources").stdout
+        assert "src\t" in listed and "typo" not in listed
+        # A later cron run harvests the remembered source only, and succeeds.
+        again = mirror.run("harvest")
+        assert again.exit_code == 0, again.output
+        assert "typo" not in again.output
+    kept = mirror.run("sources", "remove", "src")
+    assert kept.exit_code == 0, kept.output
+    assert "stay published" in kept.stdout
+    assert "src" not in mirror.run("sources").stdout
+    assert 0 in _published_states(mirror.db, "src")  # its live records stay published
+    conn = sqlite3.connect(mirror.db)
+    try:
+        state = conn.execute("SELECT count(*) FROM harvest_state WHERE source = 'src'")
+        assert state.fetchone()[0] == 0  # its checkpoint is gone
+    finally:
+        conn.close()
+    gone = mirror.run("sources", "remove", "src", "--withdraw")
+    assert gone.exit_code == 0, gone.output
+    assert set(_published_states(mirror.db, "src")) == {1}
+    unknown = mirror.run("sources", "remove", "nope")
+    assert unknown.exit_code == 1 and "unknown source" in unknown.stderr
+
+
+def test_a_configured_source_is_removed_from_the_config(tmp_path: Path) -> None:
+    mirror = Mirror.create(tmp_path / "m", '[sources.conf]\nurl = "http://127.0.0.1:9/oai"\n')
+    result = mirror.run("sources", "remove", "conf")
+    assert result.exit_code == 1
+    assert "config.toml" in result.stderr

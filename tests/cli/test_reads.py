@@ -63,6 +63,8 @@ def sample_mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
     try:
         with store.write() as conn:
             ensure_source(conn, SourceInfo("adhoc", "http://127.0.0.1:9/oai"), NOW)
+            # Remembered: its Identify answered once.
+            conn.execute("UPDATE sources SET identified_at = ? WHERE name = 'adhoc'", [NOW])
     finally:
         store.close()
     authors = json.loads(_invoke(db, "authors", "--format", "json").stdout)
