@@ -337,16 +337,7 @@ def remove_source(obj: Context, name: str, withdraw: bool) -> None:
     if name in {s.name for s in obj.config.sources}:
         raise click.ClickException(f"{name!r} is configured in config.toml: remove it there")
     with _no_harvest_running(obj), obj.store() as store:
-        count = 0
-        if withdraw:
-            ids = source_record_ids(store.conn, name)
-            with store.write() as conn:
-                count = withdraw_records(
-                    conn,
-                    record_ids=ids,
-                    repository_identifier=obj.config.provider.repository_identifier,
-                    now=now(),
-                )
+        count = _withdraw(obj, store, source_record_ids(store.conn, name)) if withdraw else 0
         if not retire_source(store, name):
             raise click.ClickException(f"unknown source {name!r} (see `oai sources`)")
         obj.refresh_works(store)
@@ -431,12 +422,17 @@ def withdraw(obj: Context, target: str) -> None:
         # harvest would never send them again: forget it (first, so a crash in between costs
         # only a full harvest), or the promise above would not hold.
         refull = bool(is_source) and reset_source(store, target)
-        with store.write() as conn:
-            count = withdraw_records(
-                conn,
-                record_ids=ids,
-                repository_identifier=obj.config.provider.repository_identifier,
-                now=now(),
-            )
+        count = _withdraw(obj, store, ids)
         obj.refresh_works(store)
     obj.say(f"{target}: {count} records withdrawn" + ("; next harvest is full" if refull else ""))
+
+
+def _withdraw(obj: Context, store: Store, record_ids: list[int]) -> int:
+    """Turn these records into tombstones, in one transaction; returns how many."""
+    with store.write() as conn:
+        return withdraw_records(
+            conn,
+            record_ids=record_ids,
+            repository_identifier=obj.config.provider.repository_identifier,
+            now=now(),
+        )
