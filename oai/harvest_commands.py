@@ -76,7 +76,14 @@ def harvest(
     """Harvest remote repositories into the store (incremental unless --full).
 
     Without NAMEs, every source of config.toml and every source remembered from an
-    ad hoc harvest. Exit 1 when any source failed (the others are still harvested).
+    ad hoc harvest. Exit 1 when any source failed (the others are still harvested);
+    SIGINT/SIGTERM stop it after the page being written (exit 130/143, resumable).
+
+    \b
+    Patience with slow repositories by default ([harvester] in config.toml):
+      connect timeout 10 s, read timeout 120 s, 600 s for a whole response,
+      6 attempts per request, 1800 s of retry waits per source,
+      Retry-After honoured up to 3600 s.
 
     \b
     Example:

@@ -11,6 +11,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from harvester.jobs import lock_held, store_lock
+from harvester.settings import HarvesterSettings
 from oai.cli import main
 from provider.settings import ProviderSettings
 from store.db import open_store
@@ -176,3 +177,18 @@ def test_a_configured_source_is_removed_from_the_config(tmp_path: Path) -> None:
     result = mirror.run("sources", "remove", "conf")
     assert result.exit_code == 1
     assert "config.toml" in result.stderr
+
+
+def test_harvest_help_states_the_timeout_defaults() -> None:
+    """What `oai harvest --help` tells an operator agrees with the settings' defaults."""
+    shown = " ".join(CliRunner().invoke(main, ["harvest", "--help"]).stdout.split())
+    defaults = HarvesterSettings()
+    for fact in (
+        f"connect timeout {defaults.connect_timeout} s",
+        f"read timeout {defaults.read_timeout} s",
+        f"{defaults.response_timeout} s for a whole response",
+        f"{defaults.max_attempts} attempts per request",
+        f"{defaults.retry_budget} s of retry waits per source",
+        f"Retry-After honoured up to {defaults.max_retry_after} s",
+    ):
+        assert fact in shown, fact
