@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -129,6 +130,7 @@ class SourceHarvest:
         # Set when the harvest is asked to stop (SIGINT/SIGTERM): the run ends after the
         # page being written, is recorded interrupted, and keeps its checkpoint.
         self.interrupt = interrupt
+        self.deadline: float | None = None  # monotonic time past which the run stops
         self.feed_retries = 0
         # The namespace of a format other than oai_dc, from ListMetadataFormats (provenance).
         self.namespace = ""
@@ -143,6 +145,8 @@ class SourceHarvest:
         """Harvest the source; failures are recorded, logged and returned, not raised."""
         started = self.clock()
         self.summary.started_at = format_utc(started)
+        cap = self.settings.run_time_cap
+        self.deadline = time.monotonic() + cap if cap > 0 else None
         error: str | None = None
         run_id: int | None = None
         try:
@@ -150,8 +154,10 @@ class SourceHarvest:
             persist.record_identify(self.store, self._source_info(), None, _now(self.clock))
             run_id = persist.begin_run(self.store, self.source.name, self.full, _now(self.clock))
             self._harvest(run_id)
-        except Interrupted:
+        except Interrupted as exc:
             self.summary.status = "interrupted"
+            if str(exc) != "interrupted":
+                self.counts.warnings.append(f"{exc}; the next run resumes from its checkpoint")
             logger.info(
                 "%s: interrupted; the next run resumes from the checkpoint", self.source.name
             )
@@ -301,6 +307,8 @@ class SourceHarvest:
     def _stop_if_asked(self) -> None:
         if self.interrupt is not None and self.interrupt.is_set():
             raise Interrupted("interrupted")
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise Interrupted(f"run time cap of {self.settings.run_time_cap} s reached")
 
     def _restart(
         self, checkpoint: ListCheckpoint, error_code: str, restarts: int

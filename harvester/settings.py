@@ -47,3 +47,6 @@ class HarvesterSettings:
     page_cap: int = 1_000_000
     # A list stops with a warning after this many empty pages in a row that carry tokens.
     empty_page_limit: int = 5
+    # Seconds one source's run may take (0: no cap): past it the run stops after the page
+    # being written, keeps its checkpoint and is recorded interrupted; the next resumes.
+    run_time_cap: int = 0

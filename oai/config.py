@@ -158,6 +158,7 @@ def _check_harvester(settings: HarvesterSettings, file: str) -> None:
         ("max_response_bytes", settings.max_response_bytes, 1024),
         ("page_cap", settings.page_cap, 1),
         ("empty_page_limit", settings.empty_page_limit, 1),
+        ("run_time_cap", settings.run_time_cap, 0),
     ):
         if value < low:
             raise ConfigError(f"harvester.{key} in {file} must be at least {low}, got {value}")

@@ -101,3 +101,23 @@ def test_a_signal_stops_the_harvest_and_keeps_its_progress(
         assert again.exit_code == 0, again.output
     assert _last_run(mirror.db)[0] == "completed"
     assert mirrored(mirror.db, "src") == published(provider_db)
+
+
+def test_a_run_time_cap_stops_a_slow_source_and_the_next_run_resumes(
+    tmp_path: Path, provider_db: Path, response_validator: ResponseValidator
+) -> None:
+    capped = Mirror.create(tmp_path / "mirror", "[harvester]\nrun_time_cap = 1\n")
+    settings = ProviderSettings(repository_identifier=REPOSITORY_IDENTIFIER, page_size=PAGE_SIZE)
+    with serve(str(provider_db), response_validator, settings, ProviderClock(delay=0.3)) as remote:
+        first = capped.run("harvest", "--url", remote.url, "--name", "src")
+        assert first.exit_code == 0, first.output  # a cap is not a failure
+        assert "src: interrupted:" in first.stdout
+        status, failures, token = _last_run(capped.db)
+        assert (status, failures) == ("interrupted", 0) and token
+        assert 1 <= committed_pages(capped.db, "src") < 14
+        uncapped = Mirror(capped.db, tmp_path / "none.toml")
+        (tmp_path / "none.toml").write_text("", encoding="utf-8")
+        again = uncapped.run("harvest", "src")
+        assert again.exit_code == 0, again.output
+    assert _last_run(capped.db)[0] == "completed"
+    assert mirrored(capped.db, "src") == published(provider_db)
