@@ -35,13 +35,18 @@ class LockHeld(Exception):
     """Another process is harvesting into the same store."""
 
 
+def _lock_path(db_path: str) -> Path:
+    """The file beside the store whose OS lock a harvest holds."""
+    return Path(f"{db_path}.harvest-lock")
+
+
 @contextlib.contextmanager
 def store_lock(db_path: str) -> Iterator[None]:
     """Hold an OS lock beside the store; the OS releases it if the process dies.
 
     Raises LockHeld when another process holds it.
     """
-    lock_path = Path(f"{db_path}.harvest-lock")
+    lock_path = _lock_path(db_path)
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with lock_path.open("a") as handle:
         try:
@@ -57,7 +62,7 @@ def store_lock(db_path: str) -> Iterator[None]:
 def lock_held(db_path: str) -> bool:
     """True when a harvest holds the store's lock (read-only: the lock file is only opened
     for reading, and a missing one means no harvest)."""
-    lock_path = Path(f"{db_path}.harvest-lock")
+    lock_path = _lock_path(db_path)
     try:
         handle = lock_path.open("r")
     except FileNotFoundError:

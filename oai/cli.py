@@ -10,6 +10,7 @@ import dataclasses
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,11 @@ _GLOBAL_OPTIONS: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
 _GIVEN = "oai.global_options"
 
 
+def _given(value: Any) -> bool:
+    """True for an option given on the command line (not left at its default)."""
+    return value is not None and value is not False and value != 0
+
+
 def _context(given: dict[str, Any]) -> Context:
     """The settings the global options name, logging configured by -v/-q."""
     logs.configure(-1 if given.get("quiet") else int(given.get("verbose") or 0))
@@ -60,7 +66,7 @@ def _context(given: dict[str, Any]) -> Context:
 
 def _given_after_the_name(ctx: click.Context, param: click.Parameter, value: Any) -> None:
     """A global option given after a command's name: it overrides the one before."""
-    if value is None or value is False or value == 0:
+    if not _given(value):
         return
     given = ctx.find_root().meta.setdefault(_GIVEN, {})
     given[str(param.name)] = value
@@ -93,17 +99,15 @@ class _Commands(click.Group):
         _with_global_options(cmd)
 
 
+def _global_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The global options on the `oai` group itself, from the one table of them."""
+    for _, declarations, settings in reversed(_GLOBAL_OPTIONS):
+        command = click.option(*declarations, **settings)(command)
+    return command
+
+
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Settings file (default ./config.toml; without it every setting has a default).",
-)
-@click.option("--db", "db_path", default=None, help="SQLite store; overrides [store] path.")
-@click.option("-v", "--verbose", count=True, help="More log lines on stderr (-vv for debug).")
-@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
+@_global_options
 @click.version_option(package_name="oai-mirror")
 @click.pass_context
 def main(
@@ -120,7 +124,7 @@ def main(
       oai search "peer support" --db mirror.db -q
     """
     given = {"config_path": config_path, "db_path": db_path, "verbose": verbose, "quiet": quiet}
-    ctx.meta[_GIVEN] = {k: v for k, v in given.items() if v not in (None, False, 0)}
+    ctx.meta[_GIVEN] = {k: v for k, v in given.items() if _given(v)}
     ctx.obj = _context(ctx.meta[_GIVEN])
 
 

@@ -70,11 +70,6 @@ class Location:
     page_count: int = 0  # pages of a range ("45-67": 23); 0 when unknown
     supplement: bool = False  # a supplement or meeting-abstract issue
 
-    @property
-    def preprint(self) -> bool:
-        """True when the container is a preprint server or a repository."""
-        return any(word in PREPRINT_CONTAINERS for word in self.container.split())
-
 
 def container_words(name: str) -> list[str]:
     """The folded words of a container's name: parenthesised parts, numbers, ordinals, stop

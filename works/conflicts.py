@@ -56,6 +56,11 @@ def doi_conflict(a: Features, b: Features) -> str | None:
     return f"DOIs of two publishers ({first[0][4:]} / {second[0][4:]})"
 
 
+def one_container(a: Features, b: Features) -> bool:
+    """True when both records name a container and the names may be one container's."""
+    return bool(a.container and b.container and containers_compatible(a.container, b.container))
+
+
 def _issues_differ(a: str, b: str) -> bool:
     """True for two plausible issue numbers that differ ("2" / "3"; not "4-6" / "4")."""
     if not (a.isdigit() and b.isdigit()):
@@ -74,13 +79,11 @@ def hard_conflicts(a: Features, b: Features) -> list[str]:
             reasons.append(f"years {a.year} and {b.year} more than {gap} apart")
     if a.pages_known and b.pages_known and a.first_page != b.first_page:
         reasons.append(f"different first pages ({a.first_page} / {b.first_page})")
-    one_container = bool(
-        a.container and b.container and containers_compatible(a.container, b.container)
-    )
-    if one_container and a.volume and b.volume and a.volume != b.volume:
+    same_container = one_container(a, b)
+    if same_container and a.volume and b.volume and a.volume != b.volume:
         reasons.append(f"different volumes of one container ({a.volume} / {b.volume})")
     elif (
-        one_container
+        same_container
         and a.volume == b.volume
         and _issues_differ(a.issue, b.issue)
         and not (a.pages_known and b.pages_known)

@@ -32,7 +32,7 @@ from works.derive import (
     stored_features,
     write_rows,
 )
-from works.pair_overrides import different_pairs, same_edges
+from works.pair_overrides import load_decisions
 from works.pairs import PAIRS, all_group_matches
 from works.report import WorksReport
 
@@ -100,11 +100,11 @@ def recompute_all(
     for statement in BULK_INDEXES.values():
         conn.execute(statement)
     all_group_matches(conn, report)
-    forced = same_edges(conn)
-    pairs = conn.execute(f"{PAIRS} GROUP BY record_a, record_b").fetchall() + forced
+    decisions = load_decisions(conn)
+    pairs = conn.execute(f"{PAIRS} GROUP BY record_a, record_b").fetchall() + decisions.same
     joined = sorted({int(x) for pair in pairs for x in pair[:2]})
     features = {f.record_id: f for f in stored_features(conn, joined)}
-    links = conflict_links(features, different_pairs(conn), {(a, b) for a, b, _ in forced})
+    links = conflict_links(features, decisions.different, decisions.same_pairs)
     clusters, edges = cluster(pairs, cannot_link=links, names=record_names(conn, joined))
     # Records a refused merge left alone are written below, with every unmatched record.
     joined_works = [c for c in clusters.components() if len(c) > 1]

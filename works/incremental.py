@@ -29,7 +29,7 @@ from works.derive import (
     write_rows,
 )
 from works.features import Features
-from works.pair_overrides import different_pairs, same_edges
+from works.pair_overrides import Decisions, load_decisions
 from works.pairs import GROUP_ROWS, PAIRS, Previous, grouped_matches, insert_matches
 from works.report import WorksReport
 from works.rules import candidate_keys, key_hash
@@ -46,13 +46,15 @@ def _source_rows(conn: sqlite3.Connection, record_ids: Sequence[int]) -> list[So
     return [SourceRow(int(i), str(s), str(x), m, True) for i, s, x, m in rows]
 
 
-def _closure(conn: sqlite3.Connection, seeds: set[int]) -> tuple[set[int], set[int]]:
+def _closure(
+    conn: sqlite3.Connection, seeds: set[int], decisions: Decisions
+) -> tuple[set[int], set[int]]:
     """The records connected to the seeds by matches or by their old works, and those old
     works: everything that must be re-clustered."""
     nodes: set[int] = set()
     old_works: set[int] = set()
     forced: dict[int, set[int]] = defaultdict(set)
-    for a, b, _ in same_edges(conn):
+    for a, b, _ in decisions.same:
         forced[a].add(b)
         forced[b].add(a)
     pending = set(seeds)
@@ -106,7 +108,8 @@ def _recluster(
     """Rebuild the works around the seeds; returns the records to relink: those whose work
     changed, and those written since the last refresh (their writes rendered them without
     links) that are in a work of two or more."""
-    nodes, old_works = _closure(conn, seeds)
+    decisions = load_decisions(conn)
+    nodes, old_works = _closure(conn, seeds, decisions)
     before = signatures(conn, nodes)
     region.old_work = work_ids(conn, nodes)
     execute_in(conn, f"DELETE FROM {WORKS} WHERE id IN ({IDS})", sorted(old_works))
@@ -116,8 +119,8 @@ def _recluster(
     pairs = rows_in(
         conn, f"{PAIRS} AND record_a IN ({IDS}) GROUP BY record_a, record_b", sorted(features)
     )
-    forced = [edge for edge in same_edges(conn) if edge[0] in features and edge[1] in features]
-    links = conflict_links(features, different_pairs(conn), {(a, b) for a, b, _ in forced})
+    forced = [edge for edge in decisions.same if edge[0] in features and edge[1] in features]
+    links = conflict_links(features, decisions.different, decisions.same_pairs)
     names = record_names(conn, features)
     clusters, edges = cluster([*pairs, *forced], features, links, names)
     report.works += write_components(conn, clusters.components(), features, edges, now)

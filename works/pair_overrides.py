@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import dataclass
 from typing import Any
 
 from store.records import find_record_id
@@ -90,23 +91,30 @@ def pair_listing(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     ]
 
 
-def same_edges(conn: sqlite3.Connection) -> list[tuple[int, int, str]]:
-    """The "same" decisions as (record a, record b, evidence) edges between live records."""
-    return [
-        (
-            min(a, b),
-            max(a, b),
-            json.dumps({"rule": "override", "override": int(i), "note": note}),
-        )
-        for i, decision, note, a, b in conn.execute(_RESOLVED)
-        if decision == "same"
-    ]
+@dataclass(frozen=True)
+class Decisions:
+    """A person's decisions between live records, read once per refresh."""
+
+    # "same": (record a, record b, evidence) edges, a < b.
+    same: list[tuple[int, int, str]]
+    # "different": (lower id, higher id) pairs.
+    different: set[tuple[int, int]]
+
+    @property
+    def same_pairs(self) -> set[tuple[int, int]]:
+        """The "same" decisions as (lower id, higher id) pairs."""
+        return {(a, b) for a, b, _ in self.same}
 
 
-def different_pairs(conn: sqlite3.Connection) -> set[tuple[int, int]]:
-    """The "different" decisions as (lower id, higher id) pairs of live records."""
-    return {
-        (min(a, b), max(a, b))
-        for _, decision, _, a, b in conn.execute(_RESOLVED)
-        if decision == "different"
-    }
+def load_decisions(conn: sqlite3.Connection) -> Decisions:
+    """Every same/different decision between two live records."""
+    same: list[tuple[int, int, str]] = []
+    different: set[tuple[int, int]] = set()
+    for override_id, decision, note, a, b in conn.execute(_RESOLVED):
+        pair = (min(int(a), int(b)), max(int(a), int(b)))
+        if decision == "same":
+            evidence = {"rule": "override", "override": int(override_id), "note": note}
+            same.append((*pair, json.dumps(evidence)))
+        else:
+            different.add(pair)
+    return Decisions(same, different)

@@ -20,7 +20,7 @@ from works.browse import work_of, works_by_id
 from works.conflicts import conflicts
 from works.derive import stored_features
 from works.features import Features
-from works.pair_overrides import different_pairs
+from works.pair_overrides import load_decisions
 
 # Compared pairs whose records are in two works, with both works and their identifiers.
 _APART = (
@@ -76,7 +76,7 @@ def _apart_rows(conn: sqlite3.Connection, where: str, params: list[Any]) -> list
             conn, f"SELECT id, local_identifier FROM {RECORDS} WHERE id IN ({IDS})", involved
         )
     }
-    different = different_pairs(conn)
+    different = load_decisions(conn).different
     found = []
     for _, _, decision, evidence_text, work_a, work_b, local_a, local_b in rows:
         evidence = json.loads(str(evidence_text))

@@ -25,8 +25,8 @@ from typing import Any
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
-from works.citation import containers_compatible, latin
-from works.conflicts import hard_conflicts, soft_conflicts
+from works.citation import latin
+from works.conflicts import hard_conflicts, one_container, soft_conflicts
 from works.features import Features
 
 # Past this many members a candidate group is compared within a sliding window over its
@@ -196,7 +196,7 @@ def _titles_related(a: Features, b: Features) -> bool:
 
 def _same_place(a: Features, b: Features) -> bool:
     """True when both records name one container and the same first page or volume."""
-    if not (a.container and b.container and containers_compatible(a.container, b.container)):
+    if not one_container(a, b):
         return False
     return bool(
         (a.first_page and a.first_page == b.first_page) or (a.volume and a.volume == b.volume)
@@ -208,7 +208,7 @@ def _same_article_place(a: Features, b: Features) -> bool:
     page range or near-identical titles (see PLACE_TITLE_SIMILARITY)."""
     if not (a.pages_known and b.pages_known and a.first_page == b.first_page):
         return False
-    if not (a.container and b.container and containers_compatible(a.container, b.container)):
+    if not one_container(a, b):
         return False
     if a.volume and b.volume and a.volume != b.volume:
         return False
