@@ -15,13 +15,14 @@ import errno
 import logging
 import random
 import socket
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import IO, Any
 
 import requests
 import urllib3
@@ -65,11 +66,28 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
 @dataclass(frozen=True)
 class Fetched:
     """One successful exchange: the body, decoded from gzip/deflate (retries are counted
-    on the client)."""
+    on the client). A body larger than settings.spool_bytes is in `spool`, a temporary
+    file the caller closes, and `body` is empty."""
 
     url: str
     status: int
     body: bytes
+    size: int = 0
+    spool: IO[bytes] | None = None
+    retry_after: str | None = None
+
+    def close(self) -> None:
+        """Delete the spooled body, if any."""
+        if self.spool is not None:
+            self.spool.close()
+
+
+class TruncatedBody(requests.exceptions.ChunkedEncodingError):
+    """The connection ended before the body did, after `received` decoded bytes."""
+
+    def __init__(self, received: int, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.received = received
 
 
 class _SessionSickle(Sickle):  # type: ignore[misc]  # sickle has no type hints
@@ -82,36 +100,83 @@ class _SessionSickle(Sickle):  # type: ignore[misc]  # sickle has no type hints
         self.session = session
         self.settings = settings
 
-    def _request(self, kwargs: Mapping[str, str]) -> requests.Response:
+    def exchange(self, kwargs: Mapping[str, str], spool: bool) -> Fetched:
+        """Send one request and read its body (into a temporary file past spool_bytes
+        when `spool`, else such a body is refused)."""
         response = self.session.get(
             self.endpoint,
             params=dict(kwargs),
             timeout=(self.settings.connect_timeout, self.settings.read_timeout),
             stream=True,
         )
+        try:
+            announced = response.headers.get("Content-Length", "")
+            cap = self.settings.max_response_bytes
+            if announced.isdigit() and int(announced) > cap:
+                raise FetchError(
+                    f"{response.url}: Content-Length {announced} is larger than"
+                    f" max_response_bytes ({cap}); not read"
+                )
+            body, spooled, size = self._read_body(response, spool)
+        finally:
+            response.close()
+        return Fetched(
+            response.url,
+            response.status_code,
+            body,
+            size,
+            spooled,
+            response.headers.get("Retry-After"),
+        )
+
+    def _read_body(
+        self, response: requests.Response, spool: bool
+    ) -> tuple[bytes, IO[bytes] | None, int]:
+        settings = self.settings
         # read_timeout bounds each read; a server trickling bytes would never trip it, so the
         # whole body also has a deadline (a timeout like the others: retried).
-        deadline = time.monotonic() + self.settings.response_timeout
+        deadline = time.monotonic() + settings.response_timeout
+        chunks: list[bytes] = []
+        spooled: IO[bytes] | None = None
+        size = 0
         try:
-            chunks = []
-            size = 0
             for chunk in _body_chunks(response):
                 if time.monotonic() > deadline:
                     raise requests.exceptions.ReadTimeout(
-                        f"{response.url}: body not complete after"
-                        f" {self.settings.response_timeout} s"
+                        f"{response.url}: body not complete after {settings.response_timeout} s"
                     )
                 size += len(chunk)
-                if size > self.settings.max_response_bytes:
+                if size > settings.max_response_bytes:
                     raise FetchError(
                         f"{response.url}: response larger than "
-                        f"{self.settings.max_response_bytes} bytes, cut off"
+                        f"{settings.max_response_bytes} bytes, cut off"
                     )
-                chunks.append(chunk)
-            response._content = b"".join(chunks)
-        finally:
-            response.close()
-        return response
+                if spooled is None and size > settings.spool_bytes:
+                    if not spool:
+                        raise FetchError(
+                            f"{response.url}: response larger than {settings.spool_bytes}"
+                            " bytes, cut off"
+                        )
+                    # Past this size the body goes to disk: memory stays bounded whatever
+                    # a server sends (harvester.pages reads such a body incrementally).
+                    spooled = tempfile.TemporaryFile(prefix="oai-harvest-")  # noqa: SIM115
+                    spooled.writelines(chunks)
+                    chunks.clear()
+                if spooled is not None:
+                    spooled.write(chunk)
+                else:
+                    chunks.append(chunk)
+        except requests.exceptions.ChunkedEncodingError as exc:
+            if spooled is not None:
+                spooled.close()
+            raise TruncatedBody(size, exc) from exc
+        except BaseException:
+            if spooled is not None:
+                spooled.close()
+            raise
+        if spooled is not None:
+            spooled.seek(0)
+        return b"".join(chunks), spooled, size
 
 
 def _body_chunks(response: requests.Response) -> Iterator[bytes]:
@@ -171,7 +236,7 @@ class Client:
         base = min(120.0, 2.0 ** (attempt - 1))
         return base * self.rng.uniform(0.5, 1.5)
 
-    def _exchange(self, params: Mapping[str, str]) -> requests.Response:
+    def _exchange(self, params: Mapping[str, str], spool: bool) -> Fetched:
         # Politeness: one client per source, and same-host sources run one after the other
         # (harvester.jobs), so spacing this client's requests spaces the host's.
         delay = self.settings.politeness_delay
@@ -180,24 +245,38 @@ class Client:
             if remaining > 0:
                 self.sleep(remaining)
         self._last_request = self.clock()
-        return self.sickle._request(params)
+        fetched: Fetched = self.sickle.exchange(params, spool)
+        return fetched
 
-    def fetch(self, params: Mapping[str, str]) -> Fetched:
+    def fetch(self, params: Mapping[str, str], *, spool: bool = False) -> Fetched:
         """Return the response to one request, retrying what may pass.
 
-        Raises FetchError when the attempts or the retry budget are spent, on a status that
-        is not retried, on a redirect loop or a redirect away from HTTP, or when the body is
-        larger than allowed.
+        With `spool`, a body larger than spool_bytes comes in a temporary file (the caller
+        closes the Fetched); without, such a body fails the request. Raises FetchError when
+        the attempts or the retry budget are spent, on a status that is not retried, on a
+        redirect loop or a redirect away from HTTP, when the body is larger than allowed,
+        or when a body is cut off at the same byte twice in a row.
         """
         attempt = 0
+        truncated_at: int | None = None
         while True:
             attempt += 1
             problem: str
             wait: float | None = None
             try:
-                response = self._exchange(params)
+                fetched = self._exchange(params, spool)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 problem = connection_problem(exc)
+            except TruncatedBody as exc:
+                if exc.received == truncated_at:
+                    # The server cuts the body at the same byte every time: fetching it
+                    # again would read the same bytes again (hundreds of MB, for some).
+                    raise FetchError(
+                        f"{self.base_url}: response cut off at byte {exc.received} twice in"
+                        " a row; not fetched again"
+                    ) from exc
+                truncated_at = exc.received
+                problem = f"truncated response after {exc.received} bytes"
             except requests.exceptions.ChunkedEncodingError as exc:
                 problem = f"truncated response: {exc}"
             except requests.exceptions.ContentDecodingError as exc:
@@ -209,17 +288,18 @@ class Client:
                 # changes nothing, and anything but a HarvestError would escape the run.
                 raise FetchError(f"{self.base_url}: {type(exc).__name__}: {exc}") from exc
             else:
-                status = response.status_code
-                oai_error = status in OAI_ERROR_STATUSES and b"<OAI-PMH" in response.content
+                status = fetched.status
+                oai_error = status in OAI_ERROR_STATUSES and b"<OAI-PMH" in fetched.body
                 if status == 200 or oai_error:
-                    return Fetched(response.url, status, response.content)
+                    return fetched
+                fetched.close()
                 if status not in RETRY_STATUSES:
-                    raise FetchError(f"{response.url}: HTTP {status}, not retried")
+                    raise FetchError(f"{fetched.url}: HTTP {status}, not retried")
                 problem = f"HTTP {status}"
-                wait = retry_after_seconds(response.headers.get("Retry-After"), datetime.now(UTC))
+                wait = retry_after_seconds(fetched.retry_after, datetime.now(UTC))
                 if wait is not None and wait > self.settings.max_retry_after:
                     raise FetchError(
-                        f"{response.url}: HTTP {status} asks to retry after {wait:.0f} s,"
+                        f"{fetched.url}: HTTP {status} asks to retry after {wait:.0f} s,"
                         f" more than max_retry_after ({self.settings.max_retry_after} s)"
                     )
             wait = self._backoff(attempt) if wait is None else wait

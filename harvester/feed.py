@@ -18,14 +18,14 @@ import signal
 import threading
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from harvester.client import Client
+from harvester.client import Client, Fetched
 from harvester.errors import FetchError, HarvestError, Interrupted, MalformedResponse
-from harvester.pages import Page, parse
+from harvester.pages import Page, parse, parse_large
 from harvester.settings import HarvesterSettings
 from oaiformat.datestamps import format_utc
 from store.records import SourceInfo
@@ -50,6 +50,8 @@ class FedPage:
     prepared: list[PreparedRecord]
     bytes: int
     retries: int
+    # False for a part of a large page: its records are written, the checkpoint stays.
+    final: bool = True
 
 
 class Feed(Protocol):
@@ -71,34 +73,67 @@ class Feed(Protocol):
         """Release the feed's resources."""
 
 
+# Records per part of a page read from a spooled (large) body.
+PART_RECORDS = 1000
+
+
 def fetch_page(
     client: Client, params: Mapping[str, str], settings: HarvesterSettings, source: str
-) -> tuple[str, Page, int]:
+) -> Iterator[tuple[str, Page, int, bool]]:
     """Fetch and parse one page, fetching again what cannot be used.
 
-    Returns (url, page, bytes received in all attempts). Raises FetchError, or
-    MalformedResponse when every attempt was unreadable.
+    Yields (url, page, bytes received in all attempts, final): one final page, or for a
+    body spooled to disk, parts of PART_RECORDS records and then the final part (bytes
+    are counted on the final one). Raises FetchError, or MalformedResponse when every
+    attempt was unreadable.
     """
     received = 0
+    unreadable: tuple[int, str] | None = None  # the last large body's size and its error
     for attempt in range(1, settings.max_attempts + 1):
-        fetched = client.fetch(params)
-        received += len(fetched.body)
+        fetched = client.fetch(params, spool=True)
+        received += fetched.size
         try:
-            page = parse(fetched.body, source)
+            for page, final in _pages(fetched, source):
+                if page.verb == "ListIdentifiers":
+                    # Headers without metadata would overwrite stored records with empty
+                    # ones (mit-oai-pmh-harvester__get-identifiers__i0.xml answers so).
+                    raise _WrongVerb
+                yield fetched.url, page, received if final else 0, final
+            return
         except MalformedResponse as exc:
             if attempt == settings.max_attempts:
                 raise MalformedResponse(f"{fetched.url}: {exc}") from exc
-            client.retry_page(f"unreadable page ({exc})")
-            continue
-        if page.verb == "ListIdentifiers":
-            # Headers without metadata would overwrite stored records with empty ones
-            # (mit-oai-pmh-harvester__get-identifiers__i0.xml answers ListRecords so).
+            if fetched.spool is not None:
+                # A large body broken the same way twice is broken for good: reading it a
+                # third time would cost as much again for nothing.
+                if unreadable == (fetched.size, str(exc)):
+                    raise MalformedResponse(
+                        f"{fetched.url}: {exc}; the same {fetched.size}-byte answer twice in"
+                        " a row, not fetched again"
+                    ) from exc
+                unreadable = (fetched.size, str(exc))
+            reason = f"unreadable page ({exc})"
+        except _WrongVerb:
             if attempt == settings.max_attempts:
-                raise MalformedResponse(f"{fetched.url}: answered ListIdentifiers to ListRecords")
-            client.retry_page("the server answered ListIdentifiers to ListRecords")
-            continue
-        return fetched.url, page, received
+                raise MalformedResponse(
+                    f"{fetched.url}: answered ListIdentifiers to ListRecords"
+                ) from None
+            reason = "the server answered ListIdentifiers to ListRecords"
+        finally:
+            fetched.close()
+        client.retry_page(reason)
     raise MalformedResponse("unreachable")  # the loop returns or raises
+
+
+class _WrongVerb(Exception):
+    """The page answers ListIdentifiers to a ListRecords request."""
+
+
+def _pages(fetched: Fetched, source: str) -> Iterator[tuple[Page, bool]]:
+    if fetched.spool is None:
+        yield parse(fetched.body, source), True
+    else:
+        yield from parse_large(fetched.spool, source, PART_RECORDS)
 
 
 def prepare_page(
@@ -124,12 +159,13 @@ def fetch_prepared(
     settings: HarvesterSettings,
     source: SourceInfo,
     repository_identifier: str,
-) -> FedPage:
-    """Fetch, parse and prepare one page (see fetch_page for what it raises)."""
-    url, page, received = fetch_page(client, params, settings, source.name)
-    now = format_utc(datetime.now(UTC))
-    prepared = prepare_page(page, source, repository_identifier, now)
-    return FedPage(url, params, page, prepared, received, client.retries)
+) -> Iterator[FedPage]:
+    """Fetch, parse and prepare one page, in parts when it is large (see fetch_page for
+    what it raises)."""
+    for url, page, received, final in fetch_page(client, params, settings, source.name):
+        now = format_utc(datetime.now(UTC))
+        prepared = prepare_page(page, source, repository_identifier, now)
+        yield FedPage(url, params, page, prepared, received, client.retries, final)
 
 
 def _next_params(page: Page) -> dict[str, str] | None:
@@ -153,25 +189,32 @@ class InlineFeed:
         self.source = source
         self.repository_identifier = repository_identifier
         self._params: dict[str, str] | None = None
+        self._parts: Iterator[FedPage] | None = None
         self.retries = 0  # counted by the caller's client
 
     def start(self, params: Mapping[str, str]) -> None:
         """Begin a walk with the request `params`."""
         self._params = dict(params)
+        self._parts = None
 
     def next(self) -> FedPage:
-        """Fetch, parse and prepare the next page."""
+        """Fetch, parse and prepare the next page (or part of a large page)."""
         if self._params is None:
             raise HarvestError("the walk has ended")
-        fed = fetch_prepared(
-            self.client, self._params, self.settings, self.source, self.repository_identifier
-        )
-        self._params = _next_params(fed.page)
+        if self._parts is None:
+            self._parts = fetch_prepared(
+                self.client, self._params, self.settings, self.source, self.repository_identifier
+            )
+        fed = next(self._parts)
+        if fed.final:
+            self._parts = None
+            self._params = _next_params(fed.page)
         return fed
 
     def finish_walk(self) -> None:
         """Forget the walk."""
         self._params = None
+        self._parts = None
 
     def close(self) -> None:
         """Nothing to release: the client belongs to the caller."""
@@ -284,7 +327,12 @@ def _walk(
     seen: set[str] = set()
     while params is not None and not stop.is_set():
         try:
-            fed = fetch_prepared(client, params, settings, source, repository_identifier)
+            fed = _send_parts(
+                fetch_prepared(client, params, settings, source, repository_identifier),
+                results,
+                stop,
+                parent,
+            )
         except _Stopped:
             return
         except HarvestError as exc:
@@ -296,13 +344,23 @@ def _walk(
             _send(results, _Failed("unexpected", text, client.retries), parent)
             return
         page = fed.page
-        # The records travel prepared; sending the parsed ones too would only cost pickling.
-        sent = dataclasses.replace(fed, page=dataclasses.replace(page, records=[]))
-        _send(results, _PageReady(sent), parent)
         params = _next_params(page)
         if params is not None and page.token in seen:
             params = None  # the parent ends the list on a repeated token
         seen.add(page.token or "")
+
+
+def _send_parts(parts: Iterator[FedPage], results: Any, stop: Any, parent: int) -> FedPage:
+    """Send a page's parts and its final part; return the final one."""
+    for fed in parts:
+        # The records travel prepared; sending the parsed ones too would only cost pickling.
+        sent = dataclasses.replace(fed, page=dataclasses.replace(fed.page, records=[]))
+        _send(results, _PageReady(sent), parent)
+        if fed.final:
+            return fed
+        if stop.is_set():
+            raise _Stopped
+    raise HarvestError("a page ended without its final part")
 
 
 class ProcessFeed:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import IO
 
 from lxml import etree
 
@@ -25,6 +27,7 @@ from oaiformat.xmlsafe import make_parser, strip_illegal_bytes
 _OAI = f"{{{NS_OAI}}}"
 _LIST_VERBS = ("ListRecords", "ListIdentifiers", "GetRecord")
 _DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>", re.DOTALL)
+_STRIPPED = "stripped characters XML forbids and text before the root"
 _CHUNK_TAGS = {
     name: (
         re.compile(rb"<(?:\w+:)?" + name + rb"[\s>]"),
@@ -95,7 +98,7 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-def _from_tree(root: etree._Element, source: str, repaired: str | None) -> Page:
+def _check_root(root: etree._Element) -> None:
     if root.tag != f"{_OAI}OAI-PMH":
         qname = etree.QName(root) if isinstance(root.tag, str) else None
         name = qname.localname if qname else "?"
@@ -105,7 +108,13 @@ def _from_tree(root: etree._Element, source: str, repaired: str | None) -> Page:
         raise MalformedResponse(
             f"the root element is <{name}> in {where}, not an OAI-PMH 2.0 response"
         )
-    response_date = _text(root.find(f"{_OAI}responseDate")) or None
+
+
+def _response_date(
+    element: etree._Element | None, repaired: str | None
+) -> tuple[str | None, str | None]:
+    """The responseDate, and what was repaired (an unreadable date is dropped, and said)."""
+    response_date = _text(element) or None
     if response_date is not None and not readable(response_date):
         # The responseDate becomes the next harvest's `from` and every record's harvest
         # date; one the store cannot normalise would fail the run after the page is saved.
@@ -113,6 +122,12 @@ def _from_tree(root: etree._Element, source: str, repaired: str | None) -> Page:
         dropped = f"ignored the unreadable responseDate {response_date[:40]!r}"
         repaired = f"{repaired}; {dropped}" if repaired else dropped
         response_date = None
+    return response_date, repaired
+
+
+def _from_tree(root: etree._Element, source: str, repaired: str | None) -> Page:
+    _check_root(root)
+    response_date, repaired = _response_date(root.find(f"{_OAI}responseDate"), repaired)
     error = root.find(f"{_OAI}error")
     if error is not None:
         return Page(
@@ -130,9 +145,18 @@ def _from_tree(root: etree._Element, source: str, repaired: str | None) -> Page:
     for element in body:
         if element.tag in (f"{_OAI}record", _HEADER):
             collected.read(element)
-    token_element = body.find(f"{_OAI}resumptionToken")
-    token = _text(token_element) or None
+    return _list_page(
+        response_date, collected, body.find(f"{_OAI}resumptionToken"), body.tag, repaired
+    )
 
+
+def _list_page(
+    response_date: str | None,
+    collected: _Collected,
+    token_element: etree._Element | None,
+    verb_tag: str,
+    repaired: str | None,
+) -> Page:
     def attribute(name: str) -> str | None:
         return None if token_element is None else token_element.get(name)
 
@@ -140,12 +164,12 @@ def _from_tree(root: etree._Element, source: str, repaired: str | None) -> Page:
         response_date,
         collected.records,
         collected.quarantined,
-        token,
+        _text(token_element) or None,
         _int(attribute("cursor")),
         _int(attribute("completeListSize")),
         attribute("expirationDate"),
         repaired=repaired,
-        verb=body.tag[len(_OAI) :],
+        verb=verb_tag[len(_OAI) :],
         invalid_dc=collected.invalid_dc,
     )
 
@@ -159,7 +183,7 @@ def _repairs(body: bytes) -> list[tuple[str, bytes]]:
     start = body.find(b"<")
     trimmed = body[start:] if start > 0 else body
     cleaned = strip_illegal_bytes(trimmed)
-    candidates = [("stripped characters XML forbids and text before the root", cleaned)]
+    candidates = [(_STRIPPED, cleaned)]
     # A declaration that lies about the encoding (e.g. says ISO-8859-1, sends UTF-8) or an
     # XML declaration that is not at the very start: drop it and decode UTF-8 ourselves.
     undeclared = _DECLARATION.sub(b"", cleaned, count=1)
@@ -251,3 +275,123 @@ def parse(body: bytes, source: str) -> Page:
         return _salvage(body, source)
     except MalformedResponse as exc:
         raise MalformedResponse(f"{exc} (first error: {first_error})") from None
+
+
+def parse_large(stream: IO[bytes], source: str, part_records: int) -> Iterator[tuple[Page, bool]]:
+    """Parse a body too large to hold in memory (a temporary file), record by record.
+
+    Yields (page, final) with at most `part_records` records each: a part that is not
+    final holds only records, quarantined records and invalid_dc (and the verb); the final
+    one holds the rest of the page too. Each record is dropped from the tree once read, so
+    memory holds one part. Raises MalformedResponse when the body is not an OAI-PMH
+    response: no repair is tried on a body this large (the parts yielded before hold
+    records that were read whole).
+    """
+    cleaned = _CleanStream(stream)
+    events = etree.iterparse(
+        cleaned,
+        events=("start", "end"),
+        resolve_entities=False,
+        load_dtd=False,
+        no_network=True,
+        huge_tree=False,
+        remove_blank_text=False,
+    )
+    root: etree._Element | None = None
+    verb: etree._Element | None = None
+    collected = _Collected(source)
+    date_element: etree._Element | None = None
+    token_element: etree._Element | None = None
+    try:
+        for event, element in events:
+            if root is None:
+                root = element
+                _check_root(root)
+                continue
+            parent = element.getparent()
+            if event == "start":
+                if parent is root and element.tag[len(_OAI) :] in _LIST_VERBS:
+                    verb = element
+                continue
+            if parent is root:
+                tag = element.tag
+                if tag == f"{_OAI}responseDate":
+                    date_element = element
+                elif tag == f"{_OAI}error":
+                    response_date, repaired = _response_date(
+                        date_element, _STRIPPED if cleaned.removed else None
+                    )
+                    code = element.get("code", "")
+                    message = _text(element)
+                    yield (
+                        Page(
+                            response_date, error_code=code, error_message=message, repaired=repaired
+                        ),
+                        True,
+                    )
+                    return
+            elif verb is not None and parent is verb:
+                if element.tag == f"{_OAI}resumptionToken":
+                    token_element = element
+                elif element.tag in (f"{_OAI}record", _HEADER):
+                    collected.read(element)
+                    element.clear()
+                    while element.getprevious() is not None:
+                        del verb[0]  # records read before this one: memory stays flat
+                    if len(collected.records) + len(collected.quarantined) >= part_records:
+                        yield _part(collected, verb), False
+                        collected = _Collected(source)
+    except etree.XMLSyntaxError as exc:
+        raise MalformedResponse(
+            f"not well-formed XML (a large body is not repaired): {exc}"
+        ) from exc
+    if verb is None:
+        raise MalformedResponse("the response holds neither records nor an error")
+    repaired = _STRIPPED if cleaned.removed else None
+    response_date, repaired = _response_date(date_element, repaired)
+    yield _list_page(response_date, collected, token_element, verb.tag, repaired), True
+
+
+class _CleanStream:
+    """A body file read with the mildest repair applied on the way: text before the root
+    and bytes XML forbids are dropped (both are single bytes outside any markup, so chunk
+    boundaries do not matter). UTF-16 bodies, where such bytes are legal halves of
+    characters, are read as they are."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.removed = 0
+        self._started = False
+        self._strip = True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        if not self._started and data:
+            self._started = True
+            if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+                self._strip = False
+                return data
+            bom = b"\xef\xbb\xbf" if data.startswith(b"\xef\xbb\xbf") else b""
+            data = data[len(bom) :]
+            while (start := data.find(b"<")) < 0:
+                self.removed += len(data)
+                data = self.raw.read(size)
+                if not data:
+                    return bom
+            self.removed += start
+            data = bom + data[start:]
+        if self._strip:
+            cleaned = strip_illegal_bytes(data)
+            self.removed += len(data) - len(cleaned)
+            return cleaned
+        return data
+
+
+def _part(collected: _Collected, verb: etree._Element) -> Page:
+    return Page(
+        None,
+        collected.records,
+        collected.quarantined,
+        verb=verb.tag[len(_OAI) :],
+        invalid_dc=collected.invalid_dc,
+    )

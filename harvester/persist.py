@@ -220,17 +220,26 @@ def save_page(
     url: str,
     now: str,
     on_page: PageHook | None = None,
+    final: bool = True,
+    written_in_parts: int = 0,
 ) -> tuple[ListCheckpoint, SaveCounts]:
     """Write one page's (prepared) records, quarantine, `on_page`'s work and the new
-    checkpoint in one transaction."""
+    checkpoint in one transaction.
+
+    A large page comes in parts: one not `final` is written without moving the
+    checkpoint, so a run that stops before the final part fetches the page again (and
+    writes the same rows again); the final part counts the `written_in_parts` records of
+    the parts before it into the checkpoint.
+    """
+    seen = len(records) + written_in_parts
     updated = dataclasses.replace(
         checkpoint,
         first_response_date=checkpoint.first_response_date or page.response_date or now,
         token=page.token,
         token_expires=page.expiration_date,
-        cursor=checkpoint.cursor + len(records),
+        cursor=checkpoint.cursor + seen,
         pages=checkpoint.pages + 1,
-        records_seen=checkpoint.records_seen + len(records),
+        records_seen=checkpoint.records_seen + seen,
         complete_list_size=page.complete_list_size or checkpoint.complete_list_size,
     )
     with store.write() as conn:
@@ -255,7 +264,7 @@ def save_page(
                 (
                     source,
                     run_id,
-                    updated.pages,
+                    checkpoint.pages + 1,
                     url,
                     q.raw,
                     hashlib.sha256(q.raw).hexdigest(),
@@ -266,6 +275,8 @@ def save_page(
                 for q in page.quarantined
             ],
         )
+        if not final:
+            return checkpoint, counts
         conn.execute(
             f"UPDATE {HARVEST_STATE} SET list_first_response_date = ?, token = ?,"
             " token_expires = ?, cursor = ?, pages = ?, records_seen = ?,"

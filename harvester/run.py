@@ -80,11 +80,12 @@ class _StopGuards:
         self.seen_tokens: set[str] = set()
         self.empty_in_row = 0
 
-    def reason_to_stop(self, fed: FedPage, checkpoint: ListCheckpoint) -> str | None:
-        """Why the walk must stop after this saved page (which carries a token), or None."""
+    def reason_to_stop(self, fed: FedPage, checkpoint: ListCheckpoint, written: int) -> str | None:
+        """Why the walk must stop after this saved page (which carries a token and had
+        `written` records), or None."""
         page = fed.page
         token = page.token or ""
-        self.empty_in_row = 0 if fed.prepared or page.quarantined else self.empty_in_row + 1
+        self.empty_in_row = 0 if written or page.quarantined else self.empty_in_row + 1
         if token in self.seen_tokens:
             return f"the server sent the token {token[:40]!r} twice"
         if self.empty_in_row >= self.settings.empty_page_limit:
@@ -275,12 +276,17 @@ class SourceHarvest:
         )
         try:
             feed.start(self._params(checkpoint))
+            parts = 0  # records of the current page already written in parts
             while True:
                 self._stop_if_asked()
                 fed = feed.next()
                 self._stop_if_asked()  # a page fetched after the signal is not written
                 page = fed.page
                 self._note_page(fed)
+                if not fed.final:
+                    self._save(checkpoint, fed, run_id, parts)
+                    parts += len(fed.prepared)
+                    continue
                 if page.error_code and checkpoint.token:
                     restarts += 1
                     checkpoint = self._restart(checkpoint, page.error_code, restarts)
@@ -289,14 +295,15 @@ class SourceHarvest:
                     continue
                 if page.error_code and page.error_code != "noRecordsMatch":
                     raise RemoteOAIError(page.error_code, page.error_message)
-                checkpoint = self._save(checkpoint, fed, run_id)
+                checkpoint = self._save(checkpoint, fed, run_id, parts)
+                written, parts = len(fed.prepared) + parts, 0
                 if page.error_code:
                     logger.info("%s: noRecordsMatch: nothing new", self.source.name)
                     break
-                self._log_page(checkpoint, fed)
+                self._log_page(checkpoint, fed, written)
                 if not page.token:
                     break
-                guard_warning = guards.reason_to_stop(fed, checkpoint)
+                guard_warning = guards.reason_to_stop(fed, checkpoint, written)
                 if guard_warning:
                     break
         finally:
@@ -323,12 +330,12 @@ class SourceHarvest:
         logger.warning("%s: %s mid-list; restarting the list", self.source.name, error_code)
         return persist.restart_list(self.store, self.source.name, checkpoint, _now(self.clock))
 
-    def _log_page(self, checkpoint: ListCheckpoint, fed: FedPage) -> None:
+    def _log_page(self, checkpoint: ListCheckpoint, fed: FedPage, written: int) -> None:
         logger.info(
             "%s: page %d: %d records%s (%s)",
             self.source.name,
             checkpoint.pages,
-            len(fed.prepared),
+            written,
             ", token" if fed.page.token else ", last page",
             describe(fed.params),
         )
@@ -349,24 +356,31 @@ class SourceHarvest:
             self.counts.warnings.append(f"page repaired: {page.repaired}")
             logger.warning("%s: page repaired: %s", self.source.name, page.repaired)
 
-    def _save(self, checkpoint: ListCheckpoint, fed: FedPage, run_id: int) -> ListCheckpoint:
-        page = fed.page
+    def _save(
+        self, checkpoint: ListCheckpoint, fed: FedPage, run_id: int, parts: int
+    ) -> ListCheckpoint:
+        """Write a page, or a part of a large page (after `parts` records in parts), and
+        the checkpoint when it is the page's final part."""
         updated, counts = persist.save_page(
             self.store,
             source=self.source.name,
-            page=page,
+            page=fed.page,
             records=fed.prepared,
             checkpoint=checkpoint,
             run_id=run_id,
             url=fed.url,
             now=_now(self.clock),
             on_page=self.on_page,
+            final=fed.final,
+            written_in_parts=parts,
         )
         self.counts.records.add(counts)
-        self.counts.pages += 1
-        self.counts.quarantined += len(page.quarantined)
-        for item in page.quarantined:
+        self.counts.quarantined += len(fed.page.quarantined)
+        for item in fed.page.quarantined:
             logger.warning("%s: record quarantined: %s", self.source.name, item.error)
+        if not fed.final:
+            return updated
+        self.counts.pages += 1
         self.summary.records_seen = updated.records_seen
         self.summary.complete_list_size = updated.complete_list_size
         if self.progress is not None:

@@ -43,6 +43,9 @@ class HarvesterSettings:
     politeness_delay: float = 0.0
     # A response body larger than this many bytes is cut off with an error.
     max_response_bytes: int = 256 * 1024 * 1024
+    # A response body larger than this many bytes is kept in a temporary file, not in
+    # memory, and its records are read and written in parts.
+    spool_bytes: int = 16 * 1024 * 1024
     # A list stops with a warning after this many pages.
     page_cap: int = 1_000_000
     # A list stops with a warning after this many empty pages in a row that carry tokens.

@@ -156,6 +156,7 @@ def _check_harvester(settings: HarvesterSettings, file: str) -> None:
         ("max_retry_after", settings.max_retry_after, 0),
         ("politeness_delay", settings.politeness_delay, 0),
         ("max_response_bytes", settings.max_response_bytes, 1024),
+        ("spool_bytes", settings.spool_bytes, 1024),
         ("page_cap", settings.page_cap, 1),
         ("empty_page_limit", settings.empty_page_limit, 1),
         ("run_time_cap", settings.run_time_cap, 0),

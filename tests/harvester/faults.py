@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 # Safety bounds: no action of this server runs longer or sends more than this.
 MAX_ACTION_SECONDS = 10.0
-MAX_STREAM_BYTES = 64 * 1024 * 1024
+MAX_STREAM_BYTES = 160 * 1024 * 1024
 XML = "text/xml; charset=utf-8"
 
 
@@ -66,7 +66,26 @@ class Endless:
     pause: float = 0.0
 
 
-Action = Reply | Drop | Truncate | Stall | Endless
+@dataclass(frozen=True)
+class Stream:
+    """Send `head`, `unit` `count` times and `tail`, without Content-Length: chunked, or
+    ended by closing the connection. With `complete` False a chunked body ends without its
+    last chunk (the connection drops, as mid-record when `tail` is half a record)."""
+
+    head: bytes
+    unit: bytes
+    count: int
+    tail: bytes = b""
+    chunked: bool = True
+    complete: bool = True
+
+    @property
+    def size(self) -> int:
+        """The body's length in bytes."""
+        return len(self.head) + len(self.unit) * self.count + len(self.tail)
+
+
+Action = Reply | Drop | Truncate | Stall | Endless | Stream
 
 
 @dataclass(frozen=True)
@@ -169,8 +188,39 @@ class _Handler(BaseHTTPRequestHandler):
             if fault.stopping.wait(min(action.seconds, MAX_ACTION_SECONDS)):
                 return
             self._reply(action.then)
+        elif isinstance(action, Stream):
+            self._stream_body(action, fault)
         else:
             self._stream(action, fault)
+
+    def _stream_body(self, action: Stream, fault: FaultServer) -> None:
+        if action.size > MAX_STREAM_BYTES:
+            raise ValueError(f"a Stream of {action.size} bytes is over the server's bound")
+        self.send_response(200)
+        self.send_header("Content-Type", XML)
+        if action.chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.connection.settimeout(2.0)
+
+        def send(data: bytes) -> None:
+            if action.chunked:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            else:
+                self.wfile.write(data)
+
+        send(action.head)
+        batch = max(1, 256 * 1024 // max(1, len(action.unit)))
+        left = action.count
+        while left > 0 and not fault.stopping.is_set():
+            send(action.unit * min(batch, left))
+            left -= batch
+        if action.tail:
+            send(action.tail)
+        if action.chunked and action.complete:
+            self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+        self.close_connection = True
 
     def _stream(self, action: Endless, fault: FaultServer) -> None:
         self.send_response(200)
