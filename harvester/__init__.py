@@ -6,10 +6,13 @@ Modules:
     identify    Identify and ListMetadataFormats: what a repository says of itself
     granularity from/until in a repository's granularity, the incremental overlap
     feed        pages fetched, parsed and prepared ahead: in this process or a second one
-    client      the only importer of requests/sickle: session, retries, Retry-After, size cap
+    client      the only importer of requests/sickle: session, retries, Retry-After, size cap,
+                bodies past spool_bytes to a temporary file
+    stopping    RunStop: when a run must stop (SIGINT/SIGTERM, its time cap), for every wait
     persist     one page + checkpoint in ONE transaction; run history; reset
-    pages       pure: response bytes -> Page (records, token, responseDate, OAI error)
-    errors      HarvestError -> FetchError, RemoteOAIError(code), MalformedResponse
+    pages       pure: response bytes -> Page (records, token, responseDate, OAI error); a
+                spooled body read record by record, in parts
+    errors      HarvestError -> FetchError, RemoteOAIError(code), MalformedResponse, Interrupted
     settings    SourceSettings: one [sources.NAME] table
 """
 

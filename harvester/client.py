@@ -16,6 +16,7 @@ import logging
 import random
 import socket
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from sickle import Sickle
 
 from harvester.errors import FetchError
 from harvester.settings import HarvesterSettings
+from harvester.stopping import POLL_SECONDS, RunStop
 
 logger = logging.getLogger(__name__)
 
@@ -212,8 +214,11 @@ class Client:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        stop: RunStop | None = None,
     ) -> None:
         self.base_url = base_url
+        # When the run must stop, a request in flight is given up at once.
+        self.stop = stop
         self.settings = settings
         self.clock = time.monotonic
         self._last_request: float | None = None
@@ -245,8 +250,10 @@ class Client:
             if remaining > 0:
                 self.sleep(remaining)
         self._last_request = self.clock()
-        fetched: Fetched = self.sickle.exchange(params, spool)
-        return fetched
+        if self.stop is None:
+            fetched: Fetched = self.sickle.exchange(params, spool)
+            return fetched
+        return _abandoned_on(self.stop, lambda: self.sickle.exchange(params, spool))
 
     def fetch(self, params: Mapping[str, str], *, spool: bool = False) -> Fetched:
         """Return the response to one request, retrying what may pass.
@@ -320,6 +327,33 @@ class Client:
         self.budget_left -= seconds
         self.retries += 1
         self.sleep(seconds)
+
+
+def _abandoned_on(stop: RunStop, exchange: Callable[[], Fetched]) -> Fetched:
+    """Run `exchange` in a helper thread and stop waiting for it once the run must stop.
+
+    A blocking read cannot be cancelled from another thread, and a server that never
+    answers holds it for read_timeout (minutes); the stopped run is ending, so the request
+    is abandoned to its daemon thread. Raises Interrupted, or what `exchange` raised.
+    """
+    outcome: list[Fetched] = []
+    failure: list[BaseException] = []
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome.append(exchange())
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            failure.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=run, daemon=True, name="oai-request").start()
+    while not done.wait(POLL_SECONDS):
+        stop.check()
+    if failure:
+        raise failure[0]
+    return outcome[0]
 
 
 # What the operating system said, in words an operator reads in a cron mail.

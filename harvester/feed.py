@@ -15,7 +15,6 @@ import multiprocessing
 import os
 import queue
 import signal
-import threading
 import time
 import traceback
 from collections.abc import Iterator, Mapping
@@ -27,6 +26,7 @@ from harvester.client import Client, Fetched
 from harvester.errors import FetchError, HarvestError, Interrupted, MalformedResponse
 from harvester.pages import Page, parse, parse_large
 from harvester.settings import HarvesterSettings
+from harvester.stopping import RunStop
 from oaiformat.datestamps import format_utc
 from store.records import SourceInfo
 from store.writes import PreparedRecord, prepare_record
@@ -373,11 +373,11 @@ class ProcessFeed:
         source: SourceInfo,
         repository_identifier: str,
         retry_budget: float,
-        interrupt: threading.Event | None = None,
+        stop: RunStop | None = None,
     ) -> None:
-        # Set by a signal handler: the walk ends at once (the child is ended), not at the
-        # next page.
-        self.interrupt = interrupt
+        # When the run must stop (a signal, its time cap), the walk ends at once (the child
+        # is ended), not at the next page.
+        self.stop = stop
         # spawn, not fork: the parent may run other harvests in threads.
         context = multiprocessing.get_context("spawn")
         self._commands = context.Queue()
@@ -416,10 +416,11 @@ class ProcessFeed:
             try:
                 message: _Message = self._results.get(timeout=_POLL_SECONDS)
             except queue.Empty:
-                if self.interrupt is not None and self.interrupt.is_set():
+                reason = None if self.stop is None else self.stop.reason()
+                if reason is not None:
                     self._walking = False
                     self._process.terminate()
-                    raise Interrupted("interrupted") from None
+                    raise Interrupted(reason) from None
                 if not self._process.is_alive():
                     self._walking = False
                     raise FetchError("the page-fetching process died") from None

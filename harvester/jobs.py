@@ -8,8 +8,7 @@ import json
 import logging
 import sqlite3
 import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,11 +17,11 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from harvester.client import Client
-from harvester.errors import Interrupted
 from harvester.feed import ProcessFeed
 from harvester.persist import PageHook
 from harvester.run import RunSummary, SourceHarvest
 from harvester.settings import HarvesterSettings, SourceSettings
+from harvester.stopping import RunStop
 from oaiformat.identifiers import LOCAL_SOURCE
 from store.db import open_store
 from store.records import SourceInfo
@@ -76,18 +75,6 @@ def lock_held(db_path: str) -> bool:
         return False
 
 
-def _waiting(interrupt: threading.Event | None) -> Callable[[float], None]:
-    """A retry or politeness wait that ends at once, raising Interrupted, when asked to."""
-
-    def wait(seconds: float) -> None:
-        if interrupt is None:
-            time.sleep(seconds)
-        elif interrupt.wait(seconds):
-            raise Interrupted("interrupted")
-
-    return wait
-
-
 def known_sources(
     conn: sqlite3.Connection, configured: Sequence[SourceSettings]
 ) -> list[SourceSettings]:
@@ -124,7 +111,8 @@ def _run_one(
     interrupt: threading.Event | None,
 ) -> RunSummary:
     store = open_store(db_path)
-    client = Client(job.source.url, settings, sleep=_waiting(interrupt))
+    stop = RunStop(interrupt, settings.run_time_cap)
+    client = Client(job.source.url, settings, sleep=stop.sleep, stop=stop)
 
     def process_feed(source: SourceInfo) -> ProcessFeed:
         return ProcessFeed(
@@ -133,7 +121,7 @@ def _run_one(
             source,
             repository_identifier,
             client.budget_left,
-            interrupt,
+            stop,
         )
 
     try:
@@ -149,7 +137,7 @@ def _run_one(
             progress=progress,
             feed_factory=process_feed,
             on_page=on_page,
-            interrupt=interrupt,
+            stop=stop,
         ).run()
     finally:
         client.close()

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +22,7 @@ from harvester.granularity import in_granularity, next_from_date, until_in_granu
 from harvester.identify import IdentifyInfo, format_namespace, identify
 from harvester.persist import ListCheckpoint, RunCounts
 from harvester.settings import HarvesterSettings, SourceSettings
+from harvester.stopping import RunStop
 from oaiformat.datestamps import Clock, format_utc, normalise
 from oaiformat.namespaces import NS_OAI_DC
 from store.db import Store
@@ -113,7 +112,7 @@ class SourceHarvest:
         progress: Callable[[RunSummary], None] | None = None,
         feed_factory: Callable[[SourceInfo], Feed] | None = None,
         on_page: persist.PageHook | None = None,
-        interrupt: threading.Event | None = None,
+        stop: RunStop | None = None,
     ) -> None:
         self.store = store
         self.source = source
@@ -128,10 +127,11 @@ class SourceHarvest:
         # here with `client`, which also asks Identify.
         self.feed_factory = feed_factory
         self.on_page = on_page
-        # Set when the harvest is asked to stop (SIGINT/SIGTERM): the run ends after the
-        # page being written, is recorded interrupted, and keeps its checkpoint.
-        self.interrupt = interrupt
-        self.deadline: float | None = None  # monotonic time past which the run stops
+        # When the run must stop (SIGINT/SIGTERM, its time cap): it ends after the page
+        # being written, is recorded interrupted, and keeps its checkpoint.
+        self.stop = stop or RunStop(time_cap=settings.run_time_cap)
+        if client.stop is None:
+            client.stop = self.stop  # Identify in flight is given up too
         self.feed_retries = 0
         # The namespace of a format other than oai_dc, from ListMetadataFormats (provenance).
         self.namespace = ""
@@ -146,8 +146,7 @@ class SourceHarvest:
         """Harvest the source; failures are recorded, logged and returned, not raised."""
         started = self.clock()
         self.summary.started_at = format_utc(started)
-        cap = self.settings.run_time_cap
-        self.deadline = time.monotonic() + cap if cap > 0 else None
+        self.stop.start()
         error: str | None = None
         run_id: int | None = None
         try:
@@ -312,10 +311,7 @@ class SourceHarvest:
         self._finish(checkpoint, info, guard_warning)
 
     def _stop_if_asked(self) -> None:
-        if self.interrupt is not None and self.interrupt.is_set():
-            raise Interrupted("interrupted")
-        if self.deadline is not None and time.monotonic() > self.deadline:
-            raise Interrupted(f"run time cap of {self.settings.run_time_cap} s reached")
+        self.stop.check()
 
     def _restart(
         self, checkpoint: ListCheckpoint, error_code: str, restarts: int

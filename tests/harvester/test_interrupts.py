@@ -4,11 +4,14 @@ exits 130 or 143 without a traceback, and the next run resumes from the checkpoi
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
 import subprocess
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,8 @@ import pytest
 from provider.settings import ProviderSettings
 from store.db import open_store
 from tests.conftest import REPOSITORY_IDENTIFIER, fill_store, serve
+from tests.harvester import bodies, faults
+from tests.harvester.faults import MAX_ACTION_SECONDS, FaultServer, Reply, Stall
 from tests.harvester.remote import Mirror, ProviderClock, committed_pages, mirrored, published
 from tests.xsd import ResponseValidator
 
@@ -47,6 +52,46 @@ def _last_run(db: Path) -> tuple[str, int, str | None]:
     return str(status), int(failures), token
 
 
+@dataclass(frozen=True)
+class Stopped:
+    """How a signalled `oai harvest` ended."""
+
+    code: int
+    stdout: str
+    stderr: str
+    seconds: float  # from the signal to the exit
+
+
+def _signal_when(
+    command: list[str], ready: Callable[[], bool], signum: int, *, group: bool = False
+) -> Stopped:
+    """Run `command`, send `signum` (to its process group with `group`) once `ready()`,
+    and wait for it to end (killed after 15 s)."""
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not ready():
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        sent = time.monotonic()
+        if group:
+            os.killpg(process.pid, signum)
+        else:
+            os.kill(process.pid, signum)
+        stdout, stderr = process.communicate(timeout=15)
+        return Stopped(process.returncode, stdout, stderr, time.monotonic() - sent)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
 @pytest.mark.parametrize(
     ("signum", "group", "code"),
     [(signal.SIGINT, False, 130), (signal.SIGTERM, True, 143), (signal.SIGINT, True, 130)],
@@ -63,34 +108,17 @@ def test_a_signal_stops_the_harvest_and_keeps_its_progress(
     mirror = Mirror.create(tmp_path / "mirror")
     settings = ProviderSettings(repository_identifier=REPOSITORY_IDENTIFIER, page_size=PAGE_SIZE)
     with serve(str(provider_db), response_validator, settings, ProviderClock(delay=0.3)) as remote:
-        process = subprocess.Popen(
+        stopped = _signal_when(
             mirror.command("harvest", "--url", remote.url, "--name", "src"),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
+            lambda: committed_pages(mirror.db, "src") >= 2,
+            signum,
+            group=group,
         )
-        try:
-            deadline = time.monotonic() + 30
-            while committed_pages(mirror.db, "src") < 2:
-                assert process.poll() is None and time.monotonic() < deadline
-                time.sleep(0.02)
-            sent = time.monotonic()
-            if group:
-                os.killpg(process.pid, signum)
-            else:
-                os.kill(process.pid, signum)
-            stdout, stderr = process.communicate(timeout=15)
-            stopped_in = time.monotonic() - sent
-        finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-        assert process.returncode == code, stderr
-        assert stopped_in < 5, stopped_in
-        assert "Traceback" not in stderr
-        assert "src: interrupted:" in stdout
-        assert "works not updated: interrupted" in stdout
+        assert stopped.code == code, stopped.stderr
+        assert stopped.seconds < 5, stopped.seconds
+        assert "Traceback" not in stopped.stderr
+        assert "src: interrupted:" in stopped.stdout
+        assert "works not updated: interrupted" in stopped.stdout
         status, failures, token = _last_run(mirror.db)
         assert (status, failures) == ("interrupted", 0)
         assert token  # the checkpoint is kept
@@ -121,3 +149,69 @@ def test_a_run_time_cap_stops_a_slow_source_and_the_next_run_resumes(
         assert again.exit_code == 0, again.output
     assert _last_run(capped.db)[0] == "completed"
     assert mirrored(capped.db, "src") == published(provider_db)
+
+
+def _in_flight(server: FaultServer) -> bool:
+    """Whether the server has a request (and a moment has passed, so it is in flight)."""
+    if not server.requests:
+        return False
+    time.sleep(0.3)
+    return True
+
+
+def test_a_signal_during_a_hung_identify_ends_the_harvest_at_once(tmp_path: Path) -> None:
+    # The parent's own request (Identify) is given up, not waited out for read_timeout.
+    mirror = Mirror.create(tmp_path / "mirror")
+    hung = Stall(MAX_ACTION_SECONDS, Reply(bodies.identify()))
+    with faults.running(route=lambda request: hung) as server:
+        stopped = _signal_when(
+            mirror.command("harvest", "--url", server.url, "--name", "src"),
+            lambda: _in_flight(server),
+            signal.SIGINT,
+        )
+    assert stopped.code == 130, stopped.stderr
+    assert stopped.seconds < 3, stopped.seconds
+    assert "Traceback" not in stopped.stderr
+    assert "src: interrupted:" in stopped.stdout
+    assert [r.verb for r in server.requests] == ["Identify"]
+
+
+def test_a_run_time_cap_ends_a_request_that_hangs(tmp_path: Path) -> None:
+    # read_timeout would wait 30 s for the page; the cap of 1 s ends the run, which keeps
+    # its (empty) checkpoint and is recorded interrupted, not failed.
+    config = "[harvester]\nrun_time_cap = 1\nread_timeout = 30\n"
+    mirror = Mirror.create(tmp_path / "mirror", config)
+    with faults.running(identify=bodies.identify()) as server:
+        server.play(Stall(MAX_ACTION_SECONDS, Reply(bodies.page(["oai:x:1"]))))
+        started = time.monotonic()
+        result = mirror.run("harvest", "--url", server.url, "--name", "src")
+        took = time.monotonic() - started
+    assert result.exit_code == 0, result.output
+    assert took < 5, took
+    assert "src: interrupted:" in result.stdout
+    assert "run time cap of 1 s reached" in result.stdout + result.stderr
+    assert _last_run(mirror.db)[:2] == ("interrupted", 0)
+
+
+def test_a_hung_source_does_not_delay_a_source_on_another_host(tmp_path: Path) -> None:
+    # Listed first, the hung source takes one job; the other host's source runs at once in
+    # the second and is done long before the hung one answers.
+    report = tmp_path / "report.json"
+    with (
+        faults.running(identify=bodies.identify()) as hung,
+        faults.running(identify=bodies.identify()) as quick,
+    ):
+        hung.play(Stall(4.0, Reply(bodies.page(["oai:h:1"]))))
+        quick.play(Reply(bodies.page(["oai:q:1"])))
+        config = (
+            f'[harvester]\nread_timeout = 30\n[sources.hung]\nurl = "{hung.url}"\n'
+            f'[sources.quick]\nurl = "{quick.url}"\n'
+        )
+        mirror = Mirror.create(tmp_path / "mirror", config)
+        result = mirror.run("harvest", "--jobs", "2", "--report-json", str(report))
+    assert result.exit_code == 0, result.output
+    runs = {row["source"]: row for row in json.loads(report.read_text())["sources"]}
+    assert runs["hung"]["status"] == runs["quick"]["status"] == "completed"
+    assert runs["hung"]["seconds"] >= 4
+    assert runs["quick"]["seconds"] < 2
+    assert runs["quick"]["finished_at"] < runs["hung"]["finished_at"]
