@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +24,9 @@ from oai.context import Context
 from oai.output import describe_works
 from oaiformat.datestamps import utc_now
 from provider.app import make_app
+from provider.token_keys import configured_elsewhere
 from store.errors import StoreError
+from store.token_secret import rotate_keys, secret_path
 from store.transfer import export_rows, import_file
 
 # The options every command takes, before its name or after it (`oai --db m.db search x` or
@@ -176,6 +179,35 @@ def serve(obj: Context, host: str, port: int, threads: int | None, get_path: str
             raise click.ClickException(f"the request answered {status}")
         return
     serving.serve_forever(app, host, port, threads or settings.threads)
+
+
+@main.command(name="rotate-secret")
+@click.pass_obj
+def rotate_secret(obj: Context) -> None:
+    """Sign resumption tokens with a new secret; the old one stays accepted for
+    provider.token_lifetime, so harvests in progress go on (a running `oai serve` picks
+    the change up within a second).
+
+    The secret is kept in STORE.token-secret, beside the store and readable by its owner
+    only; OAI_TOKEN_SECRET (and OAI_TOKEN_SECRET_PREVIOUS) or provider.token_secret, when
+    set, are rotated where they are set.
+
+    \b
+    Example:
+      oai --db mirror.db rotate-secret
+    """
+    settings = obj.config.provider
+    elsewhere = configured_elsewhere(settings, os.environ)
+    if elsewhere is not None:
+        raise click.ClickException(f"the secret comes from {elsewhere}: rotate it there")
+    path = secret_path(obj.config.store.path)
+    try:
+        rotate_keys(path, settings.token_lifetime, utc_now())
+    except (StoreError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    obj.say(
+        f"{path}: new secret; the previous one is accepted for {settings.token_lifetime} s more"
+    )
 
 
 @main.command(name="import")

@@ -14,6 +14,7 @@ import click
 import works
 from oai.config import Config
 from oaiformat.datestamps import format_utc
+from provider.token_keys import ensure_secret_file
 from store.db import Store, open_reader, open_store
 from store.errors import StoreError
 from store.records import ensure_repository_identifier
@@ -43,7 +44,10 @@ class Context:
             store = open_store(self.config.store.path)
             with store.write() as conn:
                 ensure_repository_identifier(conn, self.config.provider.repository_identifier)
-        except (StoreError, sqlite3.Error) as exc:
+            # Kept beside the store, not in it, so a provider reading it signs tokens that
+            # survive restarts (provider.token_keys).
+            ensure_secret_file(self.config.store.path, self.config.provider)
+        except (StoreError, sqlite3.Error, OSError) as exc:
             raise click.ClickException(f"{self.config.store.path}: {exc}") from exc
         try:
             yield store

@@ -5,6 +5,8 @@ Modules:
     service     Repository.respond(): one request answered from the store
     verbs       pure: arguments -> typed request, or badVerb/badArgument
     tokens      pure: signed, stateless resumption tokens
+    token_keys  which secrets sign and accept tokens: environment, file beside the store,
+                setting; KeyRing re-reads the file (rotation without restart)
     queries     read-only SQL: keyset pages, records, sets, earliest datestamp
     responses   lxml builders: envelope, errors, one per verb
     errors      OAIError and one subclass per error code

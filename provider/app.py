@@ -9,7 +9,6 @@ from __future__ import annotations
 import gzip
 import logging
 import re
-import secrets
 import threading
 import time
 import zlib
@@ -22,8 +21,10 @@ from wsgiref.util import application_uri
 from oaiformat.datestamps import Clock, utc_now
 from provider.service import Repository
 from provider.settings import ProviderSettings
-from store.db import Store, open_reader, stored_token_secret
+from provider.token_keys import SECRET_ENV, KeyRing, load_keys
+from store.db import Store, open_reader
 from store.records import check_repository_identifier
+from store.token_secret import TokenKeys, new_secret, secret_path
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -118,19 +119,20 @@ class ProviderApp:
         store = open_reader(store_path)  # serving never writes the mirror
         try:
             check_repository_identifier(store.conn, settings.repository_identifier)
-            secret = settings.token_secret or stored_token_secret(store)
         finally:
             store.close()
-        if secret is None:
-            # A store no write command has opened yet has none; tokens signed with this one
-            # stop working when the server restarts.
+        keys = load_keys(store_path, settings, clock())
+        if keys is None:
+            # No write command has made the store's secret file yet (or could not); tokens
+            # signed with this one stop working when the server restarts.
             logger.warning(
-                "%s keeps no resumption-token secret and provider.token_secret is not set:"
+                "no resumption-token secret (%s not set, no %s, no provider.token_secret):"
                 " using one for this server's lifetime",
-                store_path,
+                SECRET_ENV,
+                secret_path(store_path),
             )
-            secret = secrets.token_urlsafe(32)
-        self.repository = Repository(settings, secret)
+            keys = TokenKeys(new_secret(), (), "this server's lifetime")
+        self.repository = Repository(settings, KeyRing(keys, store_path))
         self._local = threading.local()
 
     def _connection(self) -> Store:

@@ -19,6 +19,7 @@ from provider.errors import (
     OAIErrors,
 )
 from provider.settings import ProviderSettings
+from provider.token_keys import KeyRing
 from provider.verbs import (
     GetRecordRequest,
     IdentifyRequest,
@@ -36,10 +37,10 @@ COMPRESSION = ("gzip", "deflate")
 
 @dataclass(frozen=True)
 class Repository:
-    """This repository as seen through the protocol: settings plus the token key."""
+    """This repository as seen through the protocol: settings plus the token keys."""
 
     settings: ProviderSettings
-    secret: str
+    keys: KeyRing
 
     def respond(
         self,
@@ -120,7 +121,9 @@ class Repository:
     ) -> bytes:
         cursor, after = 0, ""
         if request.resumption_token is not None:
-            state = tokens.decode(request.resumption_token, "ListSets", self.secret, now)
+            state = tokens.decode(
+                request.resumption_token, "ListSets", self.keys.keys(now).accepted, now
+            )
             cursor, after = state.cursor, state.after[1]
         sets = queries.all_sets(conn, self.settings.sources)
         if not sets:
@@ -141,7 +144,7 @@ class Repository:
                 len(sets),
                 self._expires(now),
             )
-            token = self._token_info(state, cursor)
+            token = self._token_info(state, cursor, now)
         elif request.resumption_token is not None:
             token = responses.TokenInfo("", cursor, len(sets), None)
         if not page:
@@ -189,7 +192,7 @@ class Repository:
                 max(size, at.cursor + len(rows) + 1),
                 self._expires(now),
             )
-            token = self._token_info(state, at.cursor)
+            token = self._token_info(state, at.cursor, now)
         elif at.after is not None:
             token = responses.TokenInfo("", at.cursor, max(size, at.cursor + len(rows)), None)
         fragments = [row[2] for row in rows]
@@ -197,7 +200,7 @@ class Repository:
 
     def _resumed(self, request: ListRequest, token: str, now: datetime) -> _ListPosition:
         """Where a resumption token says the list stands (its query frozen when it began)."""
-        state = tokens.decode(token, request.verb, self.secret, now)
+        state = tokens.decode(token, request.verb, self.keys.keys(now).accepted, now)
         query = queries.ListQuery(
             state.from_, state.until, state.set_spec, self.settings.sources, state.max_change_seq
         )
@@ -226,9 +229,11 @@ class Repository:
     def _expires(self, now: datetime) -> int:
         return int(now.timestamp()) + self.settings.token_lifetime
 
-    def _token_info(self, state: tokens.ListState, cursor: int) -> responses.TokenInfo:
+    def _token_info(
+        self, state: tokens.ListState, cursor: int, now: datetime
+    ) -> responses.TokenInfo:
         return responses.TokenInfo(
-            tokens.encode(state, self.secret),
+            tokens.encode(state, self.keys.keys(now).current),
             cursor,
             state.complete_list_size,
             format_utc(state.expiration_date),

@@ -11,6 +11,7 @@ import binascii
 import hashlib
 import hmac
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -76,17 +77,21 @@ def encode(state: ListState, secret: str) -> str:
     return f"{payload}.{_sign(secret, state.verb, payload)}"
 
 
-def decode(token: str, verb: str, secret: str, now: datetime) -> ListState:
-    """Return the state in `token`.
+def decode(token: str, verb: str, secrets: str | Sequence[str], now: datetime) -> ListState:
+    """Return the state in `token`, signed with one of `secrets` (the current one and any
+    previous one still accepted after a rotation).
 
     Raises BadResumptionToken when it is malformed, signed for another verb or with another
     key, or expired at `now`.
     """
     payload, _, signature = token.partition(".")
+    accepted = (secrets,) if isinstance(secrets, str) else secrets
     # Bytes: compare_digest raises TypeError on a non-ASCII str, and any token text a client
     # sends must end in badResumptionToken (protocol §3.6), never in an HTTP 500.
-    expected = _sign(secret, verb, payload).encode()
-    if not payload or not hmac.compare_digest(signature.encode(), expected):
+    signed = signature.encode()
+    if not payload or not any(
+        hmac.compare_digest(signed, _sign(secret, verb, payload).encode()) for secret in accepted
+    ):
         raise BadResumptionToken("the resumption token is not one this repository issued")
     try:
         body = json.loads(_unb64(payload))

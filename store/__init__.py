@@ -1,4 +1,5 @@
-"""The SQLite mirror: storage only (no XML rendering, no dedupe), shared by every package.
+"""The SQLite mirror and the token-secret file beside it: storage only (no XML rendering,
+no dedupe), shared by every package.
 
 Modules:
     schema        DDL and migrations: the documented interface people query
@@ -10,6 +11,7 @@ Modules:
     withdrawal    tombstones for a withdrawn source or record
     transfer      import of oai_dc XML / JSONL files, export as JSONL
     batches       id lists in SQL-sized batches
+    token_secret  the owner-only file beside the store holding the token secret(s)
     errors        StoreError and its subclasses
 """
 

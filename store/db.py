@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -141,33 +140,13 @@ def open_reader(path: str | Path) -> Store:
 
 
 def open_store(path: str | Path) -> Store:
-    """Open (creating if missing) a store for writing, apply pending migrations, and make
-    sure it keeps a resumption-token secret (so a provider reading it signs tokens that
-    survive restarts).
+    """Open (creating if missing) a store for writing and apply pending migrations.
 
     Raises SchemaError when the file is not an SQLite database.
     """
     try:
         store = connect(path)
         migrations.apply(store.db)
-        token_secret(store)
     except sqlite3.DatabaseError as exc:
         raise SchemaError(f"{path}: not a store this program can open ({exc})") from exc
     return store
-
-
-def stored_token_secret(store: Store) -> str | None:
-    """Return the resumption-token signing secret kept in the store, if any (a read)."""
-    return store.get_meta("token_secret")
-
-
-def token_secret(store: Store) -> str:
-    """Return the resumption-token signing secret, generating and keeping one on first use."""
-    secret = store.get_meta("token_secret")
-    if secret is None:
-        with store.write():
-            secret = store.get_meta("token_secret")
-            if secret is None:
-                secret = secrets.token_urlsafe(32)
-                store.set_meta("token_secret", secret)
-    return secret

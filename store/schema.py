@@ -29,6 +29,7 @@ from store.tables import (
     WORK_OVERRIDES,
     WORKS,
 )
+from store.token_secret import create_keys, secret_path
 
 # One value of one DC element per row, read from records.metadata (JSON).
 _VALUE = "CASE WHEN v.type = 'object' THEN json_extract(v.value, '$.value') ELSE v.value END"
@@ -386,3 +387,17 @@ def m004_trusted_works(db: Database) -> None:
     for statement in TRUSTED_WORKS_DDL.split(";\n"):
         if statement.strip():
             db.execute(statement)
+
+
+@migrations()
+def m005_token_secret_out_of_the_store(db: Database) -> None:
+    """The resumption-token secret leaves store_meta: anyone given the SQLite file could
+    forge tokens with it. It moves to the owner-only file beside the store (unless one is
+    there already), so tokens issued before the upgrade stay valid."""
+    row = db.execute(f"SELECT value FROM {STORE_META} WHERE key = 'token_secret'").fetchone()
+    if row is None:
+        return
+    main = [r[2] for r in db.execute("PRAGMA database_list").fetchall() if r[1] == "main"]
+    if main and main[0]:  # not an in-memory store
+        create_keys(secret_path(main[0]), str(row[0]))
+    db.execute(f"DELETE FROM {STORE_META} WHERE key = 'token_secret'")
