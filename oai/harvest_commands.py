@@ -83,7 +83,9 @@ def harvest(
     Patience with slow repositories by default ([harvester] in config.toml):
       connect timeout 10 s, read timeout 120 s, 600 s for a whole response,
       6 attempts per request, 1800 s of retry waits per source,
-      Retry-After honoured up to 3600 s.
+      Retry-After honoured up to 3600 s; no run time cap (run_time_cap: a
+      source's run stops there, resumable); bodies over 16 MiB go to a
+      temporary file, over 256 MiB are refused.
 
     \b
     Example:

@@ -190,5 +190,8 @@ def test_harvest_help_states_the_timeout_defaults() -> None:
         f"{defaults.max_attempts} attempts per request",
         f"{defaults.retry_budget} s of retry waits per source",
         f"Retry-After honoured up to {defaults.max_retry_after} s",
+        "no run time cap" if defaults.run_time_cap == 0 else f"{defaults.run_time_cap} s",
+        f"bodies over {defaults.spool_bytes >> 20} MiB go to a temporary file",
+        f"over {defaults.max_response_bytes >> 20} MiB are refused",
     ):
         assert fact in shown, fact
