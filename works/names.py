@@ -373,14 +373,11 @@ def _given_weight(name: AuthorName) -> tuple[int, int, int]:
 
 
 def display_name(names: Iterable[AuthorName]) -> str:
-    """The fullest form among one author's names: spelled-out given names over initials,
-    a mixed-case family name over capitals; ties go to the alphabetically first form."""
-    candidates = sorted(set(names), key=lambda n: n.display())
+    """The fullest form among one author's names, exactly as it was written somewhere (never
+    one put together from several): spelled-out given names over initials, more letters
+    over fewer, a mixed-case family name over capitals; ties go to the alphabetically first
+    form."""
+    candidates = sorted(set(names), key=lambda n: n.written)
     if not candidates:
         return ""
-    best = max(candidates, key=_given_weight)
-    if best.family.isupper():
-        cased = [n.family for n in candidates if not n.family.isupper()]
-        if cased:
-            return AuthorName(best.written, cased[0], best.given, best.key).display()
-    return best.display()
+    return max(candidates, key=_given_weight).written

@@ -200,3 +200,40 @@ def test_a_failed_works_refresh_keeps_the_harvest_and_exits_1(
         assert store.conn.execute("SELECT count(*) FROM works").fetchone()[0] == 0
     finally:
         store.close()
+
+
+def _records_by(creators: list[str]) -> str:
+    lines = []
+    for number, creator in enumerate(creators):
+        metadata = {"title": [f"A paper number {number} on peer support"], "creator": [creator]}
+        record = {
+            "source": "local",
+            "identifier": f"oai:repository.example.org:n{number}",
+            "datestamp": "2024-01-01T00:00:00Z",
+            "metadata": metadata,
+        }
+        lines.append(json.dumps(record, ensure_ascii=False))
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("order", ["fuller target", "fuller joined key"])
+def test_an_authors_name_is_the_fullest_written_form_across_joined_keys(
+    tmp_path: Path, order: str
+) -> None:
+    fuller, shorter = ["Stirrup, Victoria"], ["Smith-Stirrup, V."] * 3
+    records = tmp_path / "r.jsonl"
+    records.write_text(_records_by([*shorter, *fuller, "中村 由紀"]), encoding="utf-8")
+    db = str(tmp_path / "m.db")
+    runner = CliRunner()
+    assert runner.invoke(main, ["--db", db, "import", str(records)]).exit_code == 0
+    names = {a["key"]: a["name"] for a in _json(db, "authors")}
+    # Shown as written: never "中村, 由紀" put together from its parts.
+    assert "中村 由紀" in names.values()
+    key, into = ("smithstirrup v", "stirrup v")
+    if order == "fuller joined key":
+        key, into = into, key
+    joined = runner.invoke(main, ["--db", db, "override", "join", key, into])
+    assert joined.exit_code == 0, joined.output
+    after = {a["key"]: a["name"] for a in _json(db, "authors")}
+    assert key not in after
+    assert after[into] == "Stirrup, Victoria"

@@ -107,7 +107,16 @@ def test_display_prefers_the_fullest_form() -> None:
     names = [n for n in map(parse_name, forms) if n is not None]
     assert display_name(names) == "Stirrup, Vicki"
     capitals = [n for n in map(parse_name, ["STIRRUP, VICKI", "Stirrup, V."]) if n is not None]
-    assert display_name(capitals) == "Stirrup, VICKI"
+    assert display_name(capitals) == "STIRRUP, VICKI"  # as written, not put together
+
+
+@pytest.mark.parametrize(
+    "forms",
+    [["中村由紀"], ["中村 由紀", "中村由紀"], ["Vicki Stirrup", "Stirrup, V."], ["V Stirrup"]],
+)
+def test_the_display_name_is_a_form_written_somewhere(forms: list[str]) -> None:
+    names = [n for n in map(parse_name, forms) if n is not None]
+    assert names and display_name(names) in forms
 
 
 def test_nothing_to_key() -> None:
