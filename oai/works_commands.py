@@ -25,11 +25,8 @@ from works.search import search as search_records
 
 def _work_columns() -> list[Column]:
     return [
-        ("work", lambda w: w["work"]),
-        ("year", lambda w: w["year"]),
-        ("title", lambda w: w["title"]),
-        ("authors", lambda w: w["authors"]),
-        ("members", lambda w: [m["local_identifier"] for m in w["members"]]),
+        *fields("work", "year", "title", "authors"),
+        Column("members", lambda w: [m["local_identifier"] for m in w["members"]], True),
     ]
 
 
@@ -48,7 +45,7 @@ def authors(obj: Context, fmt: str, min_works: int) -> None:
     """
     with obj.reader() as store:
         rows = list_authors(store.conn, min_works=min_works)
-    echo_rows(rows, fmt, fields("key", "name", "works", "records"))
+    echo_rows(rows, fmt, fields("key", "name", "works", "records"), empty="no authors")
 
 
 @click.command()
@@ -68,7 +65,7 @@ def related(obj: Context, identifier: str, fmt: str) -> None:
     """
     with obj.reader() as store:
         rows = related_works(store.conn, identifier)
-    echo_rows(rows, fmt, _work_columns())
+    echo_rows(rows, fmt, _work_columns(), empty="no related works")
 
 
 @click.group(invoke_without_command=True)
@@ -110,7 +107,7 @@ def works(
     obj: Context = ctx.obj
     with obj.reader() as store:
         rows = list_works(store.conn, author=author, min_members=min_members, limit=limit)
-    echo_rows(rows, fmt, _work_columns())
+    echo_rows(rows, fmt, _work_columns(), empty="no works")
 
 
 @works.command(name="recompute")
@@ -149,11 +146,12 @@ def review_command(obj: Context, limit: int | None, fmt: str) -> None:
     """
     with obj.reader() as store:
         rows = possible_duplicates(store.conn, limit=limit)
-    echo_rows(
-        rows,
-        fmt,
-        [("records", _pick("records")), ("works", _pick("works")), ("not merged", _why)],
-    )
+    columns = [
+        Column("records", _pick("records"), identifiers=True),
+        Column("works", _pick("works")),
+        Column("not merged", _why),
+    ]
+    echo_rows(rows, fmt, columns, empty="no possible duplicates")
 
 
 def _why(row: dict[str, Any]) -> str:
@@ -211,7 +209,8 @@ def search(obj: Context, query: str, limit: int, fmt: str) -> None:
     """
     with obj.reader() as store:
         rows = search_records(store.conn, query, limit=limit)
-    echo_rows(rows, fmt, fields("local_identifier", "title", "creators"))
+    columns = fields("local_identifier", "title", "creators", identifiers=("local_identifier",))
+    echo_rows(rows, fmt, columns, empty="no records found")
 
 
 @click.group()
@@ -352,7 +351,8 @@ def list_command(obj: Context, fmt: str) -> None:
             }
             for row in pair_listing(store.conn)
         ]
-    echo_rows(rows, fmt, [("id", _pick("id")), ("kind", _pick("kind")), ("what", _what)])
+    columns = [Column("id", _pick("id")), Column("kind", _pick("kind")), Column("what", _what)]
+    echo_rows(rows, fmt, columns, empty="no overrides")
 
 
 def _pick(name: str) -> Callable[[dict[str, Any]], Any]:
