@@ -199,13 +199,17 @@ def explain_command(obj: Context, target: str, fmt: str) -> None:
 def search(obj: Context, query: str, limit: int, fmt: str) -> None:
     """Full-text search over titles, creators, subjects and descriptions, best first.
 
-    Words are ANDed; "quoted phrases", OR, NOT and prefix* work as in SQLite FTS5.
-    Deleted records are never listed. JSON: [{"source", "identifier", "local_identifier",
-    "title", "creators", "work", "score"}, ...].
+    Words are ANDed; "quoted phrases", OR, NOT and prefix* work as in SQLite FTS5;
+    title:word (also creator:, author:, subject:, description:) searches one field; part
+    of a Japanese, Chinese or Korean title finds it. Deleted records are never listed.
+    JSON: [{"source", "identifier", "local_identifier", "title", "creators", "work",
+    "score"}, ...].
 
     \b
     Example:
       oai search "peer support" --limit 5
+      oai search 'title:graphene creator:zhang'
+      oai search 細胞
     """
     with obj.reader() as store:
         rows = search_records(store.conn, query, limit=limit)

@@ -24,6 +24,7 @@ from store.tables import (
 from works.features import Features, features_of
 from works.names import CORPORATE_PREFIX, AuthorName, corporate_acronym, parse_creators
 from works.rules import candidate_keys, key_hash
+from works.search import index_text
 
 # (computed key, source, identifier) -> key to use; source and identifier are None for an
 # override that applies everywhere.
@@ -151,10 +152,10 @@ def derive(
     keys = sorted({key_hash(k) for k in candidate_keys(features)})
     search_row = (
         (
-            " ".join(titles),
-            "; ".join(creator_values),
-            "; ".join(values(metadata, "subject")),
-            " ".join(descriptions),
+            index_text(" ".join(titles)),
+            index_text("; ".join(creator_values)),
+            index_text("; ".join(values(metadata, "subject"))),
+            index_text(" ".join(descriptions)),
         )
         if search
         else None

@@ -117,12 +117,16 @@ def is_particle(word: str) -> bool:
     return word.islower() or (len(word) > 1 and not is_initials(word))
 
 
+# Kana, CJK ideographs and Hangul: scripts written without spaces between words.
+_CJK_RANGES = (("\u3040", "\u30ff"), ("\u3400", "\u9fff"), ("\uac00", "\ud7af"))
+# A run of such characters: what FTS5's unicode61 tokenizer takes for one word.
+CJK_RUN = re.compile("[" + "".join(f"{low}-{high}" for low, high in _CJK_RANGES) + "]+")
+
+
 def is_cjk(char: str) -> bool:
     """True for a kana, CJK ideograph or Hangul character: scripts written without spaces
     between words, and names keyed whole."""
-    return (
-        "\u3040" <= char <= "\u30ff" or "\u3400" <= char <= "\u9fff" or "\uac00" <= char <= "\ud7af"
-    )
+    return any(low <= char <= high for low, high in _CJK_RANGES)
 
 
 def _has_cjk(text: str) -> bool:

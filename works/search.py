@@ -6,25 +6,122 @@ import re
 import sqlite3
 from typing import Any
 
+from store.meta import read_meta, write_meta
 from store.tables import RECORDS, RECORDS_FTS, WORK_MEMBERS
 from works.errors import BadQuery
+from works.names import CJK_RUN
 
 _BAREWORD = re.compile(r"^[\w*]+$")
 _OPERATORS = frozenset({"AND", "OR", "NOT", "NEAR"})
+# `column:term` in a query: the FTS5 column it searches.
+_COLUMNS = {
+    "title": "title",
+    "creator": "creators",
+    "creators": "creators",
+    "author": "creators",
+    "subject": "subjects",
+    "subjects": "subjects",
+    "description": "description",
+}
+_FILTERED = re.compile(r"^(\w+):(.+)$")
+_WORD = re.compile(r"\w+")
+# CJK text has no spaces between words and FTS5's unicode61 tokenizer takes a whole run as
+# one word, so a search for part of a Japanese title would find nothing. Each run is also
+# indexed as its overlapping bigrams and its last character, after this separator (which the
+# tokenizer skips and the display cuts off); a query's run is searched as the phrase of its
+# bigrams, and a single character as a prefix.
+EXPANSION = "\u2063"
+# Kept in store_meta: stores indexed before the bigrams are brought up to date once.
+SEARCH_VERSION_KEY = "search_version"
+SEARCH_VERSION = "2"
+
+
+def index_text(text: str) -> str:
+    """`text` as the search index holds it: CJK runs followed by their bigrams."""
+    if text.isascii() or not CJK_RUN.search(text):
+        return text
+    grams: list[str] = []
+    for word in _WORD.findall(text):
+        runs = CJK_RUN.findall(word)
+        for run in runs:
+            grams += [run[i : i + 2] for i in range(len(run) - 1)]
+            grams.append(run[-1])
+        if runs:
+            # "iPS細胞" is one word to the tokenizer: "iPS" is indexed on its own too.
+            grams += [piece for piece in CJK_RUN.split(word) if piece]
+    return f"{text} {EXPANSION} {' '.join(grams)}" if grams else text
+
+
+def shown_text(indexed: str) -> str:
+    """The text as it was given to index_text()."""
+    return indexed.split(f" {EXPANSION} ", 1)[0]
+
+
+def _cjk_term(term: str) -> str:
+    """A query word holding CJK characters: each run as the phrase of its bigrams (one
+    character as a prefix), the rest quoted; all of them required."""
+    parts = []
+    position = 0
+    for match in CJK_RUN.finditer(term):
+        parts.append(term[position : match.start()])
+        run = match.group()
+        if len(run) == 1:
+            parts.append(f"{run}*")
+        else:
+            parts.append('"' + " ".join(run[i : i + 2] for i in range(len(run) - 1)) + '"')
+        position = match.end()
+    parts.append(term[position:])
+    terms = [p if p.endswith(("*", '"')) else _quoted(p) for p in parts if p.strip()]
+    return terms[0] if len(terms) == 1 else "(" + " AND ".join(terms) + ")"
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _term(term: str) -> str:
+    if term.startswith('"') or term in _OPERATORS:
+        return term
+    if CJK_RUN.search(term):
+        return _cjk_term(term)
+    return term if _BAREWORD.match(term) else _quoted(term)
 
 
 def fts_query(text: str) -> str:
     """A user's query as FTS5 syntax: bare words and "phrases" as given, with AND/OR/NOT
-    and prefix* kept; any other word is quoted, so punctuation (co-produced, O'Brien) is
-    searched for, not parsed."""
-    parts = re.findall(r'"[^"]*"|\S+', text)
+    and prefix* kept; `title:word` (title, creator/author, subject, description) searches
+    one field; CJK runs match inside longer runs; any other word is quoted, so punctuation
+    (co-produced, O'Brien) is searched for, not parsed."""
     quoted = []
-    for part in parts:
-        if part.startswith('"') or part in _OPERATORS or _BAREWORD.match(part):
-            quoted.append(part)
+    for part in re.findall(r'\w+:"[^"]*"|"[^"]*"|\S+', text):
+        filtered = _FILTERED.match(part)
+        if filtered and filtered.group(1).lower() in _COLUMNS:
+            column = _COLUMNS[filtered.group(1).lower()]
+            quoted.append(f"{column} : {_term(filtered.group(2))}")
         else:
-            quoted.append('"' + part.replace('"', '""') + '"')
+            quoted.append(_term(part))
     return " ".join(quoted)
+
+
+def upgrade_index(conn: sqlite3.Connection) -> int:
+    """Index the CJK runs of a store searched before the bigrams (once; inside the caller's
+    write transaction). Returns the rows rewritten."""
+    if read_meta(conn, SEARCH_VERSION_KEY) == SEARCH_VERSION:
+        return 0
+    rewritten = [
+        (*(index_text(shown_text(str(v or ""))) for v in values), rowid)
+        for rowid, *values in conn.execute(
+            f"SELECT rowid, title, creators, subjects, description FROM {RECORDS_FTS}"
+        )
+        if any(v and CJK_RUN.search(str(v)) for v in values)
+    ]
+    conn.executemany(
+        f"UPDATE {RECORDS_FTS} SET title = ?, creators = ?, subjects = ?, description = ?"
+        " WHERE rowid = ?",
+        rewritten,
+    )
+    write_meta(conn, SEARCH_VERSION_KEY, SEARCH_VERSION)
+    return len(rewritten)
 
 
 def search(conn: sqlite3.Connection, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
@@ -50,8 +147,8 @@ def search(conn: sqlite3.Connection, query: str, *, limit: int = 20) -> list[dic
             "source": str(source),
             "identifier": str(identifier),
             "local_identifier": str(local),
-            "title": str(title),
-            "creators": [c for c in str(creators).split("; ") if c],
+            "title": shown_text(str(title)),
+            "creators": [c for c in shown_text(str(creators)).split("; ") if c],
             "work": None if work is None else int(work),
             "score": round(-float(rank), 4),
         }

@@ -26,6 +26,7 @@ from works.full import recompute_all
 from works.incremental import refresh_changed
 from works.linking import relink
 from works.report import WorksReport
+from works.search import upgrade_index
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ def refresh_in_transaction(
     Relinked records are stamped with `clock()` read at the end (default `now`)."""
     done = int(read_meta(conn, WORKS_SEQ) or 0)
     report = WorksReport()
+    upgrade_index(conn)
     if not full and not records and done >= current_change_seq(conn):
         return report
     written = set(changed_records(conn, done))

@@ -4,7 +4,6 @@ a bare header when nothing matched."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -16,6 +15,7 @@ from click.testing import CliRunner
 
 from oai.cli import main
 from oai.output import MARK, MAX_CELL, Column, cut_end, cut_start, echo_rows, fields, width
+from tests.cli.records import write_records
 
 PREFIX = "oai:aggregator.example.org:some-source/oai:repository.example.org:"
 
@@ -73,14 +73,9 @@ def test_a_list_of_identifiers_shows_each_tail() -> None:
 
 
 def test_nothing_matched_is_said_in_words(tmp_path: Path) -> None:
-    records = tmp_path / "r.jsonl"
-    record = {
-        "source": "local",
-        "identifier": "oai:repository.example.org:1",
-        "datestamp": "2024-01-01T00:00:00Z",
-        "metadata": {"title": ["Alone"], "creator": ["Nobody, N."]},
-    }
-    records.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    records = write_records(
+        tmp_path / "r.jsonl", {"1": {"title": ["Alone"], "creator": ["Nobody, N."]}}
+    )
     db = str(tmp_path / "m.db")
     assert CliRunner().invoke(main, ["--db", db, "import", str(records)]).exit_code == 0
     for args, said in (

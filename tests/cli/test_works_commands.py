@@ -16,6 +16,7 @@ from oai.demo import sample_path
 from oaiformat.datestamps import parse_strict
 from store.db import open_store
 from store.transfer import import_file
+from tests.cli.records import write_records
 from tests.conftest import serve
 from tests.xsd import ResponseValidator
 
@@ -202,27 +203,19 @@ def test_a_failed_works_refresh_keeps_the_harvest_and_exits_1(
         store.close()
 
 
-def _records_by(creators: list[str]) -> str:
-    lines = []
-    for number, creator in enumerate(creators):
-        metadata = {"title": [f"A paper number {number} on peer support"], "creator": [creator]}
-        record = {
-            "source": "local",
-            "identifier": f"oai:repository.example.org:n{number}",
-            "datestamp": "2024-01-01T00:00:00Z",
-            "metadata": metadata,
-        }
-        lines.append(json.dumps(record, ensure_ascii=False))
-    return "\n".join(lines) + "\n"
-
-
 @pytest.mark.parametrize("order", ["fuller target", "fuller joined key"])
 def test_an_authors_name_is_the_fullest_written_form_across_joined_keys(
     tmp_path: Path, order: str
 ) -> None:
     fuller, shorter = ["Stirrup, Victoria"], ["Smith-Stirrup, V."] * 3
-    records = tmp_path / "r.jsonl"
-    records.write_text(_records_by([*shorter, *fuller, "中村 由紀"]), encoding="utf-8")
+    creators = [*shorter, *fuller, "中村 由紀"]
+    records = write_records(
+        tmp_path / "r.jsonl",
+        {
+            f"n{i}": {"title": [f"A paper number {i}"], "creator": [c]}
+            for i, c in enumerate(creators)
+        },
+    )
     db = str(tmp_path / "m.db")
     runner = CliRunner()
     assert runner.invoke(main, ["--db", db, "import", str(records)]).exit_code == 0
