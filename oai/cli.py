@@ -268,19 +268,33 @@ def export(obj: Context, source: str | None, fmt: str) -> None:
 @click.option(
     "--port", default=0, type=click.IntRange(0, 65535), help="Port to serve on (0: any free port)."
 )
+@click.option(
+    "--dir",
+    "folder",
+    default="oai-demo",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder the demo's mirror is kept in (replaced by the next run).",
+)
 @click.pass_obj
-def demo(obj: Context, port: int) -> None:
+def demo(obj: Context, port: int, folder: Path) -> None:
     """Serve the sample records, and harvest them with Sickle and with our harvester.
 
-    Everything happens in a temporary folder on 127.0.0.1; --db is not used.
+    The served repositories live in a temporary folder on 127.0.0.1; the mirror the
+    harvest builds is kept in --dir (./oai-demo), replaced by the next run, so you can
+    open it afterwards; --db is not used.
 
     \b
     Example:
       oai demo
+      oai --db oai-demo/mirror.db related oai:repository.example.org:8912z
     """
     from oai import demo as demo_module  # noqa: PLC0415 - pulls in the HTTP client
 
-    demo_module.run(obj.config, port=port, echo=click.echo)
+    try:
+        demo_module.run(obj.config, port=port, folder=folder, echo=click.echo)
+    except demo_module.DemoError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 for _command in (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from oai.output import describe_works
 from oaiformat.datestamps import utc_now
 from provider.app import make_app
 from provider.settings import ProviderSettings
+from provider.token_keys import ensure_secret_file
 from store.db import open_store
 from store.transfer import import_file
 from works import refresh as refresh_works
@@ -26,6 +28,8 @@ from works.browse import related
 
 # A small page size, so the demo shows resumption tokens at work on nine records.
 DEMO_PAGE_SIZE = 4
+# Marks a folder the demo made, so a later run may replace it.
+MARKER = ".oai-demo"
 # The seed's conference paper: the demo ends with its related outputs.
 CONFERENCE_PAPER = "oai:repository.example.org:8912z"
 
@@ -61,15 +65,32 @@ def _repository(
         thread.join(timeout=5)
 
 
-def run(config: Config, *, port: int, echo: Callable[[str], None]) -> None:
+class DemoError(Exception):
+    """The demo cannot use the folder it was given."""
+
+
+def fresh_folder(path: Path) -> None:
+    """Make `path` an empty demo folder, replacing the one a previous demo left; a folder
+    the demo did not make is never deleted."""
+    if path.exists():
+        if not (path / MARKER).exists() and (not path.is_dir() or any(path.iterdir())):
+            raise DemoError(f"{path} exists and was not made by `oai demo`: choose --dir")
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    (path / MARKER).write_text("made by `oai demo`; replaced by its next run\n", encoding="utf-8")
+
+
+def run(config: Config, *, port: int, folder: Path, echo: Callable[[str], None]) -> None:
     """Serve the sample records and a second repository's copies of some of them; harvest
-    the first with Sickle, then both with our harvester into one mirror; print the
-    conference paper's related outputs, each work once."""
+    the first with Sickle, then both with our harvester into a mirror kept in `folder`
+    (replaced if a previous demo made it); print the conference paper's related outputs,
+    each work once, and what to try next."""
+    fresh_folder(folder)
     with (
-        tempfile.TemporaryDirectory(prefix="oai-demo-") as folder,
-        _repository(folder, "demo", sample_path(), port, "repository.example.org") as url,
+        tempfile.TemporaryDirectory(prefix="oai-demo-") as served,
+        _repository(served, "demo", sample_path(), port, "repository.example.org") as url,
         _repository(
-            folder, "elsewhere", sample_path("sample_elsewhere.jsonl"), 0, "eprints.example.ac.uk"
+            served, "elsewhere", sample_path("sample_elsewhere.jsonl"), 0, "eprints.example.ac.uk"
         ) as other_url,
     ):
         echo(f"serving the sample records on {url}, a second repository on {other_url}")
@@ -85,7 +106,7 @@ def run(config: Config, *, port: int, echo: Callable[[str], None]) -> None:
                 title = record.metadata.get("title", ["(no title)"])[0]
                 echo(f"  {record.header.identifier}  {title[:70]}")
         echo(f"Sickle harvested {harvested} records ({deleted} deleted) from {url}")
-        mirror = str(Path(folder) / "mirror.db")
+        mirror = str(folder / "mirror.db")
         echo(f"harvesting both with oai-mirror's harvester into {mirror}")
         jobs = [
             HarvestJob(SourceSettings("demo", url)),
@@ -104,3 +125,19 @@ def run(config: Config, *, port: int, echo: Callable[[str], None]) -> None:
         for work in works:
             members = ", ".join(f"{m['source']}:{m['identifier']}" for m in work["members"])
             echo(f"  {work['year']}  {work['title'][:70]}  [{members}]")
+    ensure_secret_file(mirror, config.provider)
+    for line in next_steps(mirror):
+        echo(line)
+
+
+def next_steps(mirror: str) -> list[str]:
+    """What a newcomer can do with the mirror the demo kept."""
+    return [
+        "",
+        f"The mirror is kept in {mirror} (the next `oai demo` replaces it). Try:",
+        f"  oai --db {mirror} related {CONFERENCE_PAPER}",
+        f"  oai --db {mirror} works --min-members 2",
+        f"  oai --db {mirror} search 'peer support'",
+        f"  oai --db {mirror} serve --port 8080    then open http://127.0.0.1:8080/oai",
+        f"  datasette {mirror}    (see the README: the mirror in Datasette)",
+    ]

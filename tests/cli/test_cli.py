@@ -122,6 +122,7 @@ def test_demo_harvests_the_sample_over_http(
     # The conference paper's related outputs: its seven other works, each once, the two
     # deposited in both repositories listed with both records.
     listed = result.stdout.split("related outputs of oai:repository.example.org:8912z")[1]
+    listed = listed.split("\n\n")[0]  # the next steps follow a blank line
     lines = [line for line in listed.splitlines()[1:] if line.strip()]
     assert len(lines) == 7
     assert "(7 works, each once)" in listed
@@ -129,6 +130,30 @@ def test_demo_harvests_the_sample_over_http(
     assert len(knowledge) == 1
     assert "elsewhere:oai:eprints.example.ac.uk:4410" in knowledge[0]
     assert not [line for line in lines if "collective investment" in line or "Bellamy" in line]
+    # The mirror is kept for the newcomer, with the next steps named.
+    kept = tmp_path / "oai-demo" / "mirror.db"
+    assert f"The mirror is kept in {Path('oai-demo') / 'mirror.db'}" in result.stdout
+    assert f"oai --db {Path('oai-demo') / 'mirror.db'} related" in result.stdout
+    related = runner.invoke(
+        main, ["--db", str(kept), "related", "oai:repository.example.org:8912z", "--format", "json"]
+    )
+    assert related.exit_code == 0, related.output
+    assert len(json.loads(related.stdout)) == 7
+    # The next run replaces it.
+    (tmp_path / "oai-demo" / "scratch.txt").write_text("left by the user", encoding="utf-8")
+    again = runner.invoke(main, ["demo"])
+    assert again.exit_code == 0, again.output
+    assert kept.exists() and not (tmp_path / "oai-demo" / "scratch.txt").exists()
+
+
+def test_demo_never_deletes_a_folder_it_did_not_make(runner: CliRunner, tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("precious", encoding="utf-8")
+    result = runner.invoke(main, ["demo", "--dir", str(mine)])
+    assert result.exit_code == 1
+    assert "not made by `oai demo`" in result.stderr
+    assert (mine / "thesis.tex").read_text(encoding="utf-8") == "precious"
 
 
 def _commands(group: click.Group = main, prefix: str = "") -> dict[str, click.Command]:
