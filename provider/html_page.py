@@ -36,7 +36,7 @@ ol.records p{margin:0}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1.2rem}
 dt{grid-column:1;font-weight:600}
 dd{grid-column:2;margin:0}
-code{font-size:.88em;word-break:break-all}
+code{font-size:.88em;overflow-wrap:anywhere}
 table{border-collapse:collapse}
 th,td{text-align:left;padding:.25rem 1.2rem .25rem 0;border-bottom:1px solid #e4e4e7}
 .pager{margin:1.4rem 0;font-weight:600}

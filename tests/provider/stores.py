@@ -100,16 +100,17 @@ KINDS_SET_NAME = "Kinds of output"  # the name build_works gives the set `type`
 HOSTILE_TITLE = '<script>alert("t")</script> & </title><b>bold</b>'
 
 
-def build_works(path: Path) -> str:
+def build_works(path: Path, *, hostile: bool = True) -> str:
     """The two sample files in one store with their works (so the conference paper has a
-    copy and related outputs), plus a record whose values try to break a page."""
+    copy and related outputs), the set `type` named; with `hostile`, also a record whose
+    values try to break a page."""
     store = open_store(path)
     try:
         for name in ("sample.jsonl", "sample_elsewhere.jsonl"):
             import_file(
                 store, SAMPLE.with_name(name), REPOSITORY_IDENTIFIER, lambda: parse_strict(NOW)[0]
             )
-        hostile = Record(
+        odd = Record(
             LOCAL_SOURCE,
             HOSTILE_ID,
             "2020-01-01",
@@ -121,12 +122,13 @@ def build_works(path: Path) -> str:
             },
         )
         with store.write() as conn:
-            save_records(conn, [hostile], repository_identifier=REPOSITORY_IDENTIFIER, now=NOW)
+            if hostile:
+                save_records(conn, [odd], repository_identifier=REPOSITORY_IDENTIFIER, now=NOW)
             conn.execute(
                 f"INSERT INTO {SETS} (source, set_spec, set_name) VALUES (?, ?, ?)",
                 [LOCAL_SOURCE, "type", KINDS_SET_NAME],
             )
-        refresh(store, REPOSITORY_IDENTIFIER)
+        refresh(store, REPOSITORY_IDENTIFIER, clock=lambda: parse_strict(NOW)[0])
     finally:
         store.close()
     return str(path)

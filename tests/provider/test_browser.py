@@ -9,8 +9,6 @@ set, as .ci/run does) they fail instead, so they cannot silently stop running.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode, urljoin
@@ -19,35 +17,15 @@ import pytest
 from lxml import html
 
 from provider.settings import ProviderSettings
+from tests.chromium import dump_dom, find_chromium
 from tests.conftest import REPOSITORY_IDENTIFIER, RunningProvider, serve
 from tests.provider.stores import WORK_COPY, WORK_PAPER, build_works
 from tests.xsd import ResponseValidator
 
-# The flags this machine's (and CI's) closed network needs: nothing but 127.0.0.1.
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
-TIMEOUT = 90  # seconds one Chromium run may take on a loaded two-core machine
 PAGE_SIZE = 4
 # Chromium's built-in viewer for XML without a stylesheet (the issue's "does not appear to
 # have any style information") marks its DOM with this style element.
 XML_VIEWER = "xml-viewer-style"
-
-
-def find_chromium() -> str | None:
-    """The Chromium executable: on PATH, or where Debian's package puts it."""
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
 
 
 @pytest.fixture(scope="module")
@@ -59,18 +37,6 @@ def chromium() -> str:
             pytest.fail(f"{reason}; CI must run the browser tests (.ci/run installs it)")
         pytest.skip(f"{reason}: the browser tests need it")
     return found
-
-
-def dump_dom(chromium: str, url: str, profile: Path) -> str:
-    """The DOM Chromium renders for `url`, serialised, from a fresh profile."""
-    done = subprocess.run(
-        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", url],
-        capture_output=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
-    return done.stdout.decode("utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +78,8 @@ def test_list_records_page_shows_titles_and_the_next_page_link(
     # The link, resolved as the browser resolves it, leads to the second page.
     second = _rendered(chromium, urljoin(url, following), tmp_path)
     assert second.xpath("//ol[@class='records']/@start") == [str(PAGE_SIZE + 1)]
-    assert set(_texts(second, "//ol/li/h2/a")).isdisjoint(titles)
+    identifiers = "//ol/li/p/a/code"
+    assert set(_texts(second, identifiers)).isdisjoint(_texts(page, identifiers))
 
 
 def test_identify_page_is_the_repository_card(
