@@ -402,3 +402,32 @@ BROKEN_PAGES = [
 def test_the_page_checker_finds_problems(body: bytes) -> None:
     """tests/html5.py, which `serve` runs on every page, does find problems."""
     assert html5.problems(body) != []
+
+
+def test_a_harvested_record_names_its_origin(provider: RunningProvider) -> None:
+    identifier = f"oai:{REPOSITORY_IDENTIFIER}:arxiv/oai:arXiv.org:2101.00001"
+    query = urlencode({"verb": "GetRecord", "metadataPrefix": "oai_dc", "identifier": identifier})
+    page = _page(_get(provider, query))
+    record = dict(zip(_text(page, "//dl[2]/dt"), _text(page, "//dl[2]/dd"), strict=True))
+    assert record["Harvested from"] == "http://export.arxiv.org/oai2"
+    assert record["Origin identifier"] == "oai:arXiv.org:2101.00001"
+    assert record["Sets"] == "arxiv:physics:hep-ex"
+    sets = _page(_get(provider, "verb=ListSets"))
+    names = dict(zip(_text(sets, "//tr/td[1]"), _text(sets, "//tr/td[2]"), strict=True))
+    assert names["arxiv"] == "arXiv (captured sample)"
+
+
+def test_a_deleted_record_says_so(provider: RunningProvider) -> None:
+    identifier = f"oai:{REPOSITORY_IDENTIFIER}:arxiv/oai:arXiv.org:gone"
+    query = urlencode({"verb": "GetRecord", "metadataPrefix": "oai_dc", "identifier": identifier})
+    page = _page(_get(provider, query))
+    assert _text(page, "//main/h1") == ["Deleted record"]
+    assert any(text.startswith("This record was deleted") for text in _text(page, "//main/p"))
+    assert not page.xpath("//h2[@id='same-work'] | //h2[@id='related']")
+
+
+def test_metadata_formats_page(on: RunningProvider) -> None:
+    page = _page(_get(on, "verb=ListMetadataFormats"))
+    assert _text(page, "//tr/td[1]") == ["oai_dc"]
+    assert page.xpath("//tr/td[1]/a/@href") == ["?verb=ListRecords&metadataPrefix=oai_dc"]
+    assert _text(page, "//tr/td[3]") == ["http://www.openarchives.org/OAI/2.0/oai_dc/"]
