@@ -19,6 +19,8 @@ from urllib.parse import parse_qsl
 from wsgiref.util import application_uri
 
 from oaiformat.datestamps import Clock, utc_now
+from provider import page_facts
+from provider.html import render as render_html
 from provider.service import Repository
 from provider.settings import ProviderSettings
 from provider.token_keys import SECRET_ENV, KeyRing, load_keys
@@ -35,23 +37,44 @@ ENDPOINT = "/oai"
 MAX_POST_BYTES = 1 << 20
 FORM_TYPE = "application/x-www-form-urlencoded"
 ALLOW = "GET, HEAD, POST"
-# Responses differ by Accept-Encoding (compression) and Accept (the browser view to come).
+# Responses differ by Accept-Encoding (compression) and Accept (the HTML view for browsers).
 VARY = "Accept, Accept-Encoding"
+XML_TYPE = "text/xml; charset=UTF-8"
+HTML_TYPE = "text/html; charset=utf-8"
+# A request naming both gets the HTML view: every mainstream browser's navigation does, and
+# no harvester does (`*/*`, `text/xml`, none at all, or Java's default `text/html,
+# image/gif, image/jpeg, *; q=.2, */*; q=.2`, which names text/html alone).
+BROWSER_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def _weights(header: str) -> dict[str, float]:
+    """The names an Accept or Accept-Encoding header lists, each with its q (1 unless given;
+    an unreadable q counts as 0)."""
+    weights: dict[str, float] = {}
+    for part in header.split(","):
+        name, *params = part.split(";")
+        quality = 1.0
+        for param in params:
+            key, _, text = param.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(text)
+                except ValueError:
+                    quality = 0.0
+        weights[name.strip().lower()] = quality
+    return weights
+
+
+def wants_html(accept: str) -> bool:
+    """True when the Accept header names both text/html and application/xhtml+xml with
+    q > 0: a browser, which gets a page for people instead of the XML."""
+    weights = _weights(accept)
+    return all(weights.get(media_type, 0.0) > 0 for media_type in BROWSER_TYPES)
 
 
 def _accepted_coding(header: str) -> str | None:
     """Pick gzip or deflate if the Accept-Encoding header allows it with q > 0."""
-    weights: dict[str, float] = {}
-    for part in header.split(","):
-        name, _, params = part.strip().partition(";")
-        quality = 1.0
-        params = params.strip()
-        if params.startswith("q="):
-            try:
-                quality = float(params[2:])
-            except ValueError:
-                quality = 0.0
-        weights[name.strip().lower()] = quality
+    weights = _weights(header)
     for coding in ("gzip", "deflate"):
         if weights.get(coding, weights.get("*", 0.0)) > 0:
             return coding
@@ -84,6 +107,7 @@ def _text(status: str, text: str, extra: list[tuple[str, str]] | None = None) ->
 
 
 _ERROR_CODE = re.compile(rb'<error code="([A-Za-z]+)"')
+_IDENTIFY = {"verb": ["Identify"]}
 
 
 def _read_args(environ: WSGIEnvironment) -> dict[str, list[str]] | str:
@@ -186,17 +210,24 @@ class ProviderApp:
         if isinstance(args, str):
             return _text(args, "arguments must be form-urlencoded\n")
         base_url = self.settings.base_url or application_uri(environ).rstrip("/") + ENDPOINT
+        for_people = self.settings.html_view and wants_html(environ.get("HTTP_ACCEPT", ""))
+        # Bare /oai in a browser is the home page: the repository card, not badVerb.
+        home = for_people and not args
         now = self.clock()
         conn = self._connection().conn
         conn.execute("BEGIN")  # one snapshot for every query of this response
         try:
-            body = self.repository.respond(conn, args, base_url, now)
+            body = self.repository.respond(conn, _IDENTIFY if home else args, base_url, now)
+            errors = tuple(sorted({c.decode() for c in _ERROR_CODE.findall(body[:65536])}))
+            if for_people:
+                # The page is built from the XML a harvester gets, plus a few store facts.
+                facts = page_facts.gather(conn, args, self.settings, home=home)
+                body = render_html(body, facts)
         finally:
             conn.execute("COMMIT")
-        headers = [("Content-Type", "text/xml; charset=UTF-8"), ("Vary", VARY)]
+        headers = [("Content-Type", HTML_TYPE if for_people else XML_TYPE), ("Vary", VARY)]
         coding = _accepted_coding(environ.get("HTTP_ACCEPT_ENCODING", ""))
         verb = ",".join(args.get("verb", [])) or None
-        errors = tuple(sorted({c.decode() for c in _ERROR_CODE.findall(body[:65536])}))
         if coding is not None:
             body = _compress(body, coding)
             headers.append(("Content-Encoding", coding))

@@ -29,3 +29,6 @@ class ProviderSettings:
     sources: tuple[str, ...] | None = None
     # Worker threads of the embedded waitress server.
     threads: int = 4
+    # Answer browsers (Accept naming text/html and application/xhtml+xml) with an HTML page
+    # built from the same XML; every other request gets the XML either way.
+    html_view: bool = True

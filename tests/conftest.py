@@ -26,6 +26,7 @@ from store.db import Store, open_store
 from store.records import SourceInfo, ensure_source
 from store.transfer import import_file
 from store.writes import save_records
+from tests import html5
 from tests.xsd import ResponseValidator
 
 if TYPE_CHECKING:
@@ -169,7 +170,10 @@ def _validating(
         # A HEAD answer has no body to validate (its GET twin is validated).
         head = environ.get("REQUEST_METHOD") == "HEAD"
         if seen["status"].startswith("200") and "content-encoding" not in seen and not head:
-            for problem in validator_.problems(body):
+            # The HTML view for browsers is checked as HTML5, everything else against the XSDs.
+            is_page = seen.get("content-type", "").startswith("text/html")
+            check = html5.problems if is_page else validator_.problems
+            for problem in check(body):
                 invalid.append(f"{environ.get('QUERY_STRING')!r}: {problem}")
         return [body]
 

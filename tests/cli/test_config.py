@@ -88,6 +88,8 @@ from = "2024-01-01"
         ('[provider]\nadmin_email = "a@b.org\\n"\n', "provider.admin_email"),
         ("[sources.a]\nurl = 'http://x.org/oai'\nset = 'a b'\n", "sources.a.set"),
         ("[sources.a]\nurl = 'http://x.org/oai'\nfrom = '2020-02-30'\n", "sources.a.from"),
+        ("[provider]\nhtml_view = 'yes'\n", "provider.html_view"),
+        ("[provider]\nhtml_view = 1\n", "provider.html_view"),
     ],
 )
 def test_bad_settings_name_key_and_file(tmp_path: Path, text: str, named: str) -> None:
@@ -97,6 +99,11 @@ def test_bad_settings_name_key_and_file(tmp_path: Path, text: str, named: str) -
     message = str(caught.value)
     assert named in message
     assert str(path) in message
+
+
+def test_html_view_is_on_by_default_and_can_be_switched_off(tmp_path: Path) -> None:
+    assert ProviderSettings().html_view is True
+    assert load(_write(tmp_path, "[provider]\nhtml_view = false\n")).provider.html_view is False
 
 
 def test_named_but_missing_file_is_an_error(tmp_path: Path) -> None:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from oaiformat.datestamps import parse_strict
 from oaiformat.dublin_core import DCValue
 from oaiformat.identifiers import LOCAL_SOURCE
 from oaiformat.record import Record
 from store.db import open_store
 from store.tables import SETS
-from tests.conftest import REPOSITORY_IDENTIFIER, fill_store, save_local
+from store.transfer import import_file
+from store.writes import save_records
+from tests.conftest import NOW, REPOSITORY_IDENTIFIER, SAMPLE, fill_store, save_local
+from works import refresh
 
 ID = f"oai:{REPOSITORY_IDENTIFIER}:8912z"  # a live local record of the sample
 DELETED_ID = f"oai:{REPOSITORY_IDENTIFIER}:83a0a"  # the sample's deleted local record
@@ -85,4 +89,46 @@ def build_dated(path: Path) -> str:
             metadata={"title": [DCValue(f"Written at {moment}")]},
         )
         save_local(str(path), [record], moment)
+    return str(path)
+
+
+WORK_PAPER = f"oai:{REPOSITORY_IDENTIFIER}:8912z"  # the sample's conference paper
+WORK_COPY = "oai:eprints.example.ac.uk:5127"  # the same paper, deposited elsewhere
+WORK_RELATED = f"oai:{REPOSITORY_IDENTIFIER}:87q2v"  # another work of its author
+HOSTILE_ID = f"oai:{REPOSITORY_IDENTIFIER}:x/y?z=1&w=%41;+'"
+KINDS_SET_NAME = "Kinds of output"  # the name build_works gives the set `type`
+HOSTILE_TITLE = '<script>alert("t")</script> & </title><b>bold</b>'
+
+
+def build_works(path: Path, *, hostile: bool = True) -> str:
+    """The two sample files in one store with their works (so the conference paper has a
+    copy and related outputs), the set `type` named; with `hostile`, also a record whose
+    values try to break a page."""
+    store = open_store(path)
+    try:
+        for name in ("sample.jsonl", "sample_elsewhere.jsonl"):
+            import_file(
+                store, SAMPLE.with_name(name), REPOSITORY_IDENTIFIER, lambda: parse_strict(NOW)[0]
+            )
+        odd = Record(
+            LOCAL_SOURCE,
+            HOSTILE_ID,
+            "2020-01-01",
+            sets=("odd:set",),
+            metadata={
+                "title": [DCValue(HOSTILE_TITLE)],
+                "creator": [DCValue("O'Brien, <i>")],
+                "identifier": [DCValue("javascript:alert(1)"), DCValue('https://x.org/?a=1&b="2"')],
+            },
+        )
+        with store.write() as conn:
+            if hostile:
+                save_records(conn, [odd], repository_identifier=REPOSITORY_IDENTIFIER, now=NOW)
+            conn.execute(
+                f"INSERT INTO {SETS} (source, set_spec, set_name) VALUES (?, ?, ?)",
+                [LOCAL_SOURCE, "type", KINDS_SET_NAME],
+            )
+        refresh(store, REPOSITORY_IDENTIFIER, clock=lambda: parse_strict(NOW)[0])
+    finally:
+        store.close()
     return str(path)
