@@ -210,6 +210,8 @@ def serve(size: int) -> None:
             verb = arguments.get("verb")
             if verb == "Identify":
                 response = identify
+            elif verb == "ListSets":
+                response = error_response(base_url, "noSetHierarchy", "no sets here")
             elif verb != "ListRecords":
                 response = error_response(base_url, "badVerb", f"not served here: {verb}")
             elif "resumptionToken" in arguments:

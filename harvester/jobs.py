@@ -240,6 +240,7 @@ def summary_rows(summaries: Sequence[RunSummary]) -> list[dict[str, Any]]:
                 "seconds": round(item.seconds, 3),
                 "complete_list_size": item.complete_list_size,
                 "records_seen": item.records_seen,
+                "sets": item.sets,
                 "warnings": list(counts.warnings),
             }
         )

@@ -1,4 +1,5 @@
-"""Harvesting one source: Identify, resume point, page loop with stop guards, summary.
+"""Harvesting one source: Identify, resume point, page loop with stop guards, ListSets,
+summary.
 
 The resume point is derived from what is stored, never from memory: a live token (not past
 its expirationDate) continues the list; an unfinished list whose token expired is
@@ -21,8 +22,9 @@ from harvester.feed import FedPage, Feed, InlineFeed
 from harvester.granularity import in_granularity, next_from_date, until_in_granularity
 from harvester.identify import IdentifyInfo, format_namespace, identify
 from harvester.persist import ListCheckpoint, RunCounts
+from harvester.sets import harvest_sets
 from harvester.settings import HarvesterSettings, SourceSettings
-from harvester.stopping import RunStop
+from harvester.stopping import ListGuards, RunStop
 from oaiformat.datestamps import Clock, format_utc, normalise
 from oaiformat.namespaces import NS_OAI_DC
 from store.db import Store
@@ -52,6 +54,8 @@ class RunSummary:
     # The from/until the list was asked with (None: from the start / up to now).
     request_from: str | None = None
     request_until: str | None = None
+    # How many sets the origin's ListSets gave (None: it did not complete in this run).
+    sets: int | None = None
 
 
 def _now(clock: Clock) -> str:
@@ -68,31 +72,6 @@ def _token_live(checkpoint: ListCheckpoint, now: datetime) -> bool:
     except ValueError:
         return True
     return expires > now
-
-
-class _StopGuards:
-    """When a list that keeps sending tokens must be given up: a token sent twice, too many
-    empty pages in a row, the page cap."""
-
-    def __init__(self, settings: HarvesterSettings) -> None:
-        self.settings = settings
-        self.seen_tokens: set[str] = set()
-        self.empty_in_row = 0
-
-    def reason_to_stop(self, fed: FedPage, checkpoint: ListCheckpoint, written: int) -> str | None:
-        """Why the walk must stop after this saved page (which carries a token and had
-        `written` records), or None."""
-        page = fed.page
-        token = page.token or ""
-        self.empty_in_row = 0 if written or page.quarantined else self.empty_in_row + 1
-        if token in self.seen_tokens:
-            return f"the server sent the token {token[:40]!r} twice"
-        if self.empty_in_row >= self.settings.empty_page_limit:
-            return f"{self.empty_in_row} empty pages in a row still carrying tokens"
-        if checkpoint.pages >= self.settings.page_cap:
-            return f"page cap of {self.settings.page_cap} reached"
-        self.seen_tokens.add(token)
-        return None
 
 
 class SourceHarvest:
@@ -154,6 +133,11 @@ class SourceHarvest:
             persist.record_identify(self.store, self._source_info(), None, _now(self.clock))
             run_id = persist.begin_run(self.store, self.source.name, self.full, _now(self.clock))
             self._harvest(run_id)
+            # The set names once the list has ended: the records are what a run is for, so
+            # a run that fails or is stopped (a signal, its time cap) spends nothing on them.
+            self.summary.sets = harvest_sets(
+                self.store, self.source.name, self.client, self.settings, self.counts, self.stop
+            )
         except Interrupted as exc:
             self.summary.status = "interrupted"
             if str(exc) != "interrupted":
@@ -265,7 +249,7 @@ class SourceHarvest:
 
     def _walk(self, checkpoint: ListCheckpoint, run_id: int, info: IdentifyInfo) -> None:
         restarts = 0
-        guards = _StopGuards(self.settings)
+        guards = ListGuards(self.settings)
         guard_warning: str | None = None
         source = self._source_info()
         feed = (
@@ -302,7 +286,8 @@ class SourceHarvest:
                 self._log_page(checkpoint, fed, written)
                 if not page.token:
                     break
-                guard_warning = guards.reason_to_stop(fed, checkpoint, written)
+                empty = not written and not page.quarantined
+                guard_warning = guards.reason_to_stop(page.token, empty, checkpoint.pages)
                 if guard_warning:
                     break
         finally:

@@ -1,6 +1,7 @@
 """When one source's run must stop early: the harvest was interrupted (SIGINT, SIGTERM), or
 the run's time cap has passed. Every wait of the run (a request in flight, a retry or
-politeness wait, the page process's next page) asks the same RunStop."""
+politeness wait, the page process's next page) asks the same RunStop. And when a list
+that keeps sending tokens must be given up (ListGuards)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import threading
 import time
 
 from harvester.errors import Interrupted
+from harvester.settings import HarvesterSettings
 
 # How often a wait that cannot be woken checks whether the run must stop.
 POLL_SECONDS = 0.1
@@ -53,3 +55,26 @@ class RunStop:
                 self.interrupt.wait(left)
             else:
                 time.sleep(left)
+
+
+class ListGuards:
+    """When a list that keeps sending tokens must be given up: a token sent twice, too many
+    empty pages in a row, the page cap."""
+
+    def __init__(self, settings: HarvesterSettings) -> None:
+        self.settings = settings
+        self.seen_tokens: set[str] = set()
+        self.empty_in_row = 0
+
+    def reason_to_stop(self, token: str, empty: bool, pages: int) -> str | None:
+        """Why the walk must stop after a page that carries `token` (`empty`: it had
+        nothing in it; `pages`: of the list so far), or None."""
+        self.empty_in_row = self.empty_in_row + 1 if empty else 0
+        if token in self.seen_tokens:
+            return f"the server sent the token {token[:40]!r} twice"
+        if self.empty_in_row >= self.settings.empty_page_limit:
+            return f"{self.empty_in_row} empty pages in a row still carrying tokens"
+        if pages >= self.settings.page_cap:
+            return f"page cap of {self.settings.page_cap} reached"
+        self.seen_tokens.add(token)
+        return None

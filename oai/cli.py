@@ -214,7 +214,7 @@ def rotate_secret(obj: Context) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_obj
 def import_command(obj: Context, files: tuple[Path, ...]) -> None:
-    """Load oai_dc XML or JSONL (the export shape) files as source `local`.
+    """Load oai_dc XML or JSONL (the export shape, set lines too) files as source `local`.
 
     Each file loads whole or not at all; the others still load. Re-importing
     unchanged records changes nothing.
@@ -235,9 +235,10 @@ def import_command(obj: Context, files: tuple[Path, ...]) -> None:
                 failed.append(str(path))
                 continue
             counts = result.counts
+            named = f"; {result.sets} sets named" if result.sets else ""
             obj.say(
                 f"{path}: {result.records} records: {counts.added} added, {counts.updated} updated,"
-                f" {counts.deleted} deleted, {counts.unchanged} unchanged"
+                f" {counts.deleted} deleted, {counts.unchanged} unchanged{named}"
             )
         obj.say(describe_works(obj.refresh_works(store)))
     if failed:
@@ -251,7 +252,8 @@ def import_command(obj: Context, files: tuple[Path, ...]) -> None:
 @click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
 @click.pass_obj
 def export(obj: Context, source: str | None, fmt: str) -> None:
-    """Write every record, tombstones included, as JSONL on stdout.
+    """Write every record, tombstones included, as JSONL on stdout (each source's set
+    names first, as set lines).
 
     \b
     Example:

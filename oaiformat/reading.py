@@ -14,6 +14,7 @@ from oaiformat.datestamps import normalise
 from oaiformat.dublin_core import DCValue
 from oaiformat.namespaces import NS_DC, NS_OAI, NS_OAI_DC, NS_XML
 from oaiformat.record import Record
+from oaiformat.xmlsafe import parse_bytes
 
 _OAI = f"{{{NS_OAI}}}"
 HEADER = f"{_OAI}header"
@@ -71,6 +72,18 @@ def read_dc(payload: etree._Element) -> tuple[dict[str, list[DCValue]], bool]:
         if text:
             metadata.setdefault(name, []).append(DCValue(text, child.get(_XML_LANG) or None))
     return metadata, valid
+
+
+def parse_dc(xml: str | None) -> etree._Element | None:
+    """The oai_dc:dc element an XML text holds (read with the safe parser); None for None,
+    for text that is not well-formed, or for another root element."""
+    if xml is None:
+        return None
+    try:
+        root = parse_bytes(xml.encode("utf-8"))
+    except etree.XMLSyntaxError:
+        return None
+    return root if root.tag == DC_ROOT else None
 
 
 def payload_of(record: etree._Element) -> etree._Element | None:

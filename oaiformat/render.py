@@ -119,6 +119,12 @@ def _dublin_core(metadata: Metadata, links: Sequence[str]) -> str:
     return f"{_DC_OPEN}>{''.join(parts)}</oai_dc:dc>"
 
 
+def dublin_core_xml(metadata: Metadata) -> str:
+    """An oai_dc:dc element (with its schemaLocation) holding these DC values: valid oai_dc
+    whatever the values are (a set's description, say)."""
+    return _dublin_core(metadata, ())
+
+
 def _provenance(origin: Provenance) -> str:
     # altered="true": we publish oai_dc rebuilt from the stored fields, not the bytes received.
     return (

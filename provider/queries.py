@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from oaiformat.identifiers import LOCAL_SOURCE, OAI_IDENTIFIER
+from oaiformat.identifiers import LOCAL_SOURCE, OAI_IDENTIFIER, SET_SPEC
 from store.batches import placeholders
 from store.tables import RECORD_SETS, RECORDS, SETS, SOURCES
 
@@ -155,18 +155,24 @@ def harvested_sources(
     return [(str(r[0]), r[1], r[2]) for r in rows]
 
 
-def all_sets(conn: sqlite3.Connection, sources: tuple[str, ...] | None) -> list[tuple[str, str]]:
-    """Return every published (setSpec, setName), sorted by setSpec.
+def all_sets(
+    conn: sqlite3.Connection, sources: tuple[str, ...] | None
+) -> list[tuple[str, str, str | None]]:
+    """Return every published (setSpec, setName, setDescription XML or None), by setSpec.
 
     The sets are those records are in (with their ancestors), each published harvested
-    source as a set of its own, and the names harvested from origins or set for local sets.
+    source as a set of its own (named after the origin's repositoryName), and the sets named
+    in the `sets` table: harvested from origins (beneath their source) or imported for local
+    records. A source harvested with `set` shows the origin's other sets only when records
+    are in them.
     """
-    names: dict[str, str] = {}
+    named: dict[str, tuple[str, str | None]] = {}
     for name, repository_name, _ in harvested_sources(conn, sources):
-        names[name] = repository_name or name
+        named[name] = (repository_name or name, None)
     extra, params = _in_sources(sources)
     # Skip-scan over the set_spec-first primary key: one index seek per distinct set.
     spec = ""
+    in_use: set[str] = set()
     while True:
         row = conn.execute(
             f"SELECT set_spec FROM {RECORD_SETS} WHERE set_spec > ?{extra}"
@@ -176,13 +182,26 @@ def all_sets(conn: sqlite3.Connection, sources: tuple[str, ...] | None) -> list[
         if row is None:
             break
         spec = str(row[0])
-        names.setdefault(spec, spec)
-    for source, origin_spec, set_name in conn.execute(
-        f"SELECT source, set_spec, set_name FROM {SETS}"
+        in_use.add(spec)
+        named.setdefault(spec, (spec, None))
+    restricted = {
+        str(r[0]): str(r[1])
+        for r in conn.execute(f"SELECT name, set_spec FROM {SOURCES} WHERE set_spec IS NOT NULL")
+    }
+    for source, origin_spec, set_name, description in conn.execute(
+        f"SELECT source, set_spec, set_name, set_description FROM {SETS}"
     ).fetchall():
-        if sources is not None and source not in sources:
+        if (sources is not None and source not in sources) or not SET_SPEC.fullmatch(origin_spec):
             continue
-        # Named sets are listed even when empty: an empty set is legal (protocol §2.6).
         published = origin_spec if source == LOCAL_SOURCE else f"{source}:{origin_spec}"
-        names[published] = str(set_name)
-    return sorted(names.items())
+        harvested = restricted.get(source)
+        if harvested and published not in in_use and not _related(origin_spec, harvested):
+            continue  # a set outside the one harvested, with no record of ours in it
+        # Named sets are listed even when empty: an empty set is legal (protocol §2.6).
+        named[published] = (str(set_name), description)
+    return sorted((spec, name, description) for spec, (name, description) in named.items())
+
+
+def _related(spec: str, other: str) -> bool:
+    """True when one setSpec is the other or above it in the set hierarchy."""
+    return spec == other or other.startswith(f"{spec}:") or spec.startswith(f"{other}:")

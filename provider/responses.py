@@ -23,6 +23,7 @@ from oaiformat.namespaces import (
     OAI_IDENTIFIER_SCHEMA,
     OAI_SCHEMA,
 )
+from oaiformat.reading import parse_dc
 from oaiformat.xmlsafe import strip_illegal_text
 from provider.errors import OAIError
 
@@ -159,16 +160,21 @@ def list_sets(
     response_date: str,
     base_url: str,
     request_args: Mapping[str, str],
-    sets: Iterable[tuple[str, str]],
+    sets: Iterable[tuple[str, str, str | None]],
     token: TokenInfo | None,
 ) -> bytes:
-    """Return a ListSets page."""
+    """Return a ListSets page; a set's description (stored oai_dc:dc XML) goes in its
+    setDescription. Anything else there (only a hand-edited row could hold it) is left out:
+    the response must validate."""
     root = _envelope(response_date, base_url, request_args)
     body = _sub(root, "ListSets")
-    for spec, name in sets:
+    for spec, name, description in sets:
         element = _sub(body, "set")
         _sub(element, "setSpec", spec)
-        _sub(element, "setName", name)
+        _sub(element, "setName", strip_illegal_text(name))
+        payload = parse_dc(description)
+        if payload is not None:
+            _sub(element, "setDescription").append(payload)
     _token(body, token)
     return _serialise(root)
 

@@ -9,6 +9,7 @@ Modules:
     records       SourceInfo; source rows; look-ups; the repository identifier check
     writes        prepare_record() / write_prepared() / save_records(): upserts, tombstones
     withdrawal    tombstones for a withdrawn source or record
+    sets          set names and oai_dc descriptions per source (the sets table)
     transfer      import of oai_dc XML / JSONL files, export as JSONL
     batches       id lists in SQL-sized batches
     token_secret  the owner-only file beside the store holding the token secret(s)

@@ -401,3 +401,10 @@ def m005_token_secret_out_of_the_store(db: Database) -> None:
     if main and main[0]:  # not an in-memory store
         create_keys(secret_path(main[0]), str(row[0]))
     db.execute(f"DELETE FROM {STORE_META} WHERE key = 'token_secret'")
+
+
+@migrations()
+def m007_set_descriptions(db: Database) -> None:
+    """Set names gain the origin's oai_dc setDescription (issue 12): harvested with ListSets
+    and imported from JSONL set lines, republished in the provider's ListSets."""
+    db.execute(f"ALTER TABLE {SETS} ADD COLUMN set_description TEXT")

@@ -2,6 +2,8 @@
 
 Each file is read and checked whole before anything of it is written, then saved in one
 transaction: a malformed file loads nothing, and what was stored before is untouched.
+JSONL holds record lines and set lines (a set's name and description, the key `set`
+telling them apart), in any order.
 """
 
 from __future__ import annotations
@@ -32,13 +34,15 @@ from store.records import (
     ensure_source,
     row_to_record,
 )
-from store.tables import RECORDS
+from store.sets import SetInfo, description_fields, description_xml, save_sets, source_sets
+from store.tables import RECORDS, SOURCES
 from store.writes import save_records
 
 logger = logging.getLogger(__name__)
 
 _EXPORT_KEYS = {"source", "identifier", "datestamp", "deleted", "sets", "metadata"}
 _LOCAL_KEYS = {"local_identifier", "local_datestamp"}
+_SET_KEYS = {"set", "name", "description", "source"}
 
 
 @dataclass(frozen=True)
@@ -48,23 +52,37 @@ class ImportResult:
     path: str
     records: int
     counts: SaveCounts
+    sets: int = 0
 
 
-def _texts(record: Record) -> list[str]:
-    texts = [record.identifier, record.datestamp, *record.sets]
-    for values in record.metadata.values():
+@dataclass(frozen=True)
+class FileContents:
+    """What one import file holds, read and checked."""
+
+    records: list[Record]
+    sets: list[SetInfo]
+
+
+def _texts(metadata: dublin_core.Metadata) -> list[str]:
+    texts: list[str] = []
+    for values in metadata.values():
         texts.extend(v.value for v in values)
         texts.extend(v.lang for v in values if v.lang)
     return texts
 
 
-def _checked(record: Record, where: str) -> Record:
-    for text in _texts(record):
+def _check_encodable(texts: list[str], where: str) -> None:
+    for text in texts:
         try:
             text.encode("utf-8")
         except UnicodeEncodeError as exc:
             # JSON can spell a lone surrogate ("\udc00"); no XML or SQLite text can hold it.
             raise ImportFormatError(f"{where}: text holds an unpaired surrogate") from exc
+
+
+def _checked(record: Record, where: str) -> Record:
+    texts = [record.identifier, record.datestamp, *record.sets, *_texts(record.metadata)]
+    _check_encodable(texts, where)
     if not is_valid_uri(record.identifier):
         raise ImportFormatError(f"{where}: identifier {record.identifier!r} is not a URI")
     try:
@@ -110,9 +128,30 @@ def record_from_json(data: Any, where: str) -> Record:
     return _checked(record, where)
 
 
-def read_jsonl(path: Path) -> list[Record]:
-    """Read a JSONL file in the export shape. Raises ImportFormatError naming file:line."""
-    records = []
+def set_from_json(data: dict[str, Any], where: str) -> SetInfo:
+    """Read one set line: {"set", "name", "description"} (and an ignored "source").
+    Raises ImportFormatError naming `where`."""
+    unknown = set(data) - _SET_KEYS
+    if unknown:
+        raise ImportFormatError(f"{where}: unknown keys {sorted(unknown)} in a set line")
+    spec, name = data["set"], data.get("name")
+    if not isinstance(spec, str) or not SET_SPEC.fullmatch(spec):
+        raise ImportFormatError(f"{where}: set {spec!r} is not a legal setSpec")
+    if not isinstance(name, str) or not name.strip():
+        raise ImportFormatError(f"{where}: a set line's name must be a non-empty string")
+    try:
+        metadata = dublin_core.from_json(data.get("description") or {})
+    except ValueError as exc:
+        raise ImportFormatError(f"{where}: description: {exc}") from exc
+    _check_encodable([name, *_texts(metadata)], where)
+    return SetInfo(spec, name, description_xml(metadata))
+
+
+def read_jsonl(path: Path) -> FileContents:
+    """Read a JSONL file of record lines and set lines in the export shape. Raises
+    ImportFormatError naming file:line."""
+    contents = FileContents([], [])
+    named: set[str] = set()
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, 1):
             if not line.strip():
@@ -122,8 +161,15 @@ def read_jsonl(path: Path) -> list[Record]:
                 data = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ImportFormatError(f"{where}: not JSON ({exc.msg})") from exc
-            records.append(record_from_json(data, where))
-    return records
+            if not isinstance(data, dict) or "set" not in data:
+                contents.records.append(record_from_json(data, where))
+                continue
+            item = set_from_json(data, where)
+            if item.spec in named:
+                raise ImportFormatError(f"{where}: set {item.spec!r} is named twice")
+            named.add(item.spec)
+            contents.sets.append(item)
+    return contents
 
 
 def _oai_record(element: etree._Element, path: Path) -> Record:
@@ -169,11 +215,11 @@ def read_xml(path: Path, now: str) -> list[Record]:
     )
 
 
-def read_file(path: Path, now: str) -> list[Record]:
+def read_file(path: Path, now: str) -> FileContents:
     """Read a .jsonl/.json file or an XML file, by its name's ending."""
     if path.suffix.lower() in (".jsonl", ".json", ".ndjson"):
         return read_jsonl(path)
-    return read_xml(path, now)
+    return FileContents(read_xml(path, now), [])
 
 
 def import_file(store: Store, path: Path, repository_identifier: str, clock: Clock) -> ImportResult:
@@ -183,11 +229,12 @@ def import_file(store: Store, path: Path, repository_identifier: str, clock: Clo
     possible to the moment the records become visible to harvesters.
     """
     try:
-        records = read_file(path, format_utc(clock()))
+        contents = read_file(path, format_utc(clock()))
     except OSError as exc:
         raise ImportFormatError(f"{path}: cannot read ({exc.strerror})") from exc
     except UnicodeDecodeError as exc:
         raise ImportFormatError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+    records = contents.records
     seen: set[str] = set()
     for record in records:
         if record.identifier in seen:
@@ -205,9 +252,10 @@ def import_file(store: Store, path: Path, repository_identifier: str, clock: Clo
             counts = save_records(
                 conn, records, repository_identifier=repository_identifier, now=now
             )
+            save_sets(conn, LOCAL_SOURCE, contents.sets, drop_others=False)
     except sqlite3.IntegrityError as exc:
         raise ImportFormatError(f"{path}: conflicts with stored records ({exc})") from exc
-    return ImportResult(str(path), len(records), counts)
+    return ImportResult(str(path), len(records), counts, len(contents.sets))
 
 
 def _published_elsewhere(conn: sqlite3.Connection, identifiers: list[str]) -> str | None:
@@ -223,12 +271,29 @@ def _published_elsewhere(conn: sqlite3.Connection, identifiers: list[str]) -> st
 
 
 def export_rows(store: Store, source: str | None = None) -> Iterator[dict[str, Any]]:
-    """Yield every record (tombstones included) in the export shape, by source and identifier."""
-    where, params = ("WHERE source = ?", [source]) if source else ("", [])
+    """Yield every record (tombstones included) in the export shape, source by source: a
+    source's set lines (by setSpec), then its records (by identifier)."""
+    if source is not None:
+        names = [source]
+    else:
+        names = [str(r[0]) for r in store.conn.execute(f"SELECT name FROM {SOURCES} ORDER BY name")]
+    for name in names:
+        for item in source_sets(store.conn, name):
+            fields = description_fields(item.description)
+            yield {
+                "source": name,
+                "set": item.spec,
+                "name": item.name,
+                "description": None if fields is None else dublin_core.to_json(fields),
+            }
+        yield from _export_records(store, name)
+
+
+def _export_records(store: Store, source: str) -> Iterator[dict[str, Any]]:
     cursor = store.conn.execute(
-        f"SELECT {RECORD_COLUMNS}, local_identifier, local_datestamp FROM {RECORDS} {where}"
-        " ORDER BY source, identifier",
-        params,
+        f"SELECT {RECORD_COLUMNS}, local_identifier, local_datestamp FROM {RECORDS}"
+        " WHERE source = ? ORDER BY identifier",
+        [source],
     )
     for row in cursor:
         record = row_to_record(row[:7])

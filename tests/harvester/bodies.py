@@ -60,3 +60,18 @@ def error(code: str, message: str = "") -> bytes:
         f"{_OPEN}<request>http://127.0.0.1/oai</request>"
         f'<error code="{code}">{escape(message)}</error></OAI-PMH>'
     ).encode()
+
+
+def list_sets(sets: Sequence[tuple[str, str, str]], token: str | None = None) -> bytes:
+    """A ListSets page: (setSpec, setName, setDescription elements as XML) each, ending with
+    `token` (None: the last page)."""
+    items = "".join(
+        f"<set><setSpec>{escape(spec)}</setSpec><setName>{escape(name)}</setName>"
+        f"{descriptions}</set>"
+        for spec, name, descriptions in sets
+    )
+    resumption = f"<resumptionToken>{escape(token)}</resumptionToken>" if token else ""
+    return (
+        f'{_OPEN}<request verb="ListSets">http://127.0.0.1/oai</request>'
+        f"<ListSets>{items}{resumption}</ListSets></OAI-PMH>"
+    ).encode()

@@ -3,8 +3,9 @@
 Each request takes the next action of a script the test writes (or an action chosen by a
 route function): answer with a status, headers and body; close the connection without an
 answer; send part of a body under a larger Content-Length; stall longer than the client's
-read timeout; or stream bytes until the client hangs up. Identify is answered from a fixed
-body so scripts only list the list requests. Every action is bounded in bytes and time, and
+read timeout; or stream bytes until the client hangs up. Identify and ListSets are answered
+from fixed bodies (ListSets: noSetHierarchy, unless the test gives another) so scripts only
+list the ListRecords requests. Every action is bounded in bytes and time, and
 the server joins its handler threads when it stops.
 """
 
@@ -18,6 +19,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from socketserver import ThreadingMixIn
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.harvester import bodies
 
 # Safety bounds: no action of this server runs longer or sends more than this.
 MAX_ACTION_SECONDS = 10.0
@@ -112,6 +115,7 @@ class FaultServer:
     url: str
     identify: bytes | None
     route: Route | None = None
+    list_sets: bytes = field(default_factory=lambda: bodies.error("noSetHierarchy"))
     script: deque[Action] = field(default_factory=deque)
     requests: list[Request] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
@@ -124,9 +128,9 @@ class FaultServer:
             self.script.extend(actions)
 
     def list_requests(self) -> list[Request]:
-        """The requests other than Identify, in order."""
+        """The requests other than Identify and ListSets, in order."""
         with self._lock:
-            return [r for r in self.requests if r.verb != "Identify"]
+            return [r for r in self.requests if r.verb not in ("Identify", "ListSets")]
 
     def next_action(self, request: Request) -> Action:
         """Record the request and return what to do with it."""
@@ -136,6 +140,8 @@ class FaultServer:
                 return self.route(request)
             if request.verb == "Identify" and self.identify is not None:
                 return Reply(self.identify)
+            if request.verb == "ListSets":
+                return Reply(self.list_sets)
             # 599 is retried by nobody: a test that under-scripts fails loudly, not in a loop.
             return self.script.popleft() if self.script else EXHAUSTED
 

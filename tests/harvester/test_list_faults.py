@@ -219,7 +219,7 @@ def test_a_token_failing_run_after_run_is_given_up_for_the_whole_list(
     server.play(Reply(bodies.page(["oai:x:1"], "t1")), Reply(bodies.page(["oai:x:2"])))
     outcome = harvest(server, db, settings)
     assert (outcome.status, outcome.identifiers) == ("completed", ["oai:x:1", "oai:x:2"])
-    assert "resumptionToken" not in server.requests[-2].params  # the list was asked again
+    assert "resumptionToken" not in server.list_requests()[-2].params  # the list was asked again
 
 
 def test_a_record_quarantined_again_is_one_row(server: FaultServer, tmp_path: Path) -> None:

@@ -283,6 +283,8 @@ class Replay:
     def __call__(self, request: Request) -> Action:
         if request.verb == "Identify":
             return self.identify
+        if request.verb == "ListSets":  # the captures answer ListRecords
+            return Reply(bodies.error("noSetHierarchy"))
         token = request.params.get("resumptionToken")
         if token is None:
             return self.first.pop(0) if self.first else self.pages[0]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from lxml import etree
 
 from provider.settings import ProviderSettings
-from tests.conftest import REPOSITORY_IDENTIFIER, RunningProvider, serve
+from store.db import open_store
+from store.sets import SetInfo, save_sets
+from tests.conftest import REPOSITORY_IDENTIFIER, RunningProvider, fill_store, serve
 from tests.xsd import ResponseValidator, xpath_texts
 
 NS_PROV = "http://www.openarchives.org/OAI/2.0/provenance"
@@ -65,3 +69,39 @@ def test_sources_are_sets_with_origin_sets_beneath(provider: RunningProvider) ->
         provider.get(verb="ListIdentifiers", metadataPrefix="oai_dc", set="arxiv:physics").body
     )
     assert in_physics == [f"oai:{REPOSITORY_IDENTIFIER}:arxiv/oai:arXiv.org:2101.00001"]
+
+
+def test_a_source_harvested_with_a_set_shows_only_the_origin_sets_it_touches(
+    tmp_path: Path, response_validator: ResponseValidator
+) -> None:
+    path = tmp_path / "mirror.db"
+    store = open_store(path)
+    try:
+        fill_store(store)
+        with store.write() as conn:
+            conn.execute("UPDATE sources SET set_spec = 'physics' WHERE name = 'arxiv'")
+            names = [
+                SetInfo("physics", "Physics"),  # the set harvested
+                SetInfo("physics:hep-ex", "HEP Experiment"),  # below it
+                SetInfo("physics:hep-th", "HEP Theory"),  # below it, empty: listed
+                SetInfo("cs", "Computer Science"),  # outside it, but records are in it
+                SetInfo("math", "Mathematics"),  # outside it, no record: not listed
+            ]
+            save_sets(conn, "arxiv", names, drop_others=True)
+            # A hand-edited description that is not oai_dc would make ListSets invalid.
+            for spec, xml in (("physics", "<x:about xmlns:x='urn:x'/>"), ("cs", "<broken")):
+                conn.execute("UPDATE sets SET set_description = ? WHERE set_spec = ?", [xml, spec])
+    finally:
+        store.close()
+    with serve(str(path), response_validator) as running:
+        doc = etree.fromstring(running.get(verb="ListSets").body)
+    specs = xpath_texts(doc, "//o:set/o:setSpec")
+    names_by_spec = dict(zip(specs, xpath_texts(doc, "//o:set/o:setName"), strict=True))
+    assert {spec: name for spec, name in names_by_spec.items() if spec.startswith("arxiv")} == {
+        "arxiv": "arXiv (captured sample)",
+        "arxiv:physics": "Physics",
+        "arxiv:physics:hep-ex": "HEP Experiment",
+        "arxiv:physics:hep-th": "HEP Theory",
+        "arxiv:cs": "Computer Science",
+    }
+    assert xpath_texts(doc, "//o:setDescription") == []  # left out, so the reply validates
