@@ -25,7 +25,9 @@ from oai.output import describe_works
 from oaiformat.datestamps import utc_now
 from provider.app import make_app
 from provider.token_keys import configured_elsewhere
+from store.datasette_metadata import metadata as datasette_metadata
 from store.errors import StoreError
+from store.schema_docs import shipped as shipped_docs
 from store.token_secret import rotate_keys, secret_path
 from store.transfer import export_rows, import_file
 
@@ -264,6 +266,31 @@ def export(obj: Context, source: str | None, fmt: str) -> None:
         out = sys.stdout
         for row in export_rows(store, source):
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+@main.command(name="datasette-metadata")
+@click.option(
+    "--name",
+    default=None,
+    help="The store's name in Datasette (default: its file name without the extension).",
+)
+@click.pass_obj
+def datasette_metadata_command(obj: Context, name: str | None) -> None:
+    """Print Datasette metadata for the store (JSON): the README's table and column
+    descriptions, search and facets on the records, internal tables hidden, and the links
+    between records, works, members and authors that the plugin installed with this
+    package draws.
+
+    \b
+    Example:
+      oai --db mirror.db datasette-metadata > metadata.json
+      datasette mirror.db --metadata metadata.json
+    """
+    path = obj.config.store.path
+    with obj.reader():  # a store of this version, or exit 1
+        pass
+    document = datasette_metadata(name or Path(path).stem, shipped_docs())
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
 @main.command()

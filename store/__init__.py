@@ -3,6 +3,9 @@ no dedupe), shared by every package.
 
 Modules:
     schema        DDL and migrations: the documented interface people query
+    schema_docs   what each table, view and column means: the README's, shipped as JSON
+    datasette_metadata  Datasette metadata: descriptions, search, facets, hidden tables, links
+    datasette_plugin    the Datasette plugin (an entry point): XML as text, links drawn
     tables        the table names (importing them pulls in no SQLite tooling)
     meta          store-wide values and counters (store_meta)
     db            open_store() for writers (created, migrated); open_reader() for reads

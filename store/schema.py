@@ -40,6 +40,16 @@ def _joined(element: str) -> str:
     return f"(SELECT group_concat({_VALUE}, '; ') FROM json_each(r.metadata, '$.{element}') v)"
 
 
+# records_flat's columns as m001 made them (m006 adds two).
+FLAT_COLUMNS = f"""r.id AS record_id, r.source, r.identifier, r.local_identifier, r.datestamp,
+       r.local_datestamp, r.deleted, r.sets,
+       {_joined("title")} AS titles,
+       {_joined("creator")} AS creators,
+       {_joined("subject")} AS subjects,
+       {_joined("date")} AS dates,
+       {_joined("type")} AS types,
+       {_joined("identifier")} AS identifiers"""
+
 INITIAL_DDL = f"""
 CREATE TABLE {SOURCES} (
     name TEXT PRIMARY KEY,
@@ -115,14 +125,7 @@ SELECT record_id, source, identifier, local_identifier, position, value AS subje
 FROM record_dc WHERE element = 'subject';
 
 CREATE VIEW records_flat AS
-SELECT r.id AS record_id, r.source, r.identifier, r.local_identifier, r.datestamp,
-       r.local_datestamp, r.deleted, r.sets,
-       {_joined("title")} AS titles,
-       {_joined("creator")} AS creators,
-       {_joined("subject")} AS subjects,
-       {_joined("date")} AS dates,
-       {_joined("type")} AS types,
-       {_joined("identifier")} AS identifiers
+SELECT {FLAT_COLUMNS}
 FROM {RECORDS} r;
 """
 
@@ -401,6 +404,27 @@ def m005_token_secret_out_of_the_store(db: Database) -> None:
     if main and main[0]:  # not an in-memory store
         create_keys(secret_path(main[0]), str(row[0]))
     db.execute(f"DELETE FROM {STORE_META} WHERE key = 'token_secret'")
+
+
+BROWSING_DDL = f"""
+-- records_flat gains each record's year (as its work is dated) and its work, so a person
+-- browsing records (Datasette) can facet them by year and follow a record to its work.
+DROP VIEW records_flat;
+CREATE VIEW records_flat AS
+SELECT {FLAT_COLUMNS},
+       f.year, m.work_id
+FROM {RECORDS} r
+LEFT JOIN {MATCH_FEATURES} f ON f.record_id = r.id
+LEFT JOIN {WORK_MEMBERS} m ON m.record_id = r.id
+"""
+
+
+@migrations()
+def m006_records_flat_year_and_work(db: Database) -> None:
+    """records_flat gains `year` and `work_id` (views only: no table is rewritten)."""
+    for statement in BROWSING_DDL.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
 
 
 @migrations()

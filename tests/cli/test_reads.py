@@ -43,6 +43,7 @@ READS: dict[str, list[str]] = {
     "sources": ["sources"],
     "override list": ["override", "list", "--format", "json"],
     "serve --get": ["serve", "--get", "/oai?verb=ListRecords&metadataPrefix=oai_dc"],
+    "datasette-metadata": ["datasette-metadata"],
 }
 NOBODY = 65534
 
