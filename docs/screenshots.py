@@ -1,16 +1,22 @@
-"""Regenerate the README's screenshots of the HTML view: `python -m docs.screenshots`.
+"""Regenerate the README's screenshots: `python -m docs.screenshots`.
 
 Serves the sample records (both sample files, with their works) on 127.0.0.1 with a fixed
 clock, base URL and token secret, so the pictures change only when the pages do, and has
-headless Chromium take one PNG per page into docs/.
+headless Chromium take one PNG per page into docs/: the provider's HTML view, and the same
+mirror opened in Datasette with the project's metadata and plugin.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import socket
+import subprocess
 import sys
 import tempfile
 import threading
+import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,6 +26,8 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from provider.app import make_app
 from provider.settings import ProviderSettings
+from store.datasette_metadata import metadata as datasette_metadata
+from store.schema_docs import shipped
 from tests.chromium import find_chromium, screenshot
 from tests.conftest import REPOSITORY_IDENTIFIER
 from tests.provider.stores import WORK_PAPER, build_works
@@ -47,11 +55,45 @@ SETTINGS = ProviderSettings(
     token_secret="screenshots",  # noqa: S106 - fixed, so the next-page link stays the same
 )
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
+# (file, path, window height): the Datasette pages the README shows.
+DATASETTE_PAGES: tuple[tuple[str, str, int], ...] = (
+    ("datasette-records.png", "/mirror/records?_search=peer+support&_nofacet=1", 1400),
+    ("datasette-work.png", "/mirror/works/1", 380),
+)
 
 
 class _Quiet(WSGIRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+
+@contextmanager
+def _datasette(db_path: str, folder: Path) -> Iterator[str]:
+    """Datasette for `db_path` (with `oai datasette-metadata`'s metadata) on 127.0.0.1;
+    yields its base URL."""
+    metadata = folder / "metadata.json"
+    metadata.write_text(json.dumps(datasette_metadata("mirror", shipped())), encoding="utf-8")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "datasette", "serve", db_path, "--metadata", str(metadata)]
+    command += ["--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/-/versions.json", timeout=2):  # noqa: S310 - 127.0.0.1
+                    break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 @contextmanager
@@ -85,6 +127,11 @@ def main() -> int:
                 target = DOCS / name
                 page = f"{url}?{query}" if query else url
                 screenshot(chromium, page, target, (WIDTH, height), Path(folder) / "profile")
+                logger.info("wrote %s", target.relative_to(DOCS.parent))
+        with _datasette(db_path, Path(folder)) as url:
+            for name, path, height in DATASETTE_PAGES:
+                target = DOCS / name
+                screenshot(chromium, url + path, target, (WIDTH, height), Path(folder) / "profile")
                 logger.info("wrote %s", target.relative_to(DOCS.parent))
     return 0
 

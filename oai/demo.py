@@ -139,5 +139,6 @@ def next_steps(mirror: str) -> list[str]:
         f"  oai --db {mirror} works --min-members 2",
         f"  oai --db {mirror} search 'peer support'",
         f"  oai --db {mirror} serve --port 8080    then open http://127.0.0.1:8080/oai",
-        f"  datasette {mirror}    (see the README: the mirror in Datasette)",
+        f"  oai --db {mirror} datasette-metadata > metadata.json",
+        f"  datasette {mirror} --metadata metadata.json    (pip install -e '.[datasette]')",
     ]
