@@ -221,7 +221,7 @@ class ProviderApp:
             errors = tuple(sorted({c.decode() for c in _ERROR_CODE.findall(body[:65536])}))
             if for_people:
                 # The page is built from the XML a harvester gets, plus a few store facts.
-                facts = page_facts.gather(conn, args, self.settings, home=home)
+                facts = page_facts.gather(conn, args, self.settings, home=home, xml=body)
                 body = render_html(body, facts)
         finally:
             conn.execute("COMMIT")

@@ -10,8 +10,8 @@ proxy path; their arguments are URL-encoded here and nowhere else.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from lxml import etree
@@ -80,6 +80,8 @@ class PageFacts:
     # GetRecord: the other records of the record's work, and the works related to it.
     same_work: tuple[Neighbour, ...] = ()
     related: tuple[Neighbour, ...] = ()
+    # ListIdentifiers: each listed record's title and byline (the XML has headers only).
+    listed: Mapping[str, tuple[str | None, str]] = field(default_factory=dict)
 
 
 def oai(tag: str) -> str:

@@ -103,10 +103,13 @@ def list_records(body: etree._Element, facts: PageFacts, main: etree._Element) -
         entry = add(listing, "li")
         href = record_link(record.identifier)
         if verb == "ListRecords":
-            add(add(entry, "h2"), "a", record.title, href=href)
-            byline = _byline(record)
-            if byline:
-                add(entry, "p", byline)
+            title, byline = record.title, _byline(record)
+        else:  # headers only: the title and byline come from the store
+            stored, byline = facts.listed.get(record.identifier, (None, ""))
+            title = "Deleted record" if record.deleted else stored or "(no title)"
+        add(add(entry, "h2"), "a", title, href=href)
+        if byline:
+            add(entry, "p", byline)
         facts_line = add(entry, "p", class_="muted")
         add(add(facts_line, "a", href=href), "code", record.identifier)
         status = " · deleted" if record.deleted else ""

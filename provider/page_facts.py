@@ -8,8 +8,11 @@ published sources; the provider only reads them.
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 from collections.abc import Mapping, Sequence
+from html import unescape
 
 from provider.html_page import Neighbour, PageFacts
 from provider.settings import ProviderSettings
@@ -19,6 +22,8 @@ from store.tables import RECORD_AUTHORS, RECORDS, WORK_MEMBERS, WORKS
 # A page lists at most this many records of a work, or related works: the XML's same-work
 # links stop at 50 too (works.linking.MAX_LINKS), and `oai related` lists them all.
 MAX_LISTED = 50
+# A listed header's identifier, in the XML this provider writes.
+_HEADER_ID = re.compile(rb"<header(?: [^>]*)?><identifier>([^<]*)</identifier>")
 # The first DC title of a record; records.metadata holds a string or {"value", "lang"}.
 _TITLE = (
     "coalesce(json_extract(r.metadata, '$.title[0].value'), json_extract(r.metadata, '$.title[0]'))"
@@ -38,9 +43,10 @@ def gather(
     settings: ProviderSettings,
     *,
     home: bool,
+    xml: bytes | None = None,
 ) -> PageFacts:
-    """Return what the page for this request needs beyond its XML (inside the caller's
-    read transaction, so both come from one snapshot)."""
+    """Return what the page for this request needs beyond its XML answer `xml` (inside the
+    caller's read transaction, so both come from one snapshot)."""
     name = settings.repository_name
     request = tuple((key, value) for key, values in args.items() for value in values)
     verb = args.get("verb", [])
@@ -50,7 +56,39 @@ def gather(
     if verb == ["GetRecord"] and len(identifier) == 1:
         same, related = neighbours(conn, identifier[0], settings.sources)
         return PageFacts(name, request, same_work=same, related=related)
+    if verb == ["ListIdentifiers"] and xml is not None:
+        return PageFacts(name, request, listed=listed_records(conn, _HEADER_ID.findall(xml)))
     return PageFacts(name, request)
+
+
+def listed_records(
+    conn: sqlite3.Connection, identifiers: Sequence[bytes]
+) -> dict[str, tuple[str | None, str]]:
+    """The title and byline (creators · dates) of each listed record, by identifier: a
+    ListIdentifiers page lists records, not bare headers, for people."""
+    wanted = [unescape(i.decode()) for i in identifiers]
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        f"SELECT local_identifier, metadata FROM {RECORDS}"
+        f" WHERE local_identifier IN ({placeholders(wanted)}) AND deleted = 0",
+        wanted,
+    ).fetchall()
+    listed: dict[str, tuple[str | None, str]] = {}
+    for local, metadata in rows:
+        fields = json.loads(metadata) if metadata else {}
+        titles, creators, dates = (_values(fields, name) for name in ("title", "creator", "date"))
+        byline = " · ".join(part for part in ("; ".join(creators), ", ".join(dates)) if part)
+        listed[str(local)] = (titles[0] if titles else None, byline)
+    return listed
+
+
+def _values(fields: Mapping[str, object], name: str) -> list[str]:
+    """A DC element's values from records.metadata (a string or {"value", "lang"} each)."""
+    values = fields.get(name)
+    if not isinstance(values, list):
+        return []
+    return [str(v["value"]) if isinstance(v, dict) else str(v) for v in values]
 
 
 def count_records(conn: sqlite3.Connection, settings: ProviderSettings) -> int:

@@ -376,9 +376,10 @@ def test_untrusted_values_are_escaped_and_never_links_to_script(on: RunningProvi
     assert "javascript:alert(1)" in _text(page, "//dd")
     # The record's own links carry its identifier URL-encoded, and lead back to it.
     listing = _page(_get(on, "verb=ListIdentifiers&metadataPrefix=oai_dc&set=odd:set"))
-    (href,) = listing.xpath("//ol/li//a/@href")
+    (href,) = set(listing.xpath("//ol/li//a/@href"))  # the title and the identifier
     assert _query(href, on, "") == query
     assert _text(listing, "//ol/li//a/code") == [HOSTILE_ID]
+    assert _text(listing, "//ol/li/h2/a") == [HOSTILE_TITLE]  # from the store, escaped
 
 
 def test_a_request_quoting_markup_is_escaped_on_the_error_page(on: RunningProvider) -> None:
@@ -431,3 +432,12 @@ def test_metadata_formats_page(on: RunningProvider) -> None:
     assert _text(page, "//tr/td[1]") == ["oai_dc"]
     assert page.xpath("//tr/td[1]/a/@href") == ["?verb=ListRecords&metadataPrefix=oai_dc"]
     assert _text(page, "//tr/td[3]") == ["http://www.openarchives.org/OAI/2.0/oai_dc/"]
+
+
+def test_a_list_of_identifiers_shows_the_records_titles_too(on: RunningProvider) -> None:
+    # The XML has headers only; for people the page lists records, as ListRecords does.
+    records = _page(_get(on, "verb=ListRecords&metadataPrefix=oai_dc"))
+    identifiers = _page(_get(on, "verb=ListIdentifiers&metadataPrefix=oai_dc"))
+    titles = _text(records, "//ol/li/h2/a")
+    assert titles and _text(identifiers, "//ol/li/h2/a") == titles
+    assert _text(identifiers, "//ol/li/p[not(@class)]") == _text(records, "//ol/li/p[not(@class)]")
