@@ -1,16 +1,22 @@
 """Works/dedupe benchmark: full recompute, incremental refresh, their agreement and merge quality.
 
-For each size N it generates N synthetic oai_dc records with realistic author and title
-distributions (cached under bench/results/dedupe/ with their ground truth, so reruns skip
-the generation), copies the cached store to a working file and measures, each in a fresh
-subprocess (so peak RSS, VmHWM from /proc/self/status, is the measured operation's own;
-the largest worker process it starts, if any, is reported apart, with the CPU time of all):
+For each size N it generates N synthetic oai_dc records of a corpus profile (`--corpus`)
+with realistic author and title distributions (cached under bench/results/dedupe/ with
+their ground truth, so reruns skip the generation), copies the cached store to a working
+file and measures, each in a fresh subprocess (so peak RSS, VmHWM from /proc/self/status,
+is the measured operation's own; the largest worker process it starts, if any, is reported
+apart, with the CPU time of all):
 
 * first: the first refresh after the load (refresh_in_transaction, full=True, on a store whose
   works were never computed: search rows and same-work links of every record too);
   informative;
-* full: a full recompute on the up-to-date store (what `oai works --recompute` does);
-  wall time, records/s, peak RSS, and the WorksReport figures;
+* full: a full recompute on the up-to-date store (what `oai works recompute` does);
+  wall time, records/s, peak RSS, and the WorksReport figures; and the works it leaves
+  (live records, works, records in works of two or more) beside the truth's;
+* sickle: the harvesting benchmark's Sickle + sqlite-utils loop harvesting the same N
+  records from its page server (the same generator, one endpoint), interleaved with the
+  full recomputes (`--no-sickle` leaves it out): issue 10 wants the full recompute no
+  slower than that harvest;
 * incremental: after --change (default 1%) of the live records were changed in this process
   (not timed: titles and creators edited, records replaced by other works, tombstones, new
   duplicates in other sources), refresh() without full: seconds, seconds per 1k changed
@@ -22,6 +28,12 @@ the largest worker process it starts, if any, is reported apart, with the CPU ti
 * quality: pairwise precision and recall of the works against the generator's ground truth
   (which records are the same work), after the full recompute and after the incremental
   refresh, with the share of duplicates joined to their original by kind.
+
+The corpus (dedupe_records.PROFILES): `aggregator` (the default) is duplicate-rich as
+issue 10's aggregator mirror: re-deposits ~1.2 times as likely as below, 3% tombstones
+(their re-deposits elsewhere live on) and dc:rights and dc:format on each record (~1.4 KB
+served), so that at 100k the ~97k live records form ~88k works, ~17% of them in works of
+two or more. `light` is the corpus the figures before issue 10 were measured on:
 
 The data: ~2,000 surnames drawn with weights 1/rank^1.1 (the top creator keys carry tens of
 thousands of records at 1M: "wang j" ~80k), given names written in each
@@ -37,10 +49,11 @@ dropped, the year sometimes one later, the same DOI for half of them); there are
 own. Candidate keys pair a creator with title words, so surnames alone make no huge group:
 4% of the records come from five data collections (PANGAEA-like: "Physical oceanography
 during POLARSTERN cruise PS122/1", the same creators, titles differing in numbers, DOIs of
-one registrant), the largest ~16k records under one key at 1M. Targets (from issue 4):
+one registrant), the largest ~16k records under one key at 1M. Targets (issues 4 and 10):
 
 * full recompute of 1M records in under 2 minutes on this 2-core machine (for smaller N the
   scaled figure is informative only);
+* full recompute of N records no slower than the Sickle loop's harvest of them (issue 10);
 * incremental refresh <= 1 s per 1k changed records;
 * peak memory bounded (streamed by block, never all pairs in memory): what the refresh adds
   to its process's RSS (peak less the RSS before it began) grows far less than the data,
@@ -48,19 +61,22 @@ one registrant), the largest ~16k records under one key at 1M. Targets (from iss
   record are printed too.
 
     python bench/dedupe.py                                 # 10k and 100k, a few minutes
+    python bench/dedupe.py --corpus light                  # the corpus before issue 10
     python bench/dedupe.py --sizes 1000000 --verify        # 1M: ~3 min to generate, once
     python bench/dedupe.py --sizes 100000 --profile        # + cProfile of both refreshes
 
-Stores are cached by size, DATA_VERSION and a digest of store/schema.py (`--fresh` generates
-them again); generating 1M records takes ~3 minutes and ~5 GB. Each run copies the cached
-store to a working file (removed at the end unless --keep). `--child MODE DB` is the
-subprocess entry (not for direct use).
+Stores are cached by size, profile, DATA_VERSION and a digest of store/schema.py (`--fresh`
+generates them again); generating 1M records takes ~3 minutes and ~5 GB. Each run copies
+the cached store to a working file (removed at the end unless --keep). `--child MODE DB` is
+the subprocess entry (not for direct use).
 
 The code: dedupe_vocabulary (word lists and text draws), dedupe_works (sources, people,
 works and their variants), dedupe_records (the generated records and their truth),
 dedupe_corpus (the cached stores), dedupe_change (the change before the incremental
 refresh), dedupe_runs (the measured subprocesses), dedupe_quality (the checks against the
-truth and between stores), dedupe_report (the printing); this script runs the phases.
+truth and between stores), dedupe_report (the printing); the Sickle loop and its page
+server are the harvesting benchmark's (harvesting_runs, harvesting_pages); this script
+runs the phases.
 """
 
 from __future__ import annotations
@@ -72,12 +88,22 @@ from dataclasses import replace
 from pathlib import Path
 
 import bench_common
-from bench_common import ROOT
+from bench_common import PAGE_SIZE, ROOT
 from dedupe_change import Change, apply_change
 from dedupe_corpus import NOW, copy_db, ensure_cached, remove_db, store_code_digest
-from dedupe_quality import block_stats, compare_stores, data_stats, evaluate
+from dedupe_quality import (
+    block_stats,
+    compare_stores,
+    data_stats,
+    evaluate,
+    truth_shape,
+    works_shape,
+)
+from dedupe_records import DEFAULT_PROFILE, PROFILES
 from dedupe_report import Result, print_profile, report
 from dedupe_runs import Run, child, run_child
+from harvesting_pages import page_server
+from harvesting_runs import measure_peer
 
 DEFAULT_CACHE = ROOT / "bench" / "results" / "dedupe"
 # Verified by default up to this size; above it only with --verify (another full run).
@@ -88,13 +114,43 @@ REPEAT_HELP = "full recomputes per size; the median time (and the highest peak R
 Profile = tuple[Path, str]
 
 
-def _full_runs(db: Path, repeat: int) -> tuple[Run, list[float]]:
-    """`repeat` full recomputes: the median one (with the highest peak RSS of all) and the
-    seconds of each."""
-    runs = [run_child("full", db) for _ in range(repeat)]
+def _sickle_run(url: str, size: int, work_dir: Path, attempt: int) -> tuple[float, int]:
+    """One Sickle loop harvest of the page server's list: its seconds and peak RSS (KiB)."""
+    db = work_dir / f"sickle-{size}-{attempt}.db"
+    remove_db(db)
+    try:
+        run = measure_peer("sickle", url, db, PAGE_SIZE, size)
+    finally:
+        remove_db(db)
+    print(
+        f"  sickle      {run.seconds:8.2f} s, peak RSS {run.maxrss_kib / 1024:7.1f} MiB:"
+        f" the Sickle loop harvesting the same {size:,} records ({run.note})",
+        file=sys.stderr,
+        flush=True,
+    )
+    return run.seconds, run.maxrss_kib
+
+
+def _full_runs(
+    db: Path, size: int, args: argparse.Namespace, work_dir: Path
+) -> tuple[Run, list[float], list[tuple[float, int]]]:
+    """`--repeat` full recomputes, each followed by a Sickle loop harvest of the same records
+    unless --no-sickle: the median recompute (with the highest peak RSS of all), the seconds
+    of each and the Sickle runs (seconds, peak RSS KiB)."""
+    runs: list[Run] = []
+    sickle: list[tuple[float, int]] = []
+    with contextlib.ExitStack() as stack:
+        url = None
+        if not args.no_sickle:
+            server, _ = stack.enter_context(page_server(size, args.corpus))
+            url = server.url
+        for attempt in range(args.repeat):
+            runs.append(run_child("full", db))
+            if url is not None:
+                sickle.append(_sickle_run(url, size, work_dir, attempt))
     full = sorted(runs, key=lambda r: r.seconds)[len(runs) // 2]
     full = replace(full, hwm_kib=max(r.hwm_kib for r in runs))
-    return full, [r.seconds for r in runs]
+    return full, [r.seconds for r in runs], sickle
 
 
 def _profile_full(db: Path, work_dir: Path, size: int) -> Profile:
@@ -149,7 +205,8 @@ def measure_size(
     size: int, args: argparse.Namespace, work_dir: Path, cache_dir: Path
 ) -> tuple[Result, list[Profile]]:
     """Generate (or reuse) the data of one size and measure it."""
-    cached, cached_truth, generated = ensure_cached(cache_dir, size, args.fresh)
+    profile = PROFILES[args.corpus]
+    cached, cached_truth, generated = ensure_cached(cache_dir, size, profile, args.fresh)
     work_dir.mkdir(parents=True, exist_ok=True)
     db, truth_db = work_dir / f"work-{size}.db", work_dir / f"work-{size}.truth.db"
     print(f"N = {size:,}: copying the cached store to {db}", file=sys.stderr, flush=True)
@@ -157,7 +214,8 @@ def measure_size(
     copy_db(cached_truth, truth_db)
     first = run_child("first", db)
     blocks = block_stats(db)
-    full, full_runs = _full_runs(db, args.repeat)
+    full, full_runs, sickle = _full_runs(db, size, args, work_dir)
+    shapes = (works_shape(db), truth_shape(cached_truth))
     quality = evaluate(db, truth_db)
     profiles = [_profile_full(db, work_dir, size)] if args.profile else []
     change = _change(db, truth_db, args.change)
@@ -176,6 +234,9 @@ def measure_size(
         quality,
         quality_after,
         data_stats(cached_truth),
+        args.corpus,
+        shapes,
+        sickle,
     )
     if size <= VERIFY_MAX or args.verify:
         _verify(result, db, work_dir, args.keep)
@@ -188,6 +249,18 @@ def measure_size(
 def _parser() -> argparse.ArgumentParser:
     """The command line: the shared options and this benchmark's own."""
     parser = bench_common.argument_parser(__doc__, "10000,100000", REPEAT_HELP)
+    parser.add_argument(
+        "--corpus",
+        choices=tuple(PROFILES),
+        default=DEFAULT_PROFILE,
+        help=f"the generated records (default {DEFAULT_PROFILE}: duplicate-rich, 3%% tombstones;"
+        " light: ~8%% re-deposits, as measured before issue 10)",
+    )
+    parser.add_argument(
+        "--no-sickle",
+        action="store_true",
+        help="leave out the Sickle loop's harvest of the same records",
+    )
     parser.add_argument(
         "--change",
         type=float,

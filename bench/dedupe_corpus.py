@@ -1,9 +1,10 @@
 """The dedupe benchmark's corpus: duplicate-rich stores with their ground truth, cached.
 
-A cached store holds the generated records (see dedupe_records), loaded with the store's
-own writes, and a side file their ground truth: per record, its work, its kind, whether it
-carries a DOI and the record it duplicates. Stores are cached by size, DATA_VERSION and a
-digest of store/schema.py; each run measures a copy of one (copy_db).
+A cached store holds the generated records of a profile (see dedupe_records), loaded with
+the store's own writes, and a side file their ground truth: per live record, its work, its
+kind, whether it carries a DOI and the record it duplicates (tombstones have none). Stores
+are cached by size, profile, DATA_VERSION and a digest of store/schema.py; each run
+measures a copy of one (copy_db).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 import bench_common
 from bench_common import REPOSITORY_IDENTIFIER, ROOT
-from dedupe_records import BASE_TIME, Generated, generate
+from dedupe_records import BASE_TIME, Generated, Profile, generate
 from dedupe_vocabulary import DATA_VERSION, TRUTH_VERSION
 from dedupe_works import SOURCES
 
@@ -76,9 +77,15 @@ def store_code_digest() -> str:
     return digest.hexdigest()[:12]
 
 
-def cache_paths(cache_dir: Path, size: int) -> tuple[Path, Path]:
-    """Where the store of `size` records and its ground truth are cached."""
-    stem = f"dedupe-{size}-v{DATA_VERSION}t{TRUTH_VERSION}-{schema_digest()}"
+def _cache_prefix(size: int, profile: Profile) -> str:
+    """What the cached files of a size and profile are named from (`light` keeps the names
+    it had before there were profiles)."""
+    return f"dedupe-{size}" if profile.name == "light" else f"dedupe-{size}-{profile.name}"
+
+
+def cache_paths(cache_dir: Path, size: int, profile: Profile) -> tuple[Path, Path]:
+    """Where the store of `size` records of `profile` and its ground truth are cached."""
+    stem = f"{_cache_prefix(size, profile)}-v{DATA_VERSION}t{TRUTH_VERSION}-{schema_digest()}"
     return cache_dir / f"{stem}.db", cache_dir / f"{stem}.truth.db"
 
 
@@ -118,13 +125,13 @@ def _load(store: Store, truth: sqlite3.Connection, batch: list[Generated], done:
             now=now,
         )
     truth.execute("BEGIN")
-    truth.executemany(INSERT_TRUTH, [_truth_row(g) for g in batch])
+    truth.executemany(INSERT_TRUTH, [_truth_row(g) for g in batch if g.kind != "deleted"])
     truth.execute("COMMIT")
 
 
-def build_store(path: Path, truth_path: Path, size: int) -> float:
-    """Generate `size` records into a fresh store and their truth into a side file; return
-    the seconds taken. Built under temporary names, renamed when complete."""
+def build_store(path: Path, truth_path: Path, size: int, profile: Profile) -> float:
+    """Generate `size` records of `profile` into a fresh store and their truth into a side
+    file; return the seconds taken. Built under temporary names, renamed when complete."""
     building = path.with_name(path.name + ".building")
     truth_building = truth_path.with_name(truth_path.name + ".building")
     remove_db(building)
@@ -138,7 +145,7 @@ def build_store(path: Path, truth_path: Path, size: int) -> float:
         _add_sources(store)
         step = max(size // 10, LOAD_BATCH)
         done = 0
-        generated = generate(size)
+        generated = generate(size, profile)
         while batch := list(itertools.islice(generated, LOAD_BATCH)):
             _load(store, truth, batch, done)
             done += len(batch)
@@ -152,16 +159,18 @@ def build_store(path: Path, truth_path: Path, size: int) -> float:
     return time.perf_counter() - started
 
 
-def ensure_cached(cache_dir: Path, size: int, fresh: bool) -> tuple[Path, Path, float | None]:
-    """The cached store and truth of `size` records, generated first if needed; the third
-    value is the generation time, None when the cache was used."""
-    path, truth_path = cache_paths(cache_dir, size)
+def ensure_cached(
+    cache_dir: Path, size: int, profile: Profile, fresh: bool
+) -> tuple[Path, Path, float | None]:
+    """The cached store and truth of `size` records of `profile`, generated first if needed;
+    the third value is the generation time, None when the cache was used."""
+    path, truth_path = cache_paths(cache_dir, size, profile)
     if path.exists() and truth_path.exists() and not fresh:
         return path, truth_path, None
-    for stale in cache_dir.glob(f"dedupe-{size}-*"):
+    for stale in cache_dir.glob(f"{_cache_prefix(size, profile)}-v*"):
         stale.unlink()
-    print(f"generating {size:,} records into {path}", file=sys.stderr, flush=True)
-    return path, truth_path, build_store(path, truth_path, size)
+    print(f"generating {size:,} records ({profile.name}) into {path}", file=sys.stderr, flush=True)
+    return path, truth_path, build_store(path, truth_path, size, profile)
 
 
 def copy_db(source: Path, target: Path) -> None:

@@ -4,7 +4,9 @@ evaluate() gives the pairwise precision and recall of a store's works against th
 generator's truth (which records are the same work), the share of duplicates joined to
 their original by kind, and the kinds of the false and missed pairs; compare_stores() the
 rows that differ between the store refreshed incrementally and a full recompute of it;
-block_stats() and data_stats() the candidate groups and the data's make-up.
+block_stats() and data_stats() the candidate groups and the data's make-up; works_shape()
+and truth_shape() how many works the live records form, in a store and in the truth (the
+harvesting benchmark reads a harvested store's too).
 """
 
 from __future__ import annotations
@@ -187,3 +189,45 @@ def data_stats(truth_db: Path) -> tuple[float, float, Counter[str]]:
     total = sum(kinds.values()) or 1
     duplicates = sum(n for k, n in kinds.items() if k.startswith("dup"))
     return duplicates / total, with_doi / total, kinds
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How the live records fall into works: the duplicate-richness of a corpus."""
+
+    live: int
+    works: int
+    # Live records in works of two records or more.
+    shared: int
+
+    @property
+    def shared_share(self) -> float:
+        """Share of the live records in works of two or more."""
+        return self.shared / self.live if self.live else 0.0
+
+    def describe(self) -> str:
+        """One line: the live records, the works and the records in works of 2+."""
+        return (
+            f"{self.live:,} live records formed {self.works:,} works, {self.shared:,}"
+            f" ({100 * self.shared_share:.1f}%) in works of 2+"
+        )
+
+
+def works_shape(db: Path) -> Shape:
+    """The shape of a store's works (after a refresh)."""
+    with contextlib.closing(_readonly(db)) as conn:
+        live = conn.execute("SELECT count(*) FROM records WHERE deleted = 0").fetchone()[0]
+        works, shared = conn.execute(
+            "SELECT count(*), coalesce(sum(CASE WHEN members > 1 THEN members END), 0) FROM works"
+        ).fetchone()
+    return Shape(int(live), int(works), int(shared))
+
+
+def truth_shape(truth_db: Path) -> Shape:
+    """The shape the generator meant: its truth's works (live records only)."""
+    with contextlib.closing(_readonly(truth_db)) as conn:
+        live, works, shared = conn.execute(
+            "SELECT sum(c), count(*), coalesce(sum(CASE WHEN c > 1 THEN c END), 0)"
+            " FROM (SELECT count(*) c FROM truth GROUP BY work)"
+        ).fetchone()
+    return Shape(int(live or 0), int(works), int(shared))

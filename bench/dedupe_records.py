@@ -1,10 +1,14 @@
 """The generated records of the dedupe benchmark and their ground truth.
 
-generate(size) yields `size` oai_dc records, the same for the same size every run, each
-with the work it belongs to (its truth), its kind (original, dup-doi, dup-title, series,
-generic, version, bulk) and, for a re-deposit, the record it duplicates. Re-deposits come
-later than their original, in another source; there are series, generic titles, Zenodo
-versions and records of big data collections (the huge candidate groups).
+generate(size, profile) yields `size` oai_dc records, the same for the same size and profile
+every run, each with the work it belongs to (its truth), its kind (original, dup-doi,
+dup-title, series, generic, version, bulk, or deleted for a tombstone) and, for a
+re-deposit, the record it duplicates. Re-deposits come later than their original, in
+another source; there are series, generic titles, Zenodo versions and records of big data
+collections (the huge candidate groups). A Profile says how duplicate-rich the corpus is:
+`light` (issue 4's, ~8% of the records re-deposits) or `aggregator` (issue 10's mirror:
+~17% of the live records in works of two or more, 3% tombstones, ~1.4 KB a record). The
+harvesting benchmark serves the same records.
 """
 
 from __future__ import annotations
@@ -65,8 +69,50 @@ def _own_identifier(source: Source, position: int, rng: random.Random) -> str | 
     return None
 
 
-def make_record(work: Work, source: Source, position: int, rng: random.Random) -> Record:
-    """The oai_dc record of a work (or a variant of one) as deposited in a source."""
+# dc:rights of the records that carry rights and format (by position: no random draw).
+RIGHTS = (
+    "Creative Commons Attribution 4.0 International",
+    "Creative Commons Attribution-NonCommercial 4.0 International",
+    "info:eu-repo/semantics/openAccess",
+)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How a generated corpus is made up."""
+
+    name: str
+    # Multiplies the chances that a work is re-deposited (DUP_CHANCE_*).
+    redeposit_scale: float
+    # Share of the records that are tombstones (drawn apart, so the rest stay the same).
+    deleted: float
+    # Whether records carry dc:rights and dc:format (~100 bytes: ~1.4 KB a record served).
+    rights: bool
+    about: str
+
+
+PROFILES = {
+    p.name: p
+    for p in (
+        Profile(
+            "aggregator", 1.2, 0.03, True,
+            "issue 10's aggregator mirror: ~17% of the live records in works of 2+"
+            " (~88k works of 97k live records at 100k), 3% tombstones, ~1.4 KB a record",
+        ),
+        Profile(
+            "light", 1.0, 0.0, False,
+            "issue 4's corpus: ~8% of the records re-deposits, no tombstones, ~1.3 KB",
+        ),
+    )
+}  # fmt: skip
+DEFAULT_PROFILE = "aggregator"
+
+
+def make_record(
+    work: Work, source: Source, position: int, rng: random.Random, rights: bool = False
+) -> Record:
+    """The oai_dc record of a work (or a variant of one) as deposited in a source; with
+    `rights`, with dc:rights and dc:format too."""
     title = work.title.title() if source.title_case and work.title[:1] != '"' else work.title
     identifiers = [f"https://{source.host}/records/{position}"]
     if work.doi:
@@ -86,6 +132,10 @@ def make_record(work: Work, source: Source, position: int, rng: random.Random) -
     }
     if work.description:
         metadata["description"] = [DCValue(work.description)]
+    if rights:
+        medium = "text/csv" if work.kind_of_text == "Dataset" else "application/pdf"
+        metadata["format"] = [DCValue(medium)]
+        metadata["rights"] = [DCValue(RIGHTS[position % len(RIGHTS)])]
     stamp = format_utc(BASE_TIME + timedelta(seconds=position))
     slug = work.kind_of_text.split()[-1].lower()
     return Record(
@@ -252,14 +302,15 @@ def _new_works(rng: random.Random, truths: Iterator[int]) -> list[tuple[Work, So
 
 
 def _redeposits(
-    rng: random.Random, work: Work, source: Source, position: int, spread: int
+    rng: random.Random, work: Work, source: Source, position: int, spread: int, scale: float
 ) -> list[tuple[int, Work, Source]]:
     """The re-deposits of a work just written (often none): for each, the position it is
-    due at (within `spread` after `position`), the variant and the source it goes to."""
+    due at (within `spread` after `position`), the variant and the source it goes to.
+    `scale` multiplies the chance that there are any."""
     chance = DUP_CHANCE_DOI if work.doi else DUP_CHANCE_NO_DOI
     if work.kind == "bulk":
         chance = DUP_CHANCE_BULK
-    if rng.random() >= chance:
+    if rng.random() >= chance * scale:
         return []
     # One copy per other source at most (pick_source never draws a weightless one).
     others = sum(1 for s in SOURCES if s.weight > 0 and s.name != source.name)
@@ -279,28 +330,49 @@ def _redeposits(
     return found
 
 
-def generate(size: int) -> Iterator[Generated]:
-    """`size` records and their ground truth; the same for the same size, every run."""
-    rng = random.Random(f"dedupe-{DATA_VERSION}-{size}")
+def _tombstone(item: Generated) -> Generated:
+    """The record deleted at its source: a header only (its re-deposits elsewhere live on)."""
+    record = item.record
+    gone = Record(
+        record.source, record.identifier, record.datestamp, deleted=True, sets=record.sets
+    )
+    return replace(item, record=gone, kind="deleted")
+
+
+def generate(size: int, profile: Profile) -> Iterator[Generated]:
+    """`size` records and their ground truth; the same for the same size and profile, every
+    run (`light` gives the records DATA_VERSION gave before there were profiles)."""
+    seed = f"dedupe-{DATA_VERSION}-{size}"
+    rng = random.Random(seed if profile.name == "light" else f"{seed}-{profile.name}")
+    # Tombstones are drawn from a generator of their own: the records stay the same.
+    deletions = random.Random(f"deleted-{seed}")
     truths = itertools.count(1)
     pending: list[_Pending] = []
     seq = itertools.count()
     position = 0
     # Re-deposits arrive later than their original: within a tenth of the list.
     spread = max(50, size // 10)
+
+    def emitted(item: Generated) -> Generated:
+        if profile.deleted and deletions.random() < profile.deleted:
+            return _tombstone(item)
+        return item
+
     while position < size:
         if pending and (pending[0].due <= position or position + len(pending) >= size):
             item = heapq.heappop(pending)
-            record = make_record(item.work, item.source, position, rng)
-            yield Generated(record, item.work.truth, item.work.kind, bool(item.work.doi), item.of)
+            record = make_record(item.work, item.source, position, rng, profile.rights)
+            work = item.work
+            yield emitted(Generated(record, work.truth, work.kind, bool(work.doi), item.of))
             position += 1
             continue
         for work, source in _new_works(rng, truths):
             if position >= size:
                 break
-            record = make_record(work, source, position, rng)
-            yield Generated(record, work.truth, work.kind, bool(work.doi), None)
+            record = make_record(work, source, position, rng, profile.rights)
+            yield emitted(Generated(record, work.truth, work.kind, bool(work.doi), None))
             position += 1
             of = (record.source, record.identifier)
-            for due, dup, target in _redeposits(rng, work, source, position, spread):
+            redeposits = _redeposits(rng, work, source, position, spread, profile.redeposit_scale)
+            for due, dup, target in redeposits:
                 heapq.heappush(pending, _Pending(due, next(seq), dup, target, of))

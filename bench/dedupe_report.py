@@ -17,12 +17,14 @@ from pathlib import Path
 import bench_common
 from bench_common import verdict
 from dedupe_change import Change
-from dedupe_quality import Blocks, Quality
+from dedupe_quality import Blocks, Quality, Shape
 from dedupe_runs import Run
 
 TARGET_FULL_S = 120.0
 TARGET_FULL_AT = 1_000_000
 TARGET_INCREMENTAL_S_PER_1K = 1.0
+# Issue 10: a full recompute no slower than the Sickle loop's harvest of the same records.
+TARGET_FULL_VS_SICKLE = 1.0
 
 
 @dataclass
@@ -40,6 +42,11 @@ class Result:
     quality: Quality
     quality_after: Quality
     data: tuple[float, float, Counter[str]]
+    corpus: str
+    # The works after the full recompute, and the truth's (before the change).
+    shapes: tuple[Shape, Shape]
+    # The Sickle loop's harvests of the same records: (seconds, peak RSS KiB) each.
+    sickle: list[tuple[float, int]]
     verify: str = "skipped"
     verify_run: Run | None = None
     differences: dict[str, tuple[int, list[str]]] = field(default_factory=dict)
@@ -48,6 +55,18 @@ class Result:
     def rate(self) -> float:
         """Records per second of the full recompute."""
         return self.full.records / self.full.seconds if self.full.seconds else 0.0
+
+    @property
+    def sickle_seconds(self) -> float | None:
+        """The median Sickle loop harvest's seconds (None when it was not run)."""
+        if not self.sickle:
+            return None
+        return sorted(s for s, _ in self.sickle)[len(self.sickle) // 2]
+
+    def vs_sickle(self) -> str:
+        """The full recompute's time over the Sickle loop's harvest ("-" without one)."""
+        sickle = self.sickle_seconds
+        return f"{self.full.seconds / sickle:.2f}" if sickle else "-"
 
     @property
     def per_1k(self) -> float:
@@ -75,6 +94,8 @@ TIMING: list[bench_common.Column[Result]] = [
     ("full rec/s", 10, lambda r: f"{r.rate:,.0f}"),
     ("full CPU s", 10, lambda r: f"{r.full.cpu_seconds:.2f}"),
     ("full MiB", 8, lambda r: f"{r.full.mib:.1f}"),
+    ("sickle s", 8, lambda r: "-" if r.sickle_seconds is None else f"{r.sickle_seconds:.2f}"),
+    ("full/sickle", 11, lambda r: r.vs_sickle()),
     ("worker MiB", 10, lambda r: f"{r.full.worker_mib:.1f}"),
     ("changed", 7, lambda r: f"{r.incremental.records:,}"),
     ("incr s", 7, lambda r: f"{r.incremental.seconds:.2f}"),
@@ -84,6 +105,9 @@ TIMING: list[bench_common.Column[Result]] = [
 ]
 QUALITY: list[bench_common.Column[Result]] = [
     ("N", 9, lambda r: f"{r.size:,}"),
+    ("corpus", -10, lambda r: r.corpus),
+    ("live", 9, lambda r: f"{r.shapes[0].live:,}"),
+    ("in 2+", 6, lambda r: f"{100 * r.shapes[0].shared_share:.1f}%"),
     ("dups", 6, lambda r: _pct(r.data[0])),
     ("DOI", 6, lambda r: _pct(r.data[1])),
     ("max group", 9, lambda r: f"{r.blocks.largest:,}"),
@@ -108,10 +132,13 @@ def print_tables(results: list[Result]) -> None:
     print("full: full recompute of the up-to-date store; incr: refresh after the change;")
     print("MiB: peak RSS (VmHWM) of the refreshing process, Python and the store opened included;")
     print("worker MiB: peak RSS of the largest worker process it started (0: none); CPU s: user +")
-    print("system time of the refreshing process and its workers")
+    print("system time of the refreshing process and its workers; sickle s: the Sickle +")
+    print("sqlite-utils loop harvesting the same records (median), full/sickle: full s over it")
     print()
     bench_common.print_table(QUALITY, results)
     print()
+    print("live: live records; in 2+: their share in works of two or more (after the full")
+    print("recompute); works: works written by the full recompute (all of them)")
     print("dups: records that are re-deposits of another; max group: records under the largest")
     print("candidate key; windowed: groups compared in a sliding window; precision/recall:")
     print("pairwise, against the generator's truth, after the full recompute and after the change")
@@ -122,7 +149,10 @@ def print_tables(results: list[Result]) -> None:
 
 
 def _print_data(r: Result) -> None:
-    """The records by kind and the candidate groups."""
+    """The corpus, the works it formed, the records by kind and the candidate groups."""
+    stored, truth = r.shapes
+    print(f"  corpus {r.corpus}: after the full recompute {stored.describe()}")
+    print(f"    the truth: {truth.describe()}")
     kinds = ", ".join(f"{k} {n:,}" for k, n in sorted(r.data[2].items()))
     print(f"  records by kind: {kinds}")
     authors = ", ".join(f"{k!r} {n:,}" for k, n in r.blocks.top_authors)
@@ -135,6 +165,11 @@ def _print_data(r: Result) -> None:
 
 def _print_runs(r: Result) -> None:
     """The full runs, the first refresh, the change and the incremental refresh."""
+    if r.sickle:
+        print(
+            "  Sickle loop runs (interleaved with the full runs): "
+            + ", ".join(f"{s:.2f} s ({kib / 1024:.0f} MiB)" for s, kib in r.sickle)
+        )
     print(
         f"  full runs: {', '.join(f'{s:.2f}' for s in r.full_runs)} s; first refresh"
         f" {r.first.seconds:.2f} s ({r.first.relinked:,} relinked, peak {r.first.mib:.1f}"
@@ -214,6 +249,17 @@ def _print_speed_targets(results: list[Result]) -> None:
                 f" scaled linearly: {scaled:.1f} s; at this rate 1M would take"
                 f" {TARGET_FULL_AT / r.rate if r.rate else float('inf'):.0f} s)"
             )
+    for r in results:
+        sickle = r.sickle_seconds
+        if sickle is None:
+            print(f"  [info] full vs the Sickle loop at {r.size:,}: not measured (--no-sickle)")
+            continue
+        ratio = r.full.seconds / sickle
+        print(
+            f"  [{verdict(ratio <= TARGET_FULL_VS_SICKLE)}] full recompute at {r.size:,}:"
+            f" {r.full.seconds:.2f} s vs the Sickle loop's harvest of the same records"
+            f" {sickle:.2f} s = x{ratio:.2f} (target <= x{TARGET_FULL_VS_SICKLE:g})"
+        )
     for r in results:
         print(
             f"  [{verdict(r.per_1k <= TARGET_INCREMENTAL_S_PER_1K)}] incremental at"

@@ -2,20 +2,27 @@
 
 Measures the harvester, not the server. For each size N a page server subprocess
 (http.server's ThreadingHTTPServer on 127.0.0.1, keep-alive, no compression) renders N
-synthetic oai_dc records (~1.4 KB each: identifier, datestamp, 1-2 setSpecs, title, 2-5
-creators, 3 subjects, a 400-700-character description, date, type, identifier, language,
-publisher) into ListRecords pages of 100 once, then serves them from memory: the first page
-for metadataPrefix=oai_dc, the next ones by resumptionToken (the token is the page number,
-with completeListSize and cursor; the last page has an empty token), and a valid Identify
-(seconds granularity). Each contender is then timed against the same server, on a fresh
-temporary database:
+oai_dc records of a corpus into ListRecords pages of 100 once, then serves them from memory
+(harvesting_pages). The corpus (`--corpus`) is by default `aggregator`, duplicate-rich as an
+aggregator's mirror is (issue 10): the dedupe benchmark's generator (dedupe_records), ~1.4 KB
+a record, 3% tombstones, re-deposits across sources with and without DOIs, title variants
+and creators in each source's style, so that at 100k the 97k live records form ~88k works
+and ~17% of them are in works of two or more. `light` is the dedupe benchmark's earlier
+corpus (~8% re-deposits, no tombstones); `uniform` the earlier corpus of this benchmark
+(every record a work of its own, ~1.45 KB). Each contender is then timed against the same
+server, on a fresh temporary database, the contenders interleaved run by run:
 
-* ours: `python -m oai --db TMP.db harvest --url URL --name bench`, the whole process (start
-  up, Identify, every page, every write, the summary); it must exit 0 and leave N records;
+* ours: `python -m oai --db TMP.db -v harvest --url URL --name bench --report-json R`, the
+  whole process (start up, Identify, every page, every write, the works update, the
+  summary); it must exit 0 and leave the N records (tombstones among them). Where its time
+  went (harvesting_runs.Breakdown): start-up, the page loop (the source's seconds in the
+  report), the works update (from the source's end to the works update's log line) and
+  what follows it (the works commit, the summary, closing the store, exit); the works the
+  records formed are read from its database;
 * sickle: what a user writes from Sickle's README, `for r in
   Sickle(url).ListRecords(metadataPrefix="oai_dc")`, each record as a row (header fields,
-  `r.metadata` as JSON) inserted with sqlite-utils `insert_all` in batches of 100
-  (`--sickle-batch 1`: one `table.insert` per record, one commit each);
+  `r.metadata` as JSON, none for a tombstone) inserted with sqlite-utils `insert_all` in
+  batches of 100 (`--sickle-batch 1`: one `table.insert` per record, one commit each);
 * scythe: the same loop and inserts with oaipmh-scythe's `Scythe.list_records` (skipped,
   with a note, when it fails);
 * reference: a single thread with every page already in memory (fetched first, not timed):
@@ -25,563 +32,156 @@ temporary database:
 Every contender runs as its own process (so the server's and the benchmark's CPU and memory
 are not counted); wall time is from start to exit, and peak RSS is the process's
 `ru_maxrss` from `os.wait4`. The reference's peak RSS includes all N pages held in memory.
-Targets:
+Targets (issue 10; "x" is the Sickle loop's seconds over ours, the same run):
 
-* ours >= 2.5x the Sickle loop's records/s in the same run (issue 3 measured Sickle +
-  sqlite-utils at ~9,700 rec/s and the reference at ~19,200 at 100k: 2.5x is about 0.8x
-  the reference's time);
+* the whole `oai harvest`, works update included, >= 1x the Sickle loop;
+* ours' page loop >= 2x the Sickle loop;
 * ours: peak RSS at the largest N within 1.2x of that at the smallest (issue 3 states it
   for 1M vs 10k).
 
+(The works update's own target is the dedupe benchmark's: a full recompute of the records
+no slower than the Sickle loop's harvest of them; it is printed here for information.)
 Everything binds and talks to 127.0.0.1 only; servers and contenders are killed at the end.
 
-    python bench/harvesting.py                          # 10k and 100k
-    python bench/harvesting.py --sizes 10000,100000,1000000 --repeat 3
+    python bench/harvesting.py                          # 10k and 100k, aggregator corpus
+    python bench/harvesting.py --sizes 100000 --repeat 3 --contenders ours,sickle
+    python bench/harvesting.py --corpus uniform         # issue 3's corpus, no duplicates
 
-`--repeat N` runs each contender N times and reports the median wall time (and the highest
-peak RSS). `--serve N` and `--peer-sickle/--peer-scythe/--peer-reference URL DB` are the
-subprocess entries (not for direct use).
+`--repeat N` runs each contender N times, interleaved, and reports the median wall time
+(and the highest peak RSS). `--serve N` and `--peer-sickle/--peer-scythe/--peer-reference
+URL DB` are the subprocess entries (not for direct use).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import http.client
-import http.server
-import json
-import os
-import random
-import sqlite3
-import subprocess
 import sys
 import tempfile
-import threading
-import time
-import urllib.parse
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-from xml.sax.saxutils import escape
 
 import bench_common
-from bench_common import HOST, PAGE_SIZE, REPOSITORY_IDENTIFIER, ROOT, verdict
+from bench_common import PAGE_SIZE, REPOSITORY_IDENTIFIER, verdict
+from harvesting_pages import CORPORA, DEFAULT_CORPUS, Served, page_server, serve
+from harvesting_runs import (
+    Result,
+    Run,
+    measure_ours,
+    measure_peer,
+    peer_reference,
+    peer_scythe,
+    peer_sickle,
+)
 
-SCRIPT = str(Path(__file__).resolve())
-SOURCE_NAME = "bench"
-RUN_TIMEOUT_S = 3600.0
-RESPONSE_DATE = "2024-06-01T12:00:00Z"
-
-TARGET_SPEEDUP = 2.5
+CONTENDERS = ("ours", "sickle", "scythe", "reference")
+TARGET_WHOLE = 1.0
+TARGET_PAGE_LOOP = 2.0
 TARGET_RSS_RATIO = 1.2
 # The help of --repeat: which run is reported.
-REPEAT_HELP = "runs per contender and size; the median wall time is reported"
-ISSUE_FIGURES = {"sickle": 9_700, "scythe": 11_200, "reference": 19_200}  # rec/s at 100k
+REPEAT_HELP = "runs per contender and size, interleaved; the median wall time is reported"
+# Issue 10's figures (this machine, its aggregator corpus at 100k, before the speed work).
+ISSUE_FIGURES = (
+    "issue 10 at 100k: ours 46.6 s whole (page loop 19.1 s, works update ~31 s), peak RSS"
+    " 137 MiB; Sickle loop 10.6 s, 43 MiB (x0.23)"
+)
 
-NS_OAI = "http://www.openarchives.org/OAI/2.0/"
-NS_OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
-NS_DC = "http://purl.org/dc/elements/1.1/"
-NS_XSI = "http://www.w3.org/2001/XMLSchema-instance"
+# A contender's one run, given a fresh database path.
+Runner = Callable[[Path], Run]
 
-# --------------------------------------------------------------------------------------
-# Synthetic records and pages
 
-_DC_OPEN = f'<oai_dc:dc xmlns:oai_dc="{NS_OAI_DC}" xmlns:dc="{NS_DC}">'
-# Descriptions of 400-700 characters (550 on average): with the other fields, ~1.45 KB.
-DESCRIPTION_CHARS = (400, 700)
+def _times(sickle: float, ours: float) -> str:
+    """How many times the Sickle loop's speed `ours` seconds are."""
+    return f"x{sickle / ours:.2f}"
 
 
-def _description(rng: random.Random) -> str:
-    length = rng.randint(*DESCRIPTION_CHARS)
-    text = ""
-    while len(text) < length:
-        text += bench_common.sentence(rng, 8, 14) + ". "
-    return text[:length].rstrip() + "."
-
-
-def record_xml(index: int) -> str:
-    """Return record number `index` as a ListRecords <record>: the same for the same index."""
-    rng = random.Random(index)
-    year, date = bench_common.random_date(rng)
-    stamp = f"{date}T{rng.randrange(24):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}Z"
-    kind = rng.choice(bench_common.TYPES)
-    sets = [f"type:{kind.split()[0].lower()}"]
-    if rng.random() < 0.5:
-        sets.append(f"year:{year}")
-    parts = [
-        f"<record><header><identifier>oai:{REPOSITORY_IDENTIFIER}:rec/{index:07d}</identifier>"
-        f"<datestamp>{stamp}</datestamp>",
-        *(f"<setSpec>{spec}</setSpec>" for spec in sets),
-        "</header><metadata>",
-        _DC_OPEN,
-        f'<dc:title xml:lang="en">{escape(bench_common.sentence(rng, 5, 10))}</dc:title>',
-    ]
-    for _ in range(rng.randint(2, 5)):
-        parts.append(f"<dc:creator>{escape(bench_common.random_creator(rng))}</dc:creator>")
-    parts.extend(f"<dc:subject>{bench_common.random_subject(rng)}</dc:subject>" for _ in "abc")
-    parts += [
-        f"<dc:description>{escape(_description(rng))}</dc:description>",
-        f"<dc:date>{date}</dc:date>",
-        f"<dc:type>{kind}</dc:type>",
-        f"<dc:identifier>https://doi.org/10.5555/bench.{index}</dc:identifier>",
-        f"<dc:language>{rng.choice(bench_common.LANGUAGES)}</dc:language>",
-        f"<dc:publisher>{rng.choice(bench_common.PUBLISHERS)}</dc:publisher>",
-        "</oai_dc:dc></metadata></record>\n",
-    ]
-    return "".join(parts)
-
-
-def _envelope(base_url: str, request_attributes: str, body: str) -> bytes:
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<OAI-PMH xmlns="{NS_OAI}" xmlns:xsi="{NS_XSI}" xsi:schemaLocation="{NS_OAI}'
-        ' http://www.openarchives.org/OAI/2.0/OAI-PMH.xsd">\n'
-        f"<responseDate>{RESPONSE_DATE}</responseDate>\n"
-        f"<request{request_attributes}>{base_url}</request>\n{body}</OAI-PMH>\n"
-    ).encode()
-
-
-def _http_response(body: bytes) -> bytes:
-    head = (
-        "HTTP/1.1 200 OK\r\nContent-Type: text/xml; charset=utf-8\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    )
-    return head.encode("ascii") + body
-
-
-def identify_response(base_url: str) -> bytes:
-    """The Identify response, as a whole HTTP response."""
-    body = (
-        "<Identify><repositoryName>Harvester benchmark pages</repositoryName>"
-        f"<baseURL>{base_url}</baseURL><protocolVersion>2.0</protocolVersion>"
-        f"<adminEmail>oai-admin@{REPOSITORY_IDENTIFIER}</adminEmail>"
-        "<earliestDatestamp>1995-01-01T00:00:00Z</earliestDatestamp>"
-        "<deletedRecord>no</deletedRecord><granularity>YYYY-MM-DDThh:mm:ssZ</granularity>"
-        "</Identify>\n"
-    )
-    return _http_response(_envelope(base_url, ' verb="Identify"', body))
-
-
-def error_response(base_url: str, code: str, message: str) -> bytes:
-    """An OAI-PMH error response (HTTP 200), as a whole HTTP response."""
-    body = f'<error code="{code}">{escape(message)}</error>\n'
-    return _http_response(_envelope(base_url, "", body))
-
-
-def render_pages(size: int, base_url: str) -> list[bytes]:
-    """Every ListRecords page of a list of `size` records, as whole HTTP responses."""
-    pages = []
-    count = (size + PAGE_SIZE - 1) // PAGE_SIZE
-    for number in range(count):
-        start = number * PAGE_SIZE
-        records = "".join(record_xml(i) for i in range(start, min(size, start + PAGE_SIZE)))
-        token = str(number + 1) if number + 1 < count else ""
-        attributes = (
-            ' verb="ListRecords" metadataPrefix="oai_dc"'
-            if number == 0
-            else f' verb="ListRecords" resumptionToken="{number}"'
-        )
-        body = (
-            f"<ListRecords>\n{records}"
-            f'<resumptionToken completeListSize="{size}" cursor="{start}">{token}'
-            "</resumptionToken>\n</ListRecords>\n"
-        )
-        pages.append(_http_response(_envelope(base_url, attributes, body)))
-    return pages
-
-
-# --------------------------------------------------------------------------------------
-# The page server (the subprocess side of --serve)
-
-
-def serve(size: int) -> None:
-    """Render `size` records into pages, then serve them on a free port of 127.0.0.1."""
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def _answer(self, query: str) -> None:
-            arguments = {k: v[0] for k, v in urllib.parse.parse_qs(query).items()}
-            verb = arguments.get("verb")
-            if verb == "Identify":
-                response = identify
-            elif verb == "ListSets":
-                response = error_response(base_url, "noSetHierarchy", "no sets here")
-            elif verb != "ListRecords":
-                response = error_response(base_url, "badVerb", f"not served here: {verb}")
-            elif "resumptionToken" in arguments:
-                number = arguments["resumptionToken"]
-                if number.isdigit() and 0 < int(number) < len(pages):
-                    response = pages[int(number)]
-                else:
-                    response = error_response(base_url, "badResumptionToken", number)
-            elif arguments.get("metadataPrefix") == "oai_dc":
-                response = pages[0]
-            else:
-                response = error_response(base_url, "cannotDisseminateFormat", "only oai_dc")
-            self.wfile.write(response)
-
-        def do_GET(self) -> None:
-            path, _, query = self.path.partition("?")
-            if path != "/oai":
-                self.send_error(404)
-                return
-            self._answer(query)
-
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            self._answer(self.rfile.read(length).decode("utf-8"))
-
-    server = http.server.ThreadingHTTPServer((HOST, 0), Handler)
-    server.daemon_threads = True
-    base_url = f"http://{HOST}:{server.server_address[1]}/oai"
-    started = time.perf_counter()
-    identify = identify_response(base_url)
-    pages = render_pages(size, base_url)
-    total = sum(len(p) for p in pages)
-    print(
-        f"rendered {size:,} records in {len(pages):,} pages, {total / 1e6:.1f} MB"
-        f" ({total / size:,.0f} bytes a record) in {time.perf_counter() - started:.1f} s",
-        file=sys.stderr,
-    )
-    print(f"serving {base_url}", file=sys.stderr, flush=True)
-    try:
-        server.serve_forever()
-    finally:
-        server.server_close()
-
-
-@contextlib.contextmanager
-def page_server(size: int) -> Iterator[bench_common.Server]:
-    """Start the page server for `size` records; kill it afterwards."""
-    command = [sys.executable, SCRIPT, "--serve", str(size)]
-    with bench_common.running("the page", command, poll_s=0.05) as server:
-        for line in server.log:
-            if line.startswith("rendered"):
-                print(f"  {line}", file=sys.stderr, flush=True)
-        yield server
-
-
-# --------------------------------------------------------------------------------------
-# Contender processes
-
-
-@dataclass
-class Finished:
-    """A contender process that ran to its end."""
-
-    seconds: float
-    returncode: int
-    maxrss_kib: int
-    stdout: str
-    stderr: str
-
-
-def run_process(command: list[str], cwd: Path, timeout: float) -> Finished:
-    """Run `command` to its end; wall time from start to exit, peak RSS from wait4.
-
-    The process is killed when it runs longer than `timeout` seconds, or when this is
-    interrupted.
-    """
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err
-        )
-        watchdog = threading.Timer(timeout, process.kill)
-        watchdog.start()
-        reaped = False
-        try:
-            _, status, usage = os.wait4(process.pid, 0)
-            seconds = time.perf_counter() - started
-            reaped = True
-            # Reaped here, not by Popen: tell it, so it never waits for the pid again.
-            process.returncode = os.waitstatus_to_exitcode(status)
-        finally:
-            watchdog.cancel()
-            if not reaped:
-                process.kill()
-                process.wait(timeout=30)
-        out.seek(0)
-        err.seek(0)
-        return Finished(
-            seconds,
-            process.returncode,
-            usage.ru_maxrss,  # KiB on Linux
-            out.read().decode("utf-8", "replace"),
-            err.read().decode("utf-8", "replace"),
-        )
-
-
-def _require(finished: Finished, what: str) -> None:
-    if finished.returncode != 0:
-        tail = "\n".join((finished.stdout + finished.stderr).splitlines()[-30:])
-        raise RuntimeError(f"{what} exited {finished.returncode}:\n{tail}")
-
-
-def count_rows(db: Path, sql: str) -> int:
-    """Run a count query on a finished contender's database."""
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        return int(conn.execute(sql).fetchone()[0])
-    finally:
-        conn.close()
-
-
-def _peer_rows(records: Iterator[Any], db_path: str, batch: int) -> int:
-    """Insert each record as a row with sqlite-utils, per record or in batches."""
-    import sqlite_utils
-
-    # db.table(): db["records"] is typed Table | View (a view of that name is none here).
-    table = sqlite_utils.Database(db_path).table("records")
-    rows: list[dict[str, Any]] = []
-    count = 0
-    for record in records:
-        header = record.header
-        row = {
-            "identifier": header.identifier,
-            "datestamp": header.datestamp,
-            "deleted": header.deleted,
-            "sets": json.dumps(header.setSpecs),
-            "metadata": json.dumps(record.metadata),
-        }
-        count += 1
-        if batch <= 1:
-            table.insert(row, pk="identifier", replace=True)
-            continue
-        rows.append(row)
-        if len(rows) >= batch:
-            table.insert_all(rows, pk="identifier", replace=True)
-            rows = []
-    if rows:
-        table.insert_all(rows, pk="identifier", replace=True)
-    return count
-
-
-def peer_sickle(url: str, db_path: str, batch: int) -> None:
-    """The Sickle README loop, each record inserted with sqlite-utils."""
-    from sickle import Sickle
-
-    count = _peer_rows(Sickle(url).ListRecords(metadataPrefix="oai_dc"), db_path, batch)
-    print(json.dumps({"records": count}))
-
-
-def peer_scythe(url: str, db_path: str, batch: int) -> None:
-    """The same loop with oaipmh-scythe."""
-    from oaipmh_scythe import Scythe
-
-    with Scythe(url) as scythe:
-        count = _peer_rows(scythe.list_records(metadata_prefix="oai_dc"), db_path, batch)
-    print(json.dumps({"records": count}))
-
-
-def fetch_pages(url: str) -> list[bytes]:
-    """Every ListRecords page body, over one keep-alive connection (the reference's input)."""
-    parts = urllib.parse.urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname or HOST, parts.port, timeout=600)
-    query: str | None = bench_common.FIRST_QUERY
-    bodies = []
-    try:
-        while query is not None:
-            conn.request("GET", f"{parts.path}?{query}")
-            response = conn.getresponse()
-            body = response.read()
-            if response.status != 200:
-                raise RuntimeError(f"HTTP {response.status} for {query}")
-            bodies.append(body)
-            query = bench_common.next_query(body)
-    finally:
-        conn.close()
-    return bodies
-
-
-def peer_reference(url: str, db_path: str) -> None:
-    """Pages fetched first (not timed); then, timed: lxml parse, field extraction and one
-    executemany in one transaction, in a single thread."""
-    from lxml import etree
-
-    pages = fetch_pages(url)
-    oai = f"{{{NS_OAI}}}"
-    record_tag, header_tag, metadata_tag = f"{oai}record", f"{oai}header", f"{oai}metadata"
-    identifier_tag, datestamp_tag, set_tag = f"{oai}identifier", f"{oai}datestamp", f"{oai}setSpec"
-    dc_prefix = len(f"{{{NS_DC}}}")
-    started = time.perf_counter()
-    parsing = 0.0
-    rows = []
-    for body in pages:
-        before = time.perf_counter()
-        root = etree.fromstring(body)
-        parsing += time.perf_counter() - before
-        for record in root.iter(record_tag):
-            header = record.find(header_tag)
-            if header is None:
-                raise RuntimeError("a ListRecords <record> without a <header>")
-            metadata: dict[str, list[str | None]] = {}
-            container = record.find(metadata_tag)
-            if container is not None and len(container):
-                for element in container[0]:
-                    metadata.setdefault(element.tag[dc_prefix:], []).append(element.text)
-            rows.append(
-                (
-                    header.findtext(identifier_tag),
-                    header.findtext(datestamp_tag),
-                    int(header.get("status") == "deleted"),
-                    json.dumps([s.text for s in header.iterfind(set_tag)]),
-                    json.dumps(metadata),
-                )
-            )
-    parsed = time.perf_counter()
-    conn = sqlite3.connect(db_path, isolation_level=None)
-    try:
-        conn.execute("BEGIN")
-        conn.execute(
-            "CREATE TABLE records (identifier TEXT PRIMARY KEY, datestamp TEXT,"
-            " deleted INTEGER, sets TEXT, metadata TEXT)"
-        )
-        conn.executemany("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?)", rows)
-        conn.execute("COMMIT")
-    finally:
-        conn.close()
-    ended = time.perf_counter()
-    report = {
-        "records": len(rows),
-        "seconds": ended - started,
-        "parse_seconds": parsing,
-        "extract_seconds": parsed - started - parsing,
-        "write_seconds": ended - parsed,
-    }
-    print(json.dumps(report))
-
-
-# --------------------------------------------------------------------------------------
-# The run
-
-
-@dataclass
-class Result:
-    """One contender harvesting one list."""
-
-    contender: str
-    size: int
-    seconds: float
-    maxrss_kib: int
-    note: str = ""
-    runs: list[float] = field(default_factory=list)
-
-    @property
-    def rate(self) -> float:
-        """Records per second."""
-        return self.size / self.seconds
-
-
-def measure_ours(url: str, db: Path, config: Path) -> tuple[float, int, str]:
-    """`oai harvest` as a whole process; checks its exit status and the records stored."""
-    command = [
-        sys.executable, "-m", "oai", "--config", str(config), "--db", str(db), "-q",
-        "harvest", "--url", url, "--name", SOURCE_NAME,
-    ]  # fmt: skip
-    finished = run_process(command, ROOT, RUN_TIMEOUT_S)
-    _require(finished, "oai harvest")
-    stored = count_rows(
-        db, f"SELECT count(*) FROM records WHERE source = '{SOURCE_NAME}' AND deleted = 0"
-    )
-    return finished.seconds, finished.maxrss_kib, f"{stored} stored"
-
-
-def measure_peer(mode: str, url: str, db: Path, batch: int) -> tuple[float, int, str]:
-    """One of this script's peer modes as a whole process; checks the rows written."""
-    command = [sys.executable, SCRIPT, f"--peer-{mode}", url, str(db), "--sickle-batch", str(batch)]
-    finished = run_process(command, ROOT, RUN_TIMEOUT_S)
-    _require(finished, mode)
-    stored = count_rows(db, "SELECT count(*) FROM records")
-    if mode == "reference":
-        # The timed part only: the process also fetched every page first.
-        report = json.loads(finished.stdout.strip().splitlines()[-1])
-        note = (
-            f"{stored} stored; lxml parse {report['parse_seconds']:.2f} s, extract"
-            f" {report['extract_seconds']:.2f} s, write {report['write_seconds']:.2f} s"
-        )
-        return report["seconds"], finished.maxrss_kib, note
-    return finished.seconds, finished.maxrss_kib, f"{stored} stored"
-
-
-def measure(
-    name: str, size: int, repeat: int, tmp: Path, run: Callable[[Path], tuple[float, int, str]]
-) -> Result:
-    """Run a contender `repeat` times on fresh databases; keep the median wall time."""
-    runs = []
-    for attempt in range(repeat):
-        db = tmp / f"{name}-{size}-{attempt}.db"
-        seconds, maxrss, note = run(db)
-        stored = int(note.split()[0])
-        if stored != size:
-            raise RuntimeError(f"{name} stored {stored} records of {size}")
-        runs.append((seconds, maxrss, note))
-        for leftover in tmp.glob(f"{db.name}*"):
-            leftover.unlink()
-        print(
-            f"  {name:<9} N={size:>9,}: {seconds:7.2f} s, {size / seconds:>8,.0f} rec/s,"
-            f" peak RSS {maxrss / 1024:6.1f} MiB ({note})",
-            file=sys.stderr,
-            flush=True,
-        )
-    ordered = sorted(runs)
-    seconds, _, note = ordered[len(ordered) // 2]
-    return Result(name, size, seconds, max(r[1] for r in runs), note, [r[0] for r in runs])
-
-
-def report(results: list[Result], skipped: list[str], sickle_batch: int) -> None:
-    """Print the figures table, the ratios and the targets."""
+def _print_figures(results: list[Result]) -> None:
+    """The table of every contender."""
     sickle = {r.size: r for r in results if r.contender == "sickle"}
     reference = {r.size: r for r in results if r.contender == "reference"}
-
-    def vs_sickle(r: Result) -> str:
-        return f"{r.rate / sickle[r.size].rate:.2f}x" if r.size in sickle else "-"
-
-    def vs_reference(r: Result) -> str:
-        return f"{r.seconds / reference[r.size].seconds:.2f}" if r.size in reference else "-"
-
     columns: list[bench_common.Column[Result]] = [
         *bench_common.key_columns("contender", 9, lambda r: r.contender),
         ("wall s", 7, lambda r: f"{r.seconds:.2f}"),
         ("records/s", 9, lambda r: f"{r.rate:,.0f}"),
         ("peak RSS MiB", 12, lambda r: f"{r.maxrss_kib / 1024:.1f}"),
-        ("rate/sickle", 11, vs_sickle),
-        ("time/reference", 14, vs_reference),
-    ]
+        ("vs sickle", 9, lambda r: _times(sickle[r.size].seconds, r.seconds)
+            if r.size in sickle else "-"),
+        ("time/reference", 14, lambda r: f"{r.seconds / reference[r.size].seconds:.2f}"
+            if r.size in reference else "-"),
+        ("runs s", -24, lambda r: " ".join(f"{run.seconds:.2f}" for run in r.runs)),
+    ]  # fmt: skip
     print()
     bench_common.print_table(columns, results)
+
+
+def _print_breakdown(results: list[Result]) -> None:
+    """Where ours' time went: its median run's breakdown, against the Sickle loop."""
+    sickle = {r.size: r.seconds for r in results if r.contender == "sickle"}
+    ours = [r for r in results if r.contender == "ours"]
+    if not ours:
+        return
+
+    def part(name: str) -> Callable[[Result], str]:
+        return lambda r: f"{getattr(r.median.breakdown, name):.2f}"
+
+    def loop(r: Result) -> float:
+        return r.median.breakdown.page_loop if r.median.breakdown else float("nan")
+
+    columns: list[bench_common.Column[Result]] = [
+        ("N", 9, lambda r: f"{r.size:,}"),
+        ("whole s", 8, lambda r: f"{r.seconds:.2f}"),
+        ("start-up s", 10, part("startup")),
+        ("page loop s", 11, part("page_loop")),
+        ("works s", 8, part("works")),
+        ("after s", 8, part("tail")),
+        ("loop rec/s", 10, lambda r: f"{r.size / loop(r):,.0f}"),
+        ("sickle s", 8, lambda r: f"{sickle[r.size]:.2f}" if r.size in sickle else "-"),
+        ("whole", 6, lambda r: _times(sickle[r.size], r.seconds) if r.size in sickle else "-"),
+        ("loop", 6, lambda r: _times(sickle[r.size], loop(r)) if r.size in sickle else "-"),
+    ]
     print()
-    how = "one table.insert per record" if sickle_batch <= 1 else f"insert_all of {sickle_batch}"
-    print(f"sickle, scythe: sqlite-utils {how}, default journal (rollback, synchronous FULL)")
-    print("reference: timed part only (pages already in memory); its RSS holds every page")
-    for note in skipped:
-        print(note)
-    for result in results:
-        if result.contender == "reference":
-            print(f"reference at {result.size:,}: {result.note}")
+    print("ours: where the time went (its median run; x: the Sickle loop's seconds over ours)")
+    bench_common.print_table(columns, ours)
+    for r in ours:
+        runs = "; ".join(
+            f"{b.startup:.2f} + {b.page_loop:.2f} + {b.works:.2f} + {b.tail:.2f}"
+            for b in (run.breakdown for run in r.runs)
+            if b is not None
+        )
+        print(f"  at {r.size:,}, each run (start-up + page loop + works + after): {runs}")
+
+
+def _print_targets(results: list[Result]) -> None:
+    """Each target and its verdict, and the works update for information."""
+    sickle = {r.size: r for r in results if r.contender == "sickle"}
     ours = {r.size: r for r in results if r.contender == "ours"}
     print()
     print("Targets:")
-    for size in sorted(ours):
-        if size in sickle:
-            speedup = ours[size].rate / sickle[size].rate
-            print(
-                f"  [{verdict(speedup >= TARGET_SPEEDUP)}] ours/sickle records/s at {size:,}:"
-                f" {speedup:.2f}x (target >= {TARGET_SPEEDUP}x)"
-            )
-        if size in reference and size in sickle:
-            ratio = ours[size].seconds / reference[size].seconds
-            needed = sickle[size].seconds / TARGET_SPEEDUP / reference[size].seconds
-            print(
-                f"         ours' time / reference's at {size:,}: {ratio:.2f} (the target is"
-                f" {needed:.2f} in this run: {TARGET_SPEEDUP * sickle[size].rate:,.0f} rec/s)"
-            )
+    for size in sorted(set(ours) & set(sickle)):
+        s, o = sickle[size].seconds, ours[size]
+        whole = s / o.seconds
+        print(
+            f"  [{verdict(whole >= TARGET_WHOLE)}] whole oai harvest (works update included)"
+            f" at {size:,}: {o.seconds:.2f} s vs the Sickle loop's {s:.2f} s = x{whole:.2f}"
+            f" (target >= x{TARGET_WHOLE:g})"
+        )
+        parts = o.median.breakdown
+        if parts is None:
+            continue
+        loop = s / parts.page_loop
+        print(
+            f"  [{verdict(loop >= TARGET_PAGE_LOOP)}] page loop at {size:,}:"
+            f" {parts.page_loop:.2f} s = x{loop:.2f} the Sickle loop (target >="
+            f" x{TARGET_PAGE_LOOP:g})"
+        )
+        print(
+            f"  [info] works update after the harvest at {size:,}: {parts.works:.2f} s ="
+            f" {parts.works / s:.2f} of the Sickle loop's time (the dedupe benchmark's target"
+            " for a full recompute: <= 1)"
+        )
+        print(
+            f"  [info] peak RSS at {size:,}: ours {o.maxrss_kib / 1024:.1f} MiB, the Sickle loop"
+            f" {sickle[size].maxrss_kib / 1024:.1f} MiB"
+        )
     if len(ours) > 1:
         smallest, largest = min(ours), max(ours)
         growth = ours[largest].maxrss_kib / ours[smallest].maxrss_kib
@@ -590,19 +190,50 @@ def report(results: list[Result], skipped: list[str], sickle_batch: int) -> None
             f"  [{verdict(growth <= TARGET_RSS_RATIO)}] ours peak RSS at {largest:,} vs"
             f" {smallest:,}: {growth:.2f}x (target <= {TARGET_RSS_RATIO}x){note}"
         )
+
+
+def report(
+    results: list[Result], served: list[Served], skipped: list[str], sickle_batch: int
+) -> None:
+    """Print the figures tables, the corpus, the breakdown, the ratios and the targets."""
+    _print_figures(results)
     print()
-    print("The issue's figures at 100k (rec/s): " + ", ".join(
-        f"{name} {rate:,}" for name, rate in ISSUE_FIGURES.items()
-    ))  # fmt: skip
+    how = "one table.insert per record" if sickle_batch <= 1 else f"insert_all of {sickle_batch}"
+    print(f"sickle, scythe: sqlite-utils {how}, default journal (rollback, synchronous FULL)")
+    print("reference: timed part only (pages already in memory); its RSS holds every page")
+    for note in skipped:
+        print(note)
+    for result in results:
+        if result.contender == "reference":
+            print(f"reference at {result.size:,}: {result.median.note}")
+    for item in served:
+        print(
+            f"corpus at {item.records:,}: {item.corpus}, {item.tombstones:,} tombstones,"
+            f" {item.bytes / item.records:,.0f} bytes a record served"
+            + (f"; the truth: {item.truth.describe()}" if item.truth else "")
+        )
+    for result in results:
+        if result.contender == "ours" and result.median.shape is not None:
+            print(f"ours at {result.size:,}: {result.median.shape.describe()}")
+    _print_breakdown(results)
+    _print_targets(results)
+    print()
+    print(ISSUE_FIGURES)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Parse the arguments and run the benchmark (or one of its subprocesses)."""
+def _parser() -> argparse.ArgumentParser:
+    """The command line: the shared options and this benchmark's own."""
     parser = bench_common.argument_parser(__doc__, "10000,100000", REPEAT_HELP)
     parser.add_argument(
+        "--corpus",
+        choices=CORPORA,
+        default=DEFAULT_CORPUS,
+        help=f"the records served (default {DEFAULT_CORPUS}: duplicate-rich, 3%% tombstones)",
+    )
+    parser.add_argument(
         "--contenders",
-        default="ours,sickle,scythe,reference",
-        help="which to run (default ours,sickle,scythe,reference)",
+        default=",".join(CONTENDERS),
+        help=f"which to run (default {','.join(CONTENDERS)})",
     )
     parser.add_argument(
         "--sickle-batch",
@@ -613,35 +244,108 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--tmp-dir", type=Path, default=None, help="where the databases go")
     parser.add_argument("--serve", type=int, metavar="N", help=argparse.SUPPRESS)
-    for mode in ("sickle", "scythe", "reference"):
+    for mode in CONTENDERS[1:]:
         parser.add_argument(
             f"--peer-{mode}", nargs=2, metavar=("URL", "DB"), help=argparse.SUPPRESS
         )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _subprocess_entry(args: argparse.Namespace) -> bool:
+    """Run the page server or a peer when asked to; whether one was asked for."""
     if args.serve:
-        serve(args.serve)
-        return
-    if args.peer_sickle:
-        url, db_path = args.peer_sickle
-        peer_sickle(url, db_path, args.sickle_batch)
-        return
-    if args.peer_scythe:
-        url, db_path = args.peer_scythe
-        peer_scythe(url, db_path, args.sickle_batch)
-        return
-    if args.peer_reference:
-        url, db_path = args.peer_reference
-        peer_reference(url, db_path)
+        serve(args.serve, args.corpus)
+    elif args.peer_sickle:
+        url, db = args.peer_sickle
+        peer_sickle(url, db, args.sickle_batch)
+    elif args.peer_scythe:
+        url, db = args.peer_scythe
+        peer_scythe(url, db, args.sickle_batch)
+    elif args.peer_reference:
+        url, db = args.peer_reference
+        peer_reference(url, db)
+    else:
+        return False
+    return True
+
+
+def runners(url: str, served: Served, config: Path, batch: int) -> dict[str, Runner]:
+    """Each contender's one run against the list at `url`."""
+    size, live = served.records, served.live
+    return {
+        "ours": lambda db: measure_ours(url, db, config, (size, live)),
+        "sickle": lambda db: measure_peer("sickle", url, db, batch, size),
+        "scythe": lambda db: measure_peer("scythe", url, db, batch, size),
+        "reference": lambda db: measure_peer("reference", url, db, 1, size),
+    }
+
+
+def run_once(name: str, size: int, attempt: int, tmp: Path, runner: Runner) -> Run:
+    """One run of a contender on a fresh database, removed afterwards."""
+    db = tmp / f"{name}-{size}-{attempt}.db"
+    try:
+        run = runner(db)
+    finally:
+        for leftover in tmp.glob(f"{db.name}*"):
+            leftover.unlink()
+    parts = run.breakdown
+    where = (
+        f"; start-up {parts.startup:.2f} + page loop {parts.page_loop:.2f} + works"
+        f" {parts.works:.2f} + after {parts.tail:.2f} s"
+        if parts
+        else ""
+    )
+    print(
+        f"  {name:<9} N={size:>9,}: {run.seconds:7.2f} s, {size / run.seconds:>8,.0f} rec/s,"
+        f" peak RSS {run.maxrss_kib / 1024:6.1f} MiB ({run.note}){where}",
+        file=sys.stderr,
+        flush=True,
+    )
+    return run
+
+
+def measure_size(
+    size: int, args: argparse.Namespace, chosen: list[str], tmp: Path, config: Path
+) -> tuple[list[Result], Served, list[str]]:
+    """Every chosen contender against one list, `--repeat` times, interleaved."""
+    print(f"N = {size:,} ({args.corpus})", file=sys.stderr, flush=True)
+    skipped: list[str] = []
+    with page_server(size, args.corpus) as (server, served):
+        run = runners(server.url, served, config, args.sickle_batch)
+        runs: dict[str, list[Run]] = {name: [] for name in chosen}
+        for attempt in range(args.repeat):
+            for name in chosen:
+                if name in runs:
+                    try:
+                        runs[name].append(run_once(name, size, attempt, tmp, run[name]))
+                    except RuntimeError as exc:
+                        if name != "scythe":
+                            raise
+                        first = str(exc).strip().splitlines()
+                        skipped.append(f"scythe at {size:,} skipped: {first[-1] if first else exc}")
+                        print(f"  {skipped[-1]}", file=sys.stderr, flush=True)
+                        del runs[name]
+    return [Result(name, size, found) for name, found in runs.items()], served, skipped
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the arguments and run the benchmark (or one of its subprocesses)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if _subprocess_entry(args):
         return
     sizes = bench_common.parse_sizes(args.sizes)
     if not sizes or min(sizes) < PAGE_SIZE:
         parser.error(f"sizes must be at least {PAGE_SIZE}")
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     chosen = [c.strip() for c in args.contenders.split(",") if c.strip()]
-    unknown = set(chosen) - {"ours", "sickle", "scythe", "reference"}
+    unknown = set(chosen) - set(CONTENDERS)
     if unknown:
         parser.error(f"unknown contenders: {', '.join(sorted(unknown))}")
 
     results: list[Result] = []
+    served: list[Served] = []
     skipped: list[str] = []
     with tempfile.TemporaryDirectory(prefix="oai-bench-harvest-", dir=args.tmp_dir) as name:
         tmp = Path(name)
@@ -649,28 +353,12 @@ def main(argv: list[str] | None = None) -> None:
         config.write_text(
             f'[provider]\nrepository_identifier = "{REPOSITORY_IDENTIFIER}"\n', encoding="utf-8"
         )
-        runners: dict[str, Callable[[str], Callable[[Path], tuple[float, int, str]]]] = {
-            "ours": lambda url: lambda db: measure_ours(url, db, config),
-            "sickle": lambda url: lambda db: measure_peer("sickle", url, db, args.sickle_batch),
-            "scythe": lambda url: lambda db: measure_peer("scythe", url, db, args.sickle_batch),
-            "reference": lambda url: lambda db: measure_peer("reference", url, db, 1),
-        }
         for size in sizes:
-            print(f"N = {size:,}", file=sys.stderr, flush=True)
-            with page_server(size) as server:
-                for contender in ("ours", "sickle", "scythe", "reference"):
-                    if contender not in chosen:
-                        continue
-                    try:
-                        run = runners[contender](server.url)
-                        results.append(measure(contender, size, args.repeat, tmp, run))
-                    except RuntimeError as exc:
-                        if contender != "scythe":
-                            raise
-                        first = str(exc).strip().splitlines()
-                        skipped.append(f"scythe at {size:,} skipped: {first[-1] if first else exc}")
-                        print(f"  {skipped[-1]}", file=sys.stderr, flush=True)
-    report(results, skipped, args.sickle_batch)
+            found, listed, missing = measure_size(size, args, chosen, tmp, config)
+            results += found
+            served.append(listed)
+            skipped += missing
+    report(results, served, skipped, args.sickle_batch)
 
 
 if __name__ == "__main__":
