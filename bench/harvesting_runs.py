@@ -8,8 +8,9 @@
   written with sqlite-utils;
 * reference: lxml and one executemany over pages already in memory (its timed part only).
 
-Wall time is from start to exit and peak RSS the process's `ru_maxrss` from `os.wait4`, so
-neither the page server's nor the benchmark's are counted.
+Wall time is from start to exit and peak RSS the process's `ru_maxrss` from `os.wait4` (its
+children's included), read by a small launcher process (see _LAUNCHER: the benchmark's own
+RSS would show in it otherwise), so neither the page server's nor the benchmark's count.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import http.client
 import json
 import os
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -56,41 +58,71 @@ class Finished:
     started_at: float
 
 
-def run_process(command: list[str], cwd: Path, timeout: float) -> Finished:
-    """Run `command` to its end; wall time from start to exit, peak RSS from wait4.
+# A process's own peak RSS (ru_maxrss) would include the benchmark's: a process started by
+# fork or vfork (as subprocess does) takes its parent's RSS high-water mark into its own
+# when it execs (Linux keeps the old memory's peak in the process's maxrss). A parent of
+# 60-300 MiB (the pages held, the generator) would show as every contender's peak. So each
+# contender runs under this launcher: a small Python process that forks it and reads its
+# rusage from wait4 (the contender and its own children), timed from just before the fork
+# to the exit; the floor is then the launcher's ~10 MiB, below any contender's peak.
+_LAUNCHER = """
+import json, os, sys, time
+report, command = sys.argv[1], sys.argv[2:]
+started_at, started = time.time(), time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(command[0], command)
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+seconds = time.perf_counter() - started
+with open(report, "w", encoding="utf-8") as out:
+    json.dump({"seconds": seconds, "started_at": started_at, "maxrss_kib": usage.ru_maxrss}, out)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
 
-    The process is killed when it runs longer than `timeout` seconds, or when this is
-    interrupted.
+
+def run_process(command: list[str], cwd: Path, timeout: float) -> Finished:
+    """Run `command` to its end under the launcher; wall time from start to exit, peak RSS
+    (KiB) of it and its children, from wait4.
+
+    The launcher and the command run in a session of their own, killed whole when the
+    command runs longer than `timeout` seconds, or when this is interrupted.
     """
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        started_at = time.time()
-        started = time.perf_counter()
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.TemporaryDirectory() as folder,
+    ):
+        report = Path(folder) / "launched.json"
         process = subprocess.Popen(
-            command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err
-        )
-        watchdog = threading.Timer(timeout, process.kill)
+            [sys.executable, "-c", _LAUNCHER, str(report), *command],
+            cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True,
+        )  # fmt: skip
+        watchdog = threading.Timer(timeout, os.killpg, (process.pid, signal.SIGKILL))
         watchdog.start()
-        reaped = False
         try:
-            _, status, usage = os.wait4(process.pid, 0)
-            seconds = time.perf_counter() - started
-            reaped = True
-            # Reaped here, not by Popen: tell it, so it never waits for the pid again.
-            process.returncode = os.waitstatus_to_exitcode(status)
+            process.wait()
         finally:
             watchdog.cancel()
-            if not reaped:
-                process.kill()
+            if process.returncode is None:
+                os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=30)
         out.seek(0)
         err.seek(0)
+        stdout = out.read().decode("utf-8", "replace")
+        stderr = err.read().decode("utf-8", "replace")
+        if not report.exists():
+            raise RuntimeError(f"{command[0]} was killed (exit {process.returncode}):\n{stderr}")
+        launched = json.loads(report.read_text(encoding="utf-8"))
         return Finished(
-            seconds,
+            launched["seconds"],
             process.returncode,
-            usage.ru_maxrss,  # KiB on Linux
-            out.read().decode("utf-8", "replace"),
-            err.read().decode("utf-8", "replace"),
-            started_at,
+            launched["maxrss_kib"],  # KiB on Linux
+            stdout,
+            stderr,
+            launched["started_at"],
         )
 
 
