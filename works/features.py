@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 from urllib.parse import unquote
 
 from works.citation import PREPRINT_CONTAINERS, Location, read_location
-from works.names import fold_case, is_cjk
+from works.names import fold_case, has_cjk
 from works.titles import clean_title
 
 STOPWORDS = frozenset(
@@ -238,7 +238,7 @@ def is_generic(significant: Sequence[str]) -> bool:
     """True for a title too short or too common to identify a work by itself. CJK titles
     run without spaces, so they are judged by their characters (six at least)."""
     text = "".join(significant)
-    if not text.isascii() and any(is_cjk(c) for c in text):
+    if has_cjk(text):
         return len(text) < 6
     return len(significant) <= 1 or (
         len(significant) <= 3 and all(w in _GENERIC_WORDS for w in significant)

@@ -91,12 +91,18 @@ def fold_case(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+# Everything str.isalnum() refuses: \w is exactly isalnum() plus the underscore.
+_NOT_ALNUM = re.compile(r"[\W_]+")
+
+
 def fold(text: str) -> str:
     """Text folded as fold_case() does, with everything but letters and digits dropped."""
-    return "".join(c for c in fold_case(text) if c.isalnum())
+    return _NOT_ALNUM.sub("", fold_case(text))
 
 
 def _letters(token: str) -> str:
+    if token.isalpha():  # most tokens: nothing to drop
+        return token
     return "".join(c for c in token if c.isalpha())
 
 
@@ -126,11 +132,12 @@ CJK_RUN = re.compile("[" + "".join(f"{low}-{high}" for low, high in _CJK_RANGES)
 def is_cjk(char: str) -> bool:
     """True for a kana, CJK ideograph or Hangul character: scripts written without spaces
     between words, and names keyed whole."""
-    return any(low <= char <= high for low, high in _CJK_RANGES)
+    return not char.isascii() and CJK_RUN.match(char) is not None
 
 
-def _has_cjk(text: str) -> bool:
-    return any(is_cjk(c) for c in text)
+def has_cjk(text: str) -> bool:
+    """True when `text` holds a CJK character (one regex scan: this runs for every name)."""
+    return not text.isascii() and CJK_RUN.search(text) is not None
 
 
 @functools.lru_cache(maxsize=100_000)
@@ -206,7 +213,7 @@ def parse_name(text: str) -> AuthorName | None:
         if not key:
             return None
         return AuthorName(text, cleaned, "", CORPORATE_PREFIX + key, corporate=True)
-    if _has_cjk(cleaned):
+    if has_cjk(cleaned):
         # CJK names are written family name first, with or without a space or comma
         # ("中村由紀", "中村 由紀", "中村, 由紀"): the whole name is the key.
         family, _, given = cleaned.replace(",", " ").partition(" ")
@@ -331,7 +338,7 @@ def _family_initials_list(text: str) -> list[str] | None:
 def _cjk_list(text: str) -> list[str] | None:
     """ "张伟, 刘洋": commas between whole CJK names separate people; "田中, 博" (a one-character
     part) or Japanese kana make it one name written family, given."""
-    if ("," not in text and "\uff0c" not in text) or not _has_cjk(text):
+    if ("," not in text and "\uff0c" not in text) or not has_cjk(text):
         return None
     parts = [p.strip() for p in re.split(r"[,\uff0c]", text) if p.strip()]
     kana = any("\u3040" <= c <= "\u30ff" for c in text)
