@@ -14,8 +14,11 @@ from store.batches import IDS, chunks, placeholders, rows_in
 from store.tables import AUTHORS, RECORD_AUTHORS, WORK_MEMBERS
 from works.names import CORPORATE_PREFIX, display_name, parse_name
 
-# The written forms kept per author, most frequent first; they compete for the display name.
+# The written forms kept per author, most frequent first, and how many of them compete for
+# the display name (parsing every kept form of every changed key doubled an incremental
+# refresh's author work).
 MAX_FORMS = 20
+DISPLAY_FROM = 5
 
 
 def _row(key: str, forms: Sequence[tuple[str, int]], counts: tuple[int, int]) -> tuple[object, ...]:
@@ -24,10 +27,10 @@ def _row(key: str, forms: Sequence[tuple[str, int]], counts: tuple[int, int]) ->
     if key.startswith(CORPORATE_PREFIX):
         name = top[0]
     else:
-        # The fullest of the kept forms (the most frequent ones, over every key joined into
-        # this one): a common key has thousands of forms, and parsing them all cost more
-        # than the rest of a refresh.
-        names = [n for n in (parse_name(form) for form in top) if n is not None]
+        # The fullest of the most frequent forms, over every key joined into this one: a
+        # common key has thousands of forms, and parsing them all cost more than the rest of
+        # a refresh.
+        names = [n for n in (parse_name(form) for form in top[:DISPLAY_FROM]) if n is not None]
         name = display_name(names) or top[0]
     works, records = counts
     return (
