@@ -204,16 +204,20 @@ def serve(
     assert not invalid, "invalid provider replies:\n" + "\n".join(invalid[:20])
 
 
-@pytest.fixture
-def filled_db(tmp_path: Path) -> str:
-    """A store file holding the sample records and a small harvested source."""
-    path = str(tmp_path / "mirror.db")
+def filled_store_file(path: Path, *, extra_local: int = 0) -> Path:
+    """Create the store file `path` holding what fill_store() loads; returns `path`."""
     store = open_store(path)
     try:
-        fill_store(store)
+        fill_store(store, extra_local=extra_local)
     finally:
         store.close()
     return path
+
+
+@pytest.fixture
+def filled_db(tmp_path: Path) -> str:
+    """A store file holding the sample records and a small harvested source."""
+    return str(filled_store_file(tmp_path / "mirror.db"))
 
 
 @pytest.fixture

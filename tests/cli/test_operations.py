@@ -16,7 +16,7 @@ from oai.cli import main
 from provider.settings import ProviderSettings
 from store.db import open_store
 from store.records import SourceInfo, ensure_source
-from tests.conftest import REPOSITORY_IDENTIFIER, SAMPLE, fill_store, serve
+from tests.conftest import REPOSITORY_IDENTIFIER, SAMPLE, filled_store_file, serve
 from tests.harvester.remote import Mirror
 from tests.xsd import ResponseValidator
 
@@ -69,13 +69,7 @@ def test_a_run_left_running_without_the_lock_shows_as_interrupted(tmp_path: Path
 
 
 def _provider_db(tmp_path: Path) -> Path:
-    path = tmp_path / "provider.db"
-    store = open_store(path)
-    try:
-        fill_store(store, extra_local=20)
-    finally:
-        store.close()
-    return path
+    return filled_store_file(tmp_path / "provider.db", extra_local=20)
 
 
 def _closed_port() -> int:

@@ -26,7 +26,7 @@ from oai.cli import main
 from provider.settings import ProviderSettings
 from store.db import open_reader, open_store
 from store.records import SourceInfo, ensure_source
-from tests.conftest import NOW, REPOSITORY_IDENTIFIER, SAMPLE, fill_store, serve
+from tests.conftest import NOW, REPOSITORY_IDENTIFIER, SAMPLE, fill_store, filled_store_file, serve
 from tests.harvester.remote import Mirror, ProviderClock, committed_pages
 from tests.xsd import ResponseValidator
 
@@ -234,12 +234,7 @@ def test_reads_answer_while_a_slow_harvest_writes(
 ) -> None:
     """A harvest in another process holds the harvest lock and commits page after page;
     every read command answers meanwhile (the harvest is still running when they are done)."""
-    provider_db = tmp_path / "provider.db"
-    store = open_store(provider_db)
-    try:
-        fill_store(store, extra_local=100)
-    finally:
-        store.close()
+    provider_db = filled_store_file(tmp_path / "provider.db", extra_local=100)
     mirror = Mirror.create(tmp_path / "m")
     shutil.copyfile(sample_mirror, mirror.db)
     clock = ProviderClock(delay=0.4)  # each page takes 0.4 s or more: ~9 s for the list

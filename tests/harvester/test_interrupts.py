@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 
 from provider.settings import ProviderSettings
-from store.db import open_store
-from tests.conftest import REPOSITORY_IDENTIFIER, fill_store, serve
+from tests.conftest import REPOSITORY_IDENTIFIER, filled_store_file, serve
 from tests.harvester import bodies, faults
 from tests.harvester.faults import MAX_ACTION_SECONDS, FaultServer, Reply, Stall
 from tests.harvester.remote import Mirror, ProviderClock, committed_pages, mirrored, published
@@ -29,13 +28,7 @@ PAGE_SIZE = 5
 
 @pytest.fixture
 def provider_db(tmp_path: Path) -> Path:
-    path = tmp_path / "provider.db"
-    store = open_store(path)
-    try:
-        fill_store(store, extra_local=60)
-    finally:
-        store.close()
-    return path
+    return filled_store_file(tmp_path / "provider.db", extra_local=60)
 
 
 def _last_run(db: Path) -> tuple[str, int, str | None]:

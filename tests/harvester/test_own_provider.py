@@ -34,7 +34,7 @@ from tests.conftest import (
     REPOSITORY_IDENTIFIER,
     SAMPLE,
     RunningProvider,
-    fill_store,
+    filled_store_file,
     save_local,
     serve,
 )
@@ -69,12 +69,7 @@ def _settings(page_size: int = PAGE_SIZE, token_lifetime: int = 86_400) -> Provi
 
 
 def _provider_store(path: Path, *, extra_local: int = 12) -> Path:
-    store = open_store(path)
-    try:
-        fill_store(store, extra_local=extra_local)
-    finally:
-        store.close()
-    return path
+    return filled_store_file(path, extra_local=extra_local)
 
 
 def _vanish(path: Path, identifiers: list[str]) -> None:

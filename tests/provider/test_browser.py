@@ -8,7 +8,6 @@ set, as .ci/run does) they fail instead, so they cannot silently stop running.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode, urljoin
@@ -20,6 +19,7 @@ from provider.settings import ProviderSettings
 from tests.chromium import dump_dom, find_chromium
 from tests.conftest import REPOSITORY_IDENTIFIER, RunningProvider, serve
 from tests.provider.stores import WORK_COPY, WORK_PAPER, build_works
+from tests.tools import required
 from tests.xsd import ResponseValidator
 
 PAGE_SIZE = 4
@@ -30,13 +30,7 @@ XML_VIEWER = "xml-viewer-style"
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    found = find_chromium()
-    if found is None:
-        reason = "Chromium is not installed (Debian: apt-get install chromium)"
-        if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
-            pytest.fail(f"{reason}; CI must run the browser tests (.ci/run installs it)")
-        pytest.skip(f"{reason}: the browser tests need it")
-    return found
+    return required(find_chromium(), "Chromium is not installed (Debian: apt-get install chromium)")
 
 
 @pytest.fixture(scope="module")

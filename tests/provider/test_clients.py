@@ -23,7 +23,7 @@ from sickle.iterator import OAIResponseIterator
 from oaiformat.namespaces import NS_OAI
 from store.db import open_store
 from store.transfer import export_rows
-from tests.conftest import REPOSITORY_IDENTIFIER, fill_store
+from tests.conftest import REPOSITORY_IDENTIFIER, filled_store_file
 from tests.xsd import ResponseValidator
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,12 +49,7 @@ class Served:
 
 def make_store(directory: Path) -> tuple[Path, Path]:
     """A store with the sample, a harvested source and 50 generated records; its config."""
-    db_path = directory / "mirror.db"
-    store = open_store(db_path)
-    try:
-        fill_store(store, extra_local=EXTRA_LOCAL)
-    finally:
-        store.close()
+    db_path = filled_store_file(directory / "mirror.db", extra_local=EXTRA_LOCAL)
     config_path = directory / "config.toml"
     config_path.write_text(CONFIG, "utf-8")
     return db_path, config_path

@@ -4,7 +4,6 @@ reads is text (the published XML included, though it is stored as a BLOB)."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -13,18 +12,15 @@ from pathlib import Path
 import pytest
 
 from tests.provider.stores import build_works
+from tests.tools import required
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 EXAMPLE = re.compile(r'^sqlite3 mirror\.db "(.+)"$', re.MULTILINE)
 
 
 def _sqlite3() -> str:
-    found = shutil.which("sqlite3")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("the sqlite3 shell is missing under CI (.ci/run installs it)")
-        pytest.skip("the sqlite3 command-line shell is not installed (Debian: sqlite3)")
-    return found
+    missing = "the sqlite3 command-line shell is not installed (Debian: apt-get install sqlite3)"
+    return required(shutil.which("sqlite3"), missing)
 
 
 def test_the_readme_shows_sqlite3_examples() -> None:
