@@ -44,12 +44,17 @@ def index_text(text: str) -> str:
     for word in _WORD.findall(text):
         runs = CJK_RUN.findall(word)
         for run in runs:
-            grams += [run[i : i + 2] for i in range(len(run) - 1)]
+            grams += _bigrams(run)
             grams.append(run[-1])
         if runs:
             # "iPS細胞" is one word to the tokenizer: "iPS" is indexed on its own too.
             grams += [piece for piece in CJK_RUN.split(word) if piece]
     return f"{text} {EXPANSION} {' '.join(grams)}" if grams else text
+
+
+def _bigrams(run: str) -> list[str]:
+    """The overlapping two-character pieces of a CJK run, in order."""
+    return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
 def shown_text(indexed: str) -> str:
@@ -68,7 +73,7 @@ def _cjk_term(term: str) -> str:
         if len(run) == 1:
             parts.append(f"{run}*")
         else:
-            parts.append('"' + " ".join(run[i : i + 2] for i in range(len(run) - 1)) + '"')
+            parts.append('"' + " ".join(_bigrams(run)) + '"')
         position = match.end()
     parts.append(term[position:])
     terms = [p if p.endswith(("*", '"')) else _quoted(p) for p in parts if p.strip()]
