@@ -21,7 +21,8 @@ class ProviderSettings:
     repository_identifier: str = DEFAULT_REPOSITORY_IDENTIFIER
     # Records (or sets) per page of a list response.
     page_size: int = 100
-    # Key that signs resumption tokens; None uses one generated once and kept in the store.
+    # Key that signs resumption tokens when OAI_TOKEN_SECRET is unset and there is no
+    # STORE.token-secret file (provider.token_keys); None: nothing from the config.
     token_secret: str | None = None
     # Seconds a resumption token stays valid (its expirationDate).
     token_lifetime: int = 86_400

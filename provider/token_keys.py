@@ -94,6 +94,8 @@ class KeyRing:
         """The keys in force at `now`."""
         if self._watching and time.monotonic() - self._checked > _RECHECK_SECONDS:
             with self._lock:
+                if time.monotonic() - self._checked <= _RECHECK_SECONDS:
+                    return self._keys  # another thread has just read it
                 self._checked = time.monotonic()
                 try:
                     fresh = read_keys(self._file, now)

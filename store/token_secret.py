@@ -82,11 +82,12 @@ def _read(path: Path, now: datetime) -> tuple[str, list[tuple[str, str]]] | None
         words = line.split()
         if not words or words[0].startswith("#"):
             continue
-        if words[0] == "current" and len(words) == 2 and current is None:
+        if words[0] == "previous" and len(words) == 3:
+            if _still(words[2], now):
+                previous.append((words[1], words[2]))
+        elif words[0] == "current" and len(words) == 2 and current is None:
             current = words[1]
-        elif words[0] == "previous" and len(words) == 3 and _still(words[2], now):
-            previous.append((words[1], words[2]))
-        elif words[0] != "previous" or len(words) != 3:
+        else:
             raise SecretFileError(f"{path}, line {number}: not 'current SECRET' or 'previous ...'")
     if current is None:
         raise SecretFileError(f"{path}: no 'current' secret")
@@ -104,12 +105,20 @@ def create_keys(path: Path, current: str | None = None) -> bool:
     """Create the file with a new secret (or `current`) unless it exists; True when
     created. Owner-only from the first byte (O_EXCL, mode 0600)."""
     try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        _write_owner_only(path, f"{_HEADER}current {current or new_secret()}\n")
     except FileExistsError:
         return False
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        file.write(f"{_HEADER}current {current or new_secret()}\n")
     return True
+
+
+def _write_owner_only(path: Path, text: str) -> None:
+    """Write a new file readable by its owner only from the first byte (O_EXCL, 0600),
+    synced to disk. Raises FileExistsError when `path` exists."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
+        file.flush()
+        os.fsync(file.fileno())
 
 
 def rotate_keys(path: Path, lifetime: int, now: datetime) -> TokenKeys:
@@ -125,11 +134,7 @@ def rotate_keys(path: Path, lifetime: int, now: datetime) -> TokenKeys:
     lines = [f"current {fresh}\n", *(f"previous {s} {until}\n" for s, until in previous)]
     temporary = path.with_name(path.name + ".new")
     temporary.unlink(missing_ok=True)
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        file.write(_HEADER + "".join(lines))
-        file.flush()
-        os.fsync(file.fileno())
+    _write_owner_only(temporary, _HEADER + "".join(lines))
     os.replace(temporary, path)  # a reader sees the old file or the new one, never half
     return TokenKeys(fresh, tuple(s for s, _ in previous), str(path))
 
