@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 from wsgiref.util import application_uri
 
 from oaiformat.datestamps import Clock, utc_now
+from oaiformat.xmlsafe import parse_bytes
 from provider import page_facts
 from provider.html import render as render_html
 from provider.service import Repository
@@ -221,8 +222,9 @@ class ProviderApp:
             errors = tuple(sorted({c.decode() for c in _ERROR_CODE.findall(body[:65536])}))
             if for_people:
                 # The page is built from the XML a harvester gets, plus a few store facts.
-                facts = page_facts.gather(conn, args, self.settings, home=home, xml=body)
-                body = render_html(body, facts)
+                answer = parse_bytes(body)  # ours, parsed once for the page and its facts
+                facts = page_facts.gather(conn, args, self.settings, home=home, answer=answer)
+                body = render_html(answer, facts)
         finally:
             conn.execute("COMMIT")
         headers = [("Content-Type", HTML_TYPE if for_people else XML_TYPE), ("Vary", VARY)]

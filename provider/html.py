@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from lxml import etree
 
 from oaiformat.namespaces import NS_FRIENDS, NS_OAI_IDENTIFIER
-from oaiformat.xmlsafe import parse_bytes
 from provider.html_page import (
     PageFacts,
     add,
@@ -73,12 +72,9 @@ ERROR_MEANINGS: dict[str, tuple[str, str]] = {
 Builder = Callable[[etree._Element, PageFacts, etree._Element], str]
 
 
-def render(xml: bytes, facts: PageFacts) -> bytes:
-    """Return the HTML page (UTF-8, with its doctype) for one of our OAI-PMH responses.
-
-    Raises etree.XMLSyntaxError if `xml` is not well-formed (it is always ours).
-    """
-    root = parse_bytes(xml)
+def render(root: etree._Element, facts: PageFacts) -> bytes:
+    """Return the HTML page (UTF-8, with its doctype) for one of our OAI-PMH responses,
+    parsed (`root`: its <OAI-PMH> element)."""
     main = etree.Element("main")
     errors = root.findall(oai("error"))
     if errors:

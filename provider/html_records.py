@@ -8,7 +8,8 @@ from itertools import groupby
 
 from lxml import etree
 
-from oaiformat.namespaces import NS_OAI_DC, NS_PROVENANCE, NS_XML
+from oaiformat.namespaces import NS_PROVENANCE, NS_XML
+from oaiformat.reading import DC_ROOT
 from oaiformat.render import SAME_WORK
 from provider.html_page import (
     Neighbour,
@@ -23,7 +24,7 @@ from provider.html_page import (
     value,
 )
 
-_DC_ROOT = f"{oai('metadata')}/{{{NS_OAI_DC}}}dc"
+_DC_ROOT = f"{oai('metadata')}/{DC_ROOT}"
 _LANG = f"{{{NS_XML}}}lang"
 
 

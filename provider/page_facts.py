@@ -9,12 +9,15 @@ published sources; the provider only reads them.
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from collections.abc import Mapping, Sequence
-from html import unescape
 
+from lxml import etree
+
+from oaiformat.dublin_core import from_json
+from oaiformat.namespaces import NS_OAI
 from provider.html_page import Neighbour, PageFacts
+from provider.queries import in_sources
 from provider.settings import ProviderSettings
 from store.batches import placeholders
 from store.tables import RECORD_AUTHORS, RECORDS, WORK_MEMBERS, WORKS
@@ -23,18 +26,11 @@ from store.tables import RECORD_AUTHORS, RECORDS, WORK_MEMBERS, WORKS
 # links stop at 50 too (works.linking.MAX_LINKS), and `oai related` lists them all.
 MAX_LISTED = 50
 # A listed header's identifier, in the XML this provider writes.
-_HEADER_ID = re.compile(rb"<header(?: [^>]*)?><identifier>([^<]*)</identifier>")
+_LISTED_IDENTIFIER = f"{{{NS_OAI}}}ListIdentifiers/{{{NS_OAI}}}header/{{{NS_OAI}}}identifier"
 # The first DC title of a record; records.metadata holds a string or {"value", "lang"}.
 _TITLE = (
     "coalesce(json_extract(r.metadata, '$.title[0].value'), json_extract(r.metadata, '$.title[0]'))"
 )
-
-
-def _published(sources: tuple[str, ...] | None, column: str) -> tuple[str, list[object]]:
-    """An ` AND column IN (...)` clause for the published sources; empty when all are."""
-    if sources is None:
-        return "", []
-    return f" AND {column} IN ({placeholders(sources)})", list(sources)
 
 
 def gather(
@@ -43,10 +39,10 @@ def gather(
     settings: ProviderSettings,
     *,
     home: bool,
-    xml: bytes | None = None,
+    answer: etree._Element,
 ) -> PageFacts:
-    """Return what the page for this request needs beyond its XML answer `xml` (inside the
-    caller's read transaction, so both come from one snapshot)."""
+    """Return what the page for this request needs beyond its XML answer (`answer`, parsed;
+    inside the caller's read transaction, so both come from one snapshot)."""
     name = settings.repository_name
     request = tuple((key, value) for key, values in args.items() for value in values)
     verb = args.get("verb", [])
@@ -56,17 +52,17 @@ def gather(
     if verb == ["GetRecord"] and len(identifier) == 1:
         same, related = neighbours(conn, identifier[0], settings.sources)
         return PageFacts(name, request, same_work=same, related=related)
-    if verb == ["ListIdentifiers"] and xml is not None:
-        return PageFacts(name, request, listed=listed_records(conn, _HEADER_ID.findall(xml)))
+    if verb == ["ListIdentifiers"]:
+        identifiers = [i.text or "" for i in answer.iterfind(_LISTED_IDENTIFIER)]
+        return PageFacts(name, request, listed=listed_records(conn, identifiers))
     return PageFacts(name, request)
 
 
 def listed_records(
-    conn: sqlite3.Connection, identifiers: Sequence[bytes]
+    conn: sqlite3.Connection, wanted: Sequence[str]
 ) -> dict[str, tuple[str | None, str]]:
     """The title and byline (creators · dates) of each listed record, by identifier: a
     ListIdentifiers page lists records, not bare headers, for people."""
-    wanted = [unescape(i.decode()) for i in identifiers]
     if not wanted:
         return {}
     rows = conn.execute(
@@ -76,25 +72,19 @@ def listed_records(
     ).fetchall()
     listed: dict[str, tuple[str | None, str]] = {}
     for local, metadata in rows:
-        fields = json.loads(metadata) if metadata else {}
-        titles, creators, dates = (_values(fields, name) for name in ("title", "creator", "date"))
+        fields = from_json(json.loads(metadata)) if metadata else {}
+        titles, creators, dates = (
+            [v.value for v in fields.get(name, [])] for name in ("title", "creator", "date")
+        )
         byline = " · ".join(part for part in ("; ".join(creators), ", ".join(dates)) if part)
         listed[str(local)] = (titles[0] if titles else None, byline)
     return listed
 
 
-def _values(fields: Mapping[str, object], name: str) -> list[str]:
-    """A DC element's values from records.metadata (a string or {"value", "lang"} each)."""
-    values = fields.get(name)
-    if not isinstance(values, list):
-        return []
-    return [str(v["value"]) if isinstance(v, dict) else str(v) for v in values]
-
-
 def count_records(conn: sqlite3.Connection, settings: ProviderSettings) -> int:
     """Return how many published records there are, deleted ones included (what a full
     ListIdentifiers lists); counted on the narrow datestamp index, never the wide rows."""
-    extra, params = _published(settings.sources, "source")
+    extra, params = in_sources(settings.sources, "source")
     row = conn.execute(f"SELECT count(*) FROM {RECORDS} WHERE 1{extra}", params).fetchone()
     return int(row[0])
 
@@ -109,7 +99,7 @@ def neighbours(
     member; works with no published member are left out. Both are empty for an unknown or
     deleted record (which belongs to no work).
     """
-    extra, params = _published(sources, "r.source")
+    extra, params = in_sources(sources, "r.source")
     row = conn.execute(
         f"SELECT m.work_id FROM {RECORDS} r JOIN {WORK_MEMBERS} m ON m.record_id = r.id"
         f" WHERE r.local_identifier = ?{extra}",

@@ -22,9 +22,7 @@ class ListQuery:
     max_change_seq: int
 
 
-def _in_sources(
-    sources: tuple[str, ...] | None, column: str = "source"
-) -> tuple[str, list[object]]:
+def in_sources(sources: tuple[str, ...] | None, column: str = "source") -> tuple[str, list[object]]:
     """An ` AND column IN (...)` clause for the published sources; empty when all are."""
     if sources is None:
         return "", []
@@ -44,7 +42,7 @@ def _selection(query: ListQuery) -> tuple[str, str, list[object]]:
         if value is not None:
             clauses.append(condition)
             params.append(value)
-    extra, published = _in_sources(query.sources, f"{table}.source")
+    extra, published = in_sources(query.sources, f"{table}.source")
     return table, " WHERE " + " AND ".join(clauses) + extra, params + published
 
 
@@ -87,7 +85,7 @@ def get_record(
     conn: sqlite3.Connection, local_identifier: str, sources: tuple[str, ...] | None
 ) -> bytes | None:
     """Return the record's rendered XML, or None if no published record has the identifier."""
-    extra, params = _in_sources(sources)
+    extra, params = in_sources(sources)
     row = conn.execute(
         f"SELECT record_xml FROM {RECORDS} WHERE local_identifier = ?{extra}",
         [local_identifier, *params],
@@ -99,7 +97,7 @@ def record_exists(
     conn: sqlite3.Connection, local_identifier: str, sources: tuple[str, ...] | None
 ) -> bool:
     """True when a published record (tombstones included) has the identifier."""
-    extra, params = _in_sources(sources)
+    extra, params = in_sources(sources)
     row = conn.execute(
         f"SELECT 1 FROM {RECORDS} WHERE local_identifier = ?{extra}",
         [local_identifier, *params],
@@ -109,7 +107,7 @@ def record_exists(
 
 def earliest_datestamp(conn: sqlite3.Connection, sources: tuple[str, ...] | None) -> str | None:
     """Return the smallest local datestamp of a published record, or None when there is none."""
-    extra, params = _in_sources(sources)
+    extra, params = in_sources(sources)
     row = conn.execute(
         f"SELECT min(local_datestamp) FROM {RECORDS} WHERE 1{extra}", params
     ).fetchone()
@@ -130,8 +128,8 @@ def sample_identifier(conn: sqlite3.Connection, prefix: str) -> str | None:
 
 def has_sets(conn: sqlite3.Connection, sources: tuple[str, ...] | None) -> bool:
     """True when the repository publishes at least one set."""
-    extra, params = _in_sources(sources)
-    by_name, named = _in_sources(sources, "name")
+    extra, params = in_sources(sources)
+    by_name, named = in_sources(sources, "name")
     return any(
         conn.execute(sql, bound).fetchone() is not None
         for sql, bound in (
@@ -146,7 +144,7 @@ def harvested_sources(
     conn: sqlite3.Connection, sources: tuple[str, ...] | None
 ) -> list[tuple[str, str | None, str | None]]:
     """Return (name, repository name, base URL) of each published harvested source."""
-    extra, params = _in_sources(sources, "name")
+    extra, params = in_sources(sources, "name")
     rows = conn.execute(
         f"SELECT name, repository_name, base_url FROM {SOURCES} WHERE name != ?{extra}"
         " ORDER BY name",
@@ -169,7 +167,7 @@ def all_sets(
     named: dict[str, tuple[str, str | None]] = {}
     for name, repository_name, _ in harvested_sources(conn, sources):
         named[name] = (repository_name or name, None)
-    extra, params = _in_sources(sources)
+    extra, params = in_sources(sources)
     # Skip-scan over the set_spec-first primary key: one index seek per distinct set.
     spec = ""
     in_use: set[str] = set()
