@@ -168,13 +168,11 @@ class _SessionSickle(Sickle):  # type: ignore[misc]  # sickle has no type hints
                     spooled.write(chunk)
                 else:
                     chunks.append(chunk)
-        except requests.exceptions.ChunkedEncodingError as exc:
+        except BaseException as exc:
             if spooled is not None:
                 spooled.close()
-            raise TruncatedBody(size, exc) from exc
-        except BaseException:
-            if spooled is not None:
-                spooled.close()
+            if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+                raise TruncatedBody(size, exc) from exc
             raise
         if spooled is not None:
             spooled.seek(0)
@@ -284,8 +282,6 @@ class Client:
                     ) from exc
                 truncated_at = exc.received
                 problem = f"truncated response after {exc.received} bytes"
-            except requests.exceptions.ChunkedEncodingError as exc:
-                problem = f"truncated response: {exc}"
             except requests.exceptions.ContentDecodingError as exc:
                 # Content-Encoding: gzip over a body that is not (or is cut inside the
                 # stream): as transient as a truncated body (tests/harvester/test_faults.py).

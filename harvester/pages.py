@@ -339,7 +339,7 @@ def parse_large(stream: IO[bytes], source: str, part_records: int) -> Iterator[t
                     while element.getprevious() is not None:
                         del verb[0]  # records read before this one: memory stays flat
                     if len(collected.records) + len(collected.quarantined) >= part_records:
-                        yield _part(collected, verb), False
+                        yield _list_page(None, collected, None, verb.tag, None), False
                         collected = _Collected(source)
     except etree.XMLSyntaxError as exc:
         raise MalformedResponse(
@@ -385,13 +385,3 @@ class _CleanStream:
             self.removed += len(data) - len(cleaned)
             return cleaned
         return data
-
-
-def _part(collected: _Collected, verb: etree._Element) -> Page:
-    return Page(
-        None,
-        collected.records,
-        collected.quarantined,
-        verb=verb.tag[len(_OAI) :],
-        invalid_dc=collected.invalid_dc,
-    )

@@ -231,17 +231,6 @@ def save_page(
     writes the same rows again); the final part counts the `written_in_parts` records of
     the parts before it into the checkpoint.
     """
-    seen = len(records) + written_in_parts
-    updated = dataclasses.replace(
-        checkpoint,
-        first_response_date=checkpoint.first_response_date or page.response_date or now,
-        token=page.token,
-        token_expires=page.expiration_date,
-        cursor=checkpoint.cursor + seen,
-        pages=checkpoint.pages + 1,
-        records_seen=checkpoint.records_seen + seen,
-        complete_list_size=page.complete_list_size or checkpoint.complete_list_size,
-    )
     with store.write() as conn:
         counts = write_prepared(conn, records, now=now)
         if on_page is not None:
@@ -277,6 +266,17 @@ def save_page(
         )
         if not final:
             return checkpoint, counts
+        seen = len(records) + written_in_parts
+        updated = dataclasses.replace(
+            checkpoint,
+            first_response_date=checkpoint.first_response_date or page.response_date or now,
+            token=page.token,
+            token_expires=page.expiration_date,
+            cursor=checkpoint.cursor + seen,
+            pages=checkpoint.pages + 1,
+            records_seen=checkpoint.records_seen + seen,
+            complete_list_size=page.complete_list_size or checkpoint.complete_list_size,
+        )
         conn.execute(
             f"UPDATE {HARVEST_STATE} SET list_first_response_date = ?, token = ?,"
             " token_expires = ?, cursor = ?, pages = ?, records_seen = ?,"

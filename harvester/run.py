@@ -261,9 +261,9 @@ class SourceHarvest:
             feed.start(self._params(checkpoint))
             parts = 0  # records of the current page already written in parts
             while True:
-                self._stop_if_asked()
+                self.stop.check()
                 fed = feed.next()
-                self._stop_if_asked()  # a page fetched after the signal is not written
+                self.stop.check()  # a page fetched after the signal is not written
                 page = fed.page
                 self._note_page(fed)
                 if not fed.final:
@@ -294,9 +294,6 @@ class SourceHarvest:
             feed.close()
             self.feed_retries = feed.retries
         self._finish(checkpoint, info, guard_warning)
-
-    def _stop_if_asked(self) -> None:
-        self.stop.check()
 
     def _restart(
         self, checkpoint: ListCheckpoint, error_code: str, restarts: int

@@ -150,8 +150,11 @@ def harvest_sets(
     """Ask the origin's sets and keep them for `source`; a failure becomes a warning in
     `counts`. Returns how many sets the origin has, or None when ListSets did not complete."""
     found = list_sets(client, settings, counts, stop)
-    with store.write() as conn:
-        dropped = save_sets(conn, source, list(found.sets.values()), drop_others=found.complete)
+    dropped = 0
+    if found.sets or found.complete:  # else nothing to keep or drop
+        with store.write() as conn:
+            sets = list(found.sets.values())
+            dropped = save_sets(conn, source, sets, drop_others=found.complete)
     if found.skipped:
         logger.warning(
             "%s: ListSets: %d sets with an illegal setSpec left out", source, found.skipped

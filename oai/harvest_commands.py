@@ -92,7 +92,7 @@ def harvest(
       oai harvest
       oai harvest --url https://export.arxiv.org/oai2 --name arxiv --set cs
     """
-    _check_adhoc_options(url, adhoc_name)
+    _check_adhoc_options(url)
     _tune_gc()
     _check_until(until)
     config = obj.config
@@ -167,7 +167,7 @@ def _name(signum: int) -> str:
 _ADHOC_ONLY = {"adhoc_name": "--name", "set_spec": "--set", "prefix": "--prefix", "from_": "--from"}
 
 
-def _check_adhoc_options(url: str | None, adhoc_name: str | None) -> None:
+def _check_adhoc_options(url: str | None) -> None:
     """--name, --set, --prefix and --from describe the --url source; without --url they
     would silently do nothing, so they are a usage error."""
     if url is not None:
