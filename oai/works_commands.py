@@ -147,8 +147,7 @@ def review_command(obj: Context, limit: int | None, fmt: str) -> None:
     with obj.reader() as store:
         rows = possible_duplicates(store.conn, limit=limit)
     columns = [
-        Column("records", _pick("records"), identifiers=True),
-        Column("works", _pick("works")),
+        *fields("records", "works", identifiers=("records",)),
         Column("not merged", _why),
     ]
     echo_rows(rows, fmt, columns, empty="no possible duplicates")
@@ -355,12 +354,8 @@ def list_command(obj: Context, fmt: str) -> None:
             }
             for row in pair_listing(store.conn)
         ]
-    columns = [Column("id", _pick("id")), Column("kind", _pick("kind")), Column("what", _what)]
+    columns = [*fields("id", "kind"), Column("what", _what)]
     echo_rows(rows, fmt, columns, empty="no overrides")
-
-
-def _pick(name: str) -> Callable[[dict[str, Any]], Any]:
-    return lambda row: row.get(name)
 
 
 def _what(row: dict[str, Any]) -> str:

@@ -129,12 +129,6 @@ _CJK_RANGES = (("\u3040", "\u30ff"), ("\u3400", "\u9fff"), ("\uac00", "\ud7af"))
 CJK_RUN = re.compile("[" + "".join(f"{low}-{high}" for low, high in _CJK_RANGES) + "]+")
 
 
-def is_cjk(char: str) -> bool:
-    """True for a kana, CJK ideograph or Hangul character: scripts written without spaces
-    between words, and names keyed whole."""
-    return not char.isascii() and CJK_RUN.match(char) is not None
-
-
 def has_cjk(text: str) -> bool:
     """True when `text` holds a CJK character (one regex scan: this runs for every name)."""
     return not text.isascii() and CJK_RUN.search(text) is not None

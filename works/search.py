@@ -9,7 +9,7 @@ from typing import Any
 from store.meta import read_meta, write_meta
 from store.tables import RECORDS, RECORDS_FTS, WORK_MEMBERS
 from works.errors import BadQuery
-from works.names import CJK_RUN
+from works.names import CJK_RUN, has_cjk
 
 _BAREWORD = re.compile(r"^[\w*]+$")
 _OPERATORS = frozenset({"AND", "OR", "NOT", "NEAR"})
@@ -38,7 +38,7 @@ SEARCH_VERSION = "2"
 
 def index_text(text: str) -> str:
     """`text` as the search index holds it: CJK runs followed by their bigrams."""
-    if text.isascii() or not CJK_RUN.search(text):
+    if not has_cjk(text):
         return text
     grams: list[str] = []
     for word in _WORD.findall(text):
@@ -87,7 +87,7 @@ def _quoted(text: str) -> str:
 def _term(term: str) -> str:
     if term.startswith('"') or term in _OPERATORS:
         return term
-    if CJK_RUN.search(term):
+    if has_cjk(term):
         return _cjk_term(term)
     return term if _BAREWORD.match(term) else _quoted(term)
 
@@ -118,7 +118,7 @@ def upgrade_index(conn: sqlite3.Connection) -> int:
         for rowid, *values in conn.execute(
             f"SELECT rowid, title, creators, subjects, description FROM {RECORDS_FTS}"
         )
-        if any(v and CJK_RUN.search(str(v)) for v in values)
+        if any(v and has_cjk(str(v)) for v in values)
     ]
     conn.executemany(
         f"UPDATE {RECORDS_FTS} SET title = ?, creators = ?, subjects = ?, description = ?"
