@@ -17,10 +17,11 @@ from store.batches import IDS, placeholders, rows_in
 from store.errors import UnknownRecord
 from store.tables import RECORDS, WORK_MATCHES, WORK_MEMBERS, WORKS
 from works.browse import work_of, works_by_id
+from works.clusters import conflict_links
 from works.conflicts import conflicts
 from works.derive import stored_features
 from works.features import Features
-from works.pair_overrides import load_decisions
+from works.pair_overrides import Decisions, load_decisions
 
 # Compared pairs whose records are in two works, with both works and their identifiers.
 _APART = (
@@ -50,17 +51,20 @@ def _refusal(
     first: list[int],
     second: list[int],
     features: dict[int, Features],
-    different: set[tuple[int, int]],
+    decisions: Decisions,
     local: dict[int, str],
 ) -> list[str]:
-    """Why the two works could not be one: the first conflicting pair of their records."""
+    """Why the two works could not be one: the first pair of their records that clustering
+    refuses to link (works.clusters.conflict_links, the one rule), in words."""
+    cannot_link = conflict_links(features, decisions.different, decisions.same_pairs)
     for x in first:
         for y in second:
-            if (min(x, y), max(x, y)) in different:
+            if x not in features or y not in features or not cannot_link(x, y):
+                continue
+            if (min(x, y), max(x, y)) in decisions.different:
                 return [f"a person said {local[x]} and {local[y]} are different works"]
-            reasons = conflicts(features[x], features[y]) if x in features and y in features else []
-            if reasons:
-                return [f"{local[x]} and {local[y]} would share a work: {'; '.join(reasons)}"]
+            reasons = "; ".join(conflicts(features[x], features[y]))
+            return [f"{local[x]} and {local[y]} would share a work: {reasons}"]
     return ["the works were joined otherwise"]
 
 
@@ -76,12 +80,12 @@ def _apart_rows(conn: sqlite3.Connection, where: str, params: list[Any]) -> list
             conn, f"SELECT id, local_identifier FROM {RECORDS} WHERE id IN ({IDS})", involved
         )
     }
-    different = load_decisions(conn).different
+    decisions = load_decisions(conn)
     found = []
     for _, _, decision, evidence_text, work_a, work_b, local_a, local_b in rows:
         evidence = json.loads(str(evidence_text))
         if decision == "same":
-            why = _refusal(members[int(work_a)], members[int(work_b)], features, different, local)
+            why = _refusal(members[int(work_a)], members[int(work_b)], features, decisions, local)
         else:
             why = list(evidence.pop("not_merged", []))
         found.append(
