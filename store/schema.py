@@ -132,13 +132,18 @@ FROM {RECORDS} r;
 migrations = Migrations("oai-mirror")
 
 
+def _run(db: Database, ddl: str) -> None:
+    """Run a migration's statements one by one: executescript() would COMMIT the
+    migration's transaction."""
+    for statement in ddl.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
 @migrations()
 def m001_initial(db: Database) -> None:
     """Sources, records with their rendered XML, set memberships, set names, store metadata."""
-    # executescript() would COMMIT the migration's transaction, so run statement by statement
-    for statement in INITIAL_DDL.split(";\n"):
-        if statement.strip():
-            db.execute(statement)
+    _run(db, INITIAL_DDL)
 
 
 HARVEST_DDL = f"""
@@ -210,9 +215,7 @@ CREATE TABLE {QUARANTINE} (
 @migrations()
 def m002_harvest(db: Database) -> None:
     """What the harvester keeps per source: Identify, checkpoint, run history, quarantine."""
-    for statement in HARVEST_DDL.split(";\n"):
-        if statement.strip():
-            db.execute(statement)
+    _run(db, HARVEST_DDL)
 
 
 # Indexes a full works recompute drops and builds again after its bulk load: built once
@@ -333,9 +336,7 @@ FROM {RECORD_AUTHORS} a JOIN {WORK_MEMBERS} m ON m.record_id = a.record_id;
 @migrations()
 def m003_works(db: Database) -> None:
     """Authors, works and their evidence, matching keys, full-text search."""
-    for statement in WORKS_DDL.split(";\n"):
-        if statement.strip():
-            db.execute(statement)
+    _run(db, WORKS_DDL)
 
 
 TRUSTED_WORKS_DDL = f"""
@@ -387,9 +388,7 @@ UPDATE {STORE_META} SET value = '0' WHERE key = 'works_seq'
 def m004_trusted_works(db: Database) -> None:
     """Works under conflicts: place of publication and kind in the features, decisions on
     compared pairs, a person's same/different decisions, the review view."""
-    for statement in TRUSTED_WORKS_DDL.split(";\n"):
-        if statement.strip():
-            db.execute(statement)
+    _run(db, TRUSTED_WORKS_DDL)
 
 
 @migrations()
@@ -422,9 +421,7 @@ LEFT JOIN {WORK_MEMBERS} m ON m.record_id = r.id
 @migrations()
 def m006_records_flat_year_and_work(db: Database) -> None:
     """records_flat gains `year` and `work_id` (views only: no table is rewritten)."""
-    for statement in BROWSING_DDL.split(";\n"):
-        if statement.strip():
-            db.execute(statement)
+    _run(db, BROWSING_DDL)
 
 
 @migrations()
