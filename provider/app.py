@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 import logging
-import re
 import threading
 import time
 import zlib
@@ -107,7 +106,6 @@ def _text(status: str, text: str, extra: list[tuple[str, str]] | None = None) ->
     return _Answer(status, headers + (extra or []), body)
 
 
-_ERROR_CODE = re.compile(rb'<error code="([A-Za-z]+)"')
 _IDENTIFY = {"verb": ["Identify"]}
 
 
@@ -218,8 +216,7 @@ class ProviderApp:
         conn = self._connection().conn
         conn.execute("BEGIN")  # one snapshot for every query of this response
         try:
-            body = self.repository.respond(conn, _IDENTIFY if home else args, base_url, now)
-            errors = tuple(sorted({c.decode() for c in _ERROR_CODE.findall(body[:65536])}))
+            body, errors = self.repository.respond(conn, _IDENTIFY if home else args, base_url, now)
             if for_people:
                 # The page is built from the XML a harvester gets, plus a few store facts.
                 answer = parse_bytes(body)  # ours, parsed once for the page and its facts

@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from oaiformat.datestamps import format_utc
 from provider import queries, responses, tokens
@@ -35,6 +36,13 @@ OAI_DC = "oai_dc"
 COMPRESSION = ("gzip", "deflate")
 
 
+class Reply(NamedTuple):
+    """One response: its XML, and the OAI error codes it carries (none for an answer)."""
+
+    body: bytes
+    errors: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Repository:
     """This repository as seen through the protocol: settings plus the token keys."""
@@ -48,17 +56,20 @@ class Repository:
         args: Mapping[str, Sequence[str]],
         base_url: str,
         now: datetime,
-    ) -> bytes:
-        """Return the XML response to one request; OAI errors become <error> elements."""
+    ) -> Reply:
+        """Return the XML response to one request; OAI errors become <error> elements (and
+        their codes are returned with it, for the access log)."""
         response_date = format_utc(now)
         echo = {name: values[0] for name, values in args.items() if values}
         try:
             request = parse_request(args)
-            return self._dispatch(conn, request, echo, base_url, now, response_date)
+            return Reply(self._dispatch(conn, request, echo, base_url, now, response_date))
         except OAIErrors as problems:
-            return responses.errors(response_date, base_url, echo, problems.errors)
+            errors = problems.errors
         except OAIError as problem:
-            return responses.errors(response_date, base_url, echo, [problem])
+            errors = [problem]
+        body = responses.errors(response_date, base_url, echo, errors)
+        return Reply(body, tuple(sorted({e.code for e in errors})))
 
     def _dispatch(
         self,
