@@ -225,9 +225,10 @@ def render_pages(size: int, base_url: str, corpus: str) -> tuple[list[bytes], Se
 _SERVED = "served: "
 
 
-def serve(size: int, corpus: str) -> None:
+def serve(size: int, corpus: str, delay: float = 0.0) -> None:
     """Render `size` records of `corpus` into pages, then serve them on a free port of
-    127.0.0.1."""
+    127.0.0.1, waiting `delay` seconds before each list page (a real repository's time to
+    make one)."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -255,6 +256,8 @@ def serve(size: int, corpus: str) -> None:
                 response = pages[0]
             else:
                 response = error_response(base_url, "cannotDisseminateFormat", "only oai_dc")
+            if verb == "ListRecords" and delay:
+                time.sleep(delay)
             self.wfile.write(response)
 
         def do_GET(self) -> None:
@@ -291,9 +294,13 @@ def serve(size: int, corpus: str) -> None:
 
 
 @contextlib.contextmanager
-def page_server(size: int, corpus: str) -> Iterator[tuple[bench_common.Server, Served]]:
-    """Start the page server for `size` records of `corpus`; kill it afterwards."""
+def page_server(
+    size: int, corpus: str, delay: float = 0.0
+) -> Iterator[tuple[bench_common.Server, Served]]:
+    """Start the page server for `size` records of `corpus` (waiting `delay` seconds before
+    each list page); kill it afterwards."""
     command = [sys.executable, SCRIPT, "--serve", str(size), "--corpus", corpus]
+    command += ["--page-delay", str(delay)]
     with bench_common.running("the page", command, poll_s=0.05) as server:
         served = None
         for line in server.log:

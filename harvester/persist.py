@@ -21,12 +21,13 @@ from store.meta import next_count
 from store.records import SaveCounts, SourceInfo, ensure_source
 from store.tables import HARVEST_RUNS, HARVEST_STATE, QUARANTINE, RECORDS, SOURCES
 from store.withdrawal import withdraw
-from store.writes import PreparedRecord, write_prepared
+from store.writes import PreparedRecord, current_change_seq, write_prepared
 
 # Work done with each page inside its transaction (the works package derives the page's
-# rows through it, handed in by `oai`): it sees the page's records written, and an error
-# in it rolls the whole page back.
-PageHook = Callable[[sqlite3.Connection, Sequence[PreparedRecord]], None]
+# records through it, handed in by `oai`), given the write number of the records the page
+# changed (`records.change_seq`); not called for a page that changed nothing. An error in it
+# rolls the whole page back.
+PageHook = Callable[[sqlite3.Connection, int], None]
 
 # harvest_state with no list in progress.
 _NO_LIST = (
@@ -233,8 +234,8 @@ def save_page(
     """
     with store.write() as conn:
         counts = write_prepared(conn, records, now=now)
-        if on_page is not None:
-            on_page(conn, records)
+        if on_page is not None and counts.added + counts.updated + counts.deleted:
+            on_page(conn, current_change_seq(conn))
         if checkpoint.full and records:
             conn.execute(
                 f"UPDATE {RECORDS} SET seen_list = ?"

@@ -31,6 +31,7 @@ from store.errors import StoreError
 from store.records import find_record_id
 from store.withdrawal import source_record_ids
 from store.withdrawal import withdraw as withdraw_records
+from works.ahead import derive_page
 
 logger = logging.getLogger(__name__)
 
@@ -236,6 +237,9 @@ def _harvest_sources(
             config.provider.repository_identifier,
             jobs,
             progress,
+            # Each page's records are derived with the page, so the works update after the
+            # last page only compares and clusters.
+            on_page=derive_page,
             interrupt=interrupt,
         )
     finally:

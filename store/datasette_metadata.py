@@ -14,6 +14,7 @@ from typing import Any
 from store.schema_docs import SchemaDocs
 from store.tables import (
     AUTHORS,
+    DERIVED_AHEAD,
     HARVEST_RUNS,
     MATCH_FEATURES,
     MATCH_KEYS,
@@ -33,7 +34,14 @@ PLUGIN = "oai-mirror"
 
 # Bookkeeping a person browsing the mirror does not need (still reachable by URL, and
 # listed under "hidden tables"); the FTS index's own tables are hidden by Datasette.
-HIDDEN = ("_sqlite_migrations", STORE_META, MATCH_FEATURES, MATCH_KEYS, RECORDS_FTS)
+HIDDEN = (
+    "_sqlite_migrations",
+    STORE_META,
+    MATCH_FEATURES,
+    MATCH_KEYS,
+    DERIVED_AHEAD,
+    RECORDS_FTS,
+)
 
 # `?_search=` on these tables and views goes to the full-text index, whose rowid is the
 # record id: {table: its record id column}.

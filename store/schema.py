@@ -12,6 +12,7 @@ from sqlite_utils.migrations import Migrations
 from store.tables import (
     AUTHOR_OVERRIDES,
     AUTHORS,
+    DERIVED_AHEAD,
     HARVEST_RUNS,
     HARVEST_STATE,
     MATCH_FEATURES,
@@ -429,3 +430,23 @@ def m007_set_descriptions(db: Database) -> None:
     """Set names gain the origin's oai_dc setDescription (issue 12): harvested with ListSets
     and imported from JSONL set lines, republished in the provider's ListSets."""
     db.execute(f"ALTER TABLE {SETS} ADD COLUMN set_description TEXT")
+
+
+DERIVED_AHEAD_DDL = f"""
+-- Records a harvested page derived in its own transaction, ahead of the works update: what
+-- they were derived from and what they were at the last works update. Emptied by every
+-- works update.
+CREATE TABLE {DERIVED_AHEAD} (
+    record_id INTEGER PRIMARY KEY,
+    change_seq INTEGER NOT NULL,
+    old_features TEXT,
+    old_creators TEXT NOT NULL
+)
+"""
+
+
+@migrations()
+def m008_derived_ahead(db: Database) -> None:
+    """A harvest derives each page's records in the page's transaction (issue 10); the
+    works update after it only compares and clusters them."""
+    _run(db, DERIVED_AHEAD_DDL)

@@ -19,6 +19,7 @@ from store.tables import (
     MATCH_FEATURES,
     MATCH_KEYS,
     RECORD_AUTHORS,
+    RECORDS,
     RECORDS_FTS,
 )
 from works.features import Features, features_of
@@ -195,6 +196,17 @@ def derive_batch(rows: Sequence[SourceRow], overrides: Overrides) -> DerivedRows
         keys=[(key, d.record_id) for d in batch for key in d.keys],
         search=[(d.record_id, *d.search) for d in batch if d.search is not None],
     )
+
+
+def live_rows(conn: sqlite3.Connection, record_ids: Sequence[int]) -> list[SourceRow]:
+    """These records, when live, as derive_batch reads them (search rows wanted)."""
+    rows = rows_in(
+        conn,
+        f"SELECT id, source, identifier, metadata FROM {RECORDS}"
+        f" WHERE id IN ({IDS}) AND deleted = 0",
+        record_ids,
+    )
+    return [SourceRow(int(i), str(s), str(x), m, True) for i, s, x, m in rows]
 
 
 def write_rows(conn: sqlite3.Connection, rows: DerivedRows) -> None:

@@ -27,7 +27,9 @@ from works.derive import (
     DerivedRows,
     Overrides,
     SourceRow,
+    delete_derived,
     derive_batch,
+    live_rows,
     load_overrides,
     stored_features,
     write_rows,
@@ -74,22 +76,22 @@ def _derived_batches(
             yield pending.popleft().result()
 
 
-def recompute_all(
+def _batches_of(conn: sqlite3.Connection, record_ids: list[int]) -> Iterator[list[SourceRow]]:
+    """These records, when live, a batch at a time (search rows wanted)."""
+    for start in range(0, len(record_ids), _BATCH):
+        yield live_rows(conn, record_ids[start : start + _BATCH])
+
+
+def _derive_every_record(
     conn: sqlite3.Connection,
     changed: set[int],
-    written: set[int],
-    now: str,
+    overrides: Overrides,
     report: WorksReport,
     processes: int,
-) -> list[int]:
-    report.full = True
-    overrides = load_overrides(conn)
-    conn.execute("DROP TABLE IF EXISTS temp.old_links")
-    conn.execute(
-        f"CREATE TEMP TABLE old_links AS SELECT m.record_id, w.signature FROM {WORK_MEMBERS} m"
-        f" JOIN {WORKS} w ON w.id = m.work_id WHERE w.members > 1"
-    )
-    for table in (RECORD_AUTHORS, MATCH_FEATURES, MATCH_KEYS, WORK_MATCHES, WORKS, WORK_MEMBERS):
+) -> None:
+    """Every live record derived again (the search rows of the changed ones only), into
+    emptied tables whose bulk indexes are built after the inserts."""
+    for table in (RECORD_AUTHORS, MATCH_FEATURES, MATCH_KEYS):
         conn.execute(f"DELETE FROM {table}")
     for name in BULK_INDEXES:
         conn.execute(f"DROP INDEX {name}")
@@ -99,6 +101,36 @@ def recompute_all(
         report.records += rows.records
     for statement in BULK_INDEXES.values():
         conn.execute(statement)
+
+
+def recompute_all(
+    conn: sqlite3.Connection,
+    changed: set[int],
+    written: set[int],
+    now: str,
+    report: WorksReport,
+    processes: int,
+    derive: list[int] | None = None,
+) -> list[int]:
+    """Rebuild every match, work and authors row; derive every live record again, or only
+    the records `derive` names (the others' derived rows are current: unchanged, or derived
+    ahead by a harvest's pages)."""
+    report.full = True
+    overrides = load_overrides(conn)
+    conn.execute("DROP TABLE IF EXISTS temp.old_links")
+    conn.execute(
+        f"CREATE TEMP TABLE old_links AS SELECT m.record_id, w.signature FROM {WORK_MEMBERS} m"
+        f" JOIN {WORKS} w ON w.id = m.work_id WHERE w.members > 1"
+    )
+    for table in (WORK_MATCHES, WORKS, WORK_MEMBERS):
+        conn.execute(f"DELETE FROM {table}")
+    if derive is None:
+        _derive_every_record(conn, changed, overrides, report, processes)
+    else:
+        delete_derived(conn, derive, search=True)
+        for rows in _derived_batches(_batches_of(conn, derive), overrides, processes):
+            write_rows(conn, rows)
+        report.records = len(changed)
     all_group_matches(conn, report)
     decisions = load_decisions(conn)
     pairs = conn.execute(f"{PAIRS} GROUP BY record_a, record_b").fetchall() + decisions.same

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from store.batches import IDS, chunks, execute_in, placeholders, rows_in
-from store.tables import RECORDS, WORK_MATCHES, WORK_MEMBERS, WORKS
+from store.tables import WORK_MATCHES, WORK_MEMBERS, WORKS
 from works import author_table
+from works.ahead import Ahead
 from works.clusters import (
     cluster,
     conflict_links,
@@ -21,9 +22,9 @@ from works.clusters import (
     write_components,
 )
 from works.derive import (
-    SourceRow,
     delete_derived,
     derive_batch,
+    live_rows,
     load_overrides,
     stored_features,
     write_rows,
@@ -33,17 +34,6 @@ from works.pair_overrides import Decisions, load_decisions
 from works.pairs import GROUP_ROWS, PAIRS, Previous, grouped_matches, insert_matches
 from works.report import WorksReport
 from works.rules import candidate_keys, key_hash
-
-
-def _source_rows(conn: sqlite3.Connection, record_ids: Sequence[int]) -> list[SourceRow]:
-    """These records, when live, as derive_batch reads them (search rows wanted)."""
-    rows = rows_in(
-        conn,
-        f"SELECT id, source, identifier, metadata FROM {RECORDS}"
-        f" WHERE id IN ({IDS}) AND deleted = 0",
-        record_ids,
-    )
-    return [SourceRow(int(i), str(s), str(x), m, True) for i, s, x, m in rows]
 
 
 def _closure(
@@ -132,20 +122,40 @@ def _recluster(
 
 
 def refresh_changed(
-    conn: sqlite3.Connection, changed: list[int], written: set[int], now: str, report: WorksReport
+    conn: sqlite3.Connection,
+    changed: list[int],
+    written: set[int],
+    now: str,
+    report: WorksReport,
+    ahead: Mapping[int, Ahead] | None = None,
+    ready: set[int] | None = None,
 ) -> list[int]:
+    """Refresh the works around the changed records. Those in `ready` were derived ahead by
+    a harvest's pages and are not derived again; `ahead` gives the state at the last works
+    update of every record derived ahead (their derived rows have moved on since)."""
+    ahead = ahead or {}
+    ready = ready or set()
     overrides = load_overrides(conn)
-    old_rows = author_table.creator_rows(conn, changed)
-    old_features = delete_derived(conn, changed, search=True)
+    stale = [r for r in changed if r not in ready]
+    behind = [r for r in changed if r not in ahead]
+    old_rows = author_table.creator_rows(conn, behind)
+    old_rows += [(r, k, n) for r in changed if r in ahead for k, n in ahead[r].old_creators]
+    old_features = [f for f in delete_derived(conn, stale, search=True) if f.record_id not in ahead]
+    changed_set = set(changed)
+    old_features += [
+        a.old_features for r, a in ahead.items() if a.old_features and r in changed_set
+    ]
     by_group: dict[int, list[Features]] = defaultdict(list)
     for feature in old_features:
         for group_key in {key_hash(k) for k in candidate_keys(feature)}:
             by_group[group_key].append(feature)
     previous = Previous(set(changed), by_group)
-    derived = derive_batch(_source_rows(conn, changed), overrides)
+    derived = derive_batch(live_rows(conn, stale), overrides)
     write_rows(conn, derived)
     report.records = len(changed)
     groups = set(by_group) | {key for key, _ in derived.keys}
+    for feature in stored_features(conn, sorted(ready)):
+        groups.update(key_hash(k) for k in candidate_keys(feature))
     seeds = set(changed)
     for chunk in chunks(sorted(groups)):
         marks = placeholders(chunk)
@@ -165,6 +175,7 @@ def refresh_changed(
     region = _Region()
     relinks = _recluster(conn, seeds, written, now, report, region)
     new_rows = [(a.record_id, a.key, a.name) for a in derived.authors if a.role == "creator"]
+    new_rows += author_table.creator_rows(conn, sorted(ready))
     author_table.apply_changes(conn, _author_changes(conn, old_rows, new_rows, region))
     return relinks
 

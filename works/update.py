@@ -22,6 +22,7 @@ from store.db import Store
 from store.meta import read_meta, write_meta
 from store.tables import RECORDS
 from store.writes import current_change_seq
+from works.ahead import current_ahead, forget_ahead, load_ahead
 from works.full import recompute_all
 from works.incremental import refresh_changed
 from works.linking import relink
@@ -104,16 +105,25 @@ def refresh_in_transaction(
         return report
     written = set(changed_records(conn, done))
     changed = sorted(written | set(records))
+    ahead = load_ahead(conn)
+    # Derived ahead by a harvest's pages, from the record's last write: not derived again
+    # (unless an override names it).
+    ready = current_ahead(conn, ahead, sorted(written - set(records)))
+    stale = [r for r in changed if r not in ready]
     # Counting the live records scans the table: only worth it when the change is large.
     live = None
     if full or len(changed) > SMALL_CHANGE:
         live = int(conn.execute(f"SELECT count(*) FROM {RECORDS} WHERE deleted = 0").fetchone()[0])
     if live is not None and (full or len(changed) > FULL_SHARE * live):
+        derive_all = full or len(stale) > FULL_SHARE * live
         if processes is None:
-            processes = 2 if live >= PARALLEL_FROM else 1
-        relinks = recompute_all(conn, set(changed), written, now, report, processes)
+            processes = 2 if (live if derive_all else len(stale)) >= PARALLEL_FROM else 1
+        relinks = recompute_all(
+            conn, set(changed), written, now, report, processes, None if derive_all else stale
+        )
     else:
-        relinks = refresh_changed(conn, changed, written, now, report)
+        relinks = refresh_changed(conn, changed, written, now, report, ahead, ready)
+    forget_ahead(conn)
     # Stamped when the work is done: a harvester reading meanwhile sees the old snapshot, so
     # an earlier stamp could fall before its next `from` and the change would never reach it.
     stamp = format_utc(clock()) if clock is not None else now

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from xml.sax.saxutils import escape
 
 RESPONSE_DATE = "2024-05-01T12:00:00Z"
@@ -39,9 +39,16 @@ def record(identifier: str, title: str | None = None) -> str:
     )
 
 
-def page(identifiers: Sequence[str], token: str | None = None, *, size: int | None = None) -> bytes:
-    """A ListRecords page with these records, ending with `token` (None: the last page)."""
-    records = "".join(record(i) for i in identifiers)
+def page(
+    identifiers: Sequence[str],
+    token: str | None = None,
+    *,
+    size: int | None = None,
+    titles: Mapping[str, str] | None = None,
+) -> bytes:
+    """A ListRecords page with these records, ending with `token` (None: the last page);
+    `titles` gives some of them a title other than their identifier."""
+    records = "".join(record(i, (titles or {}).get(i)) for i in identifiers)
     attributes = f' completeListSize="{size}"' if size is not None else ""
     resumption = (
         f"<resumptionToken{attributes}>{escape(token)}</resumptionToken>"

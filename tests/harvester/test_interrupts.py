@@ -21,6 +21,7 @@ from tests.conftest import REPOSITORY_IDENTIFIER, filled_store_file, serve
 from tests.harvester import bodies, faults
 from tests.harvester.faults import MAX_ACTION_SECONDS, FaultServer, Reply, Stall
 from tests.harvester.remote import Mirror, ProviderClock, committed_pages, mirrored, published
+from tests.works.test_ahead import assert_same_as_full
 from tests.xsd import ResponseValidator
 
 PAGE_SIZE = 5
@@ -117,11 +118,26 @@ def test_a_signal_stops_the_harvest_and_keeps_its_progress(
         assert token  # the checkpoint is kept
         kept = committed_pages(mirror.db, "src")
         assert 2 <= kept < 14
+        # The committed pages' records were derived with them, for the next works update.
+        assert _derived_ahead(mirror.db) >= 2 * PAGE_SIZE
         # The next run resumes from the checkpoint and completes the list.
         again = mirror.run("harvest", "src")
         assert again.exit_code == 0, again.output
     assert _last_run(mirror.db)[0] == "completed"
     assert mirrored(mirror.db, "src") == published(provider_db)
+    conn = sqlite3.connect(mirror.db)
+    try:
+        assert_same_as_full(conn)  # derived_ahead emptied, works as a full recompute has them
+    finally:
+        conn.close()
+
+
+def _derived_ahead(db: Path) -> int:
+    conn = sqlite3.connect(db)
+    try:
+        return int(conn.execute("SELECT count(*) FROM derived_ahead").fetchone()[0])
+    finally:
+        conn.close()
 
 
 def test_a_run_time_cap_stops_a_slow_source_and_the_next_run_resumes(

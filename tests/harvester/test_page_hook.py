@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from harvester.client import Client
 from harvester.run import RunSummary, SourceHarvest
 from harvester.settings import HarvesterSettings, SourceSettings
-from store.batches import placeholders
 from store.db import Store, open_store
-from store.writes import PreparedRecord
 from tests.harvester import bodies
 from tests.harvester.faults import FaultServer, Reply
 
@@ -24,16 +21,15 @@ class Hook:
 
     def __init__(self, fail_on: int | None = None) -> None:
         self.fail_on = fail_on
-        self.calls: list[tuple[bool, list[str], list[str]]] = []
+        self.calls: list[tuple[bool, list[str], int]] = []
 
-    def __call__(self, conn: sqlite3.Connection, records: Sequence[PreparedRecord]) -> None:
-        identifiers = [r.identifier for r in records]
-        stored = conn.execute(
-            f"SELECT identifier FROM records WHERE identifier IN ({placeholders(records)})"
-            " ORDER BY identifier",
-            identifiers,
+    def __call__(self, conn: sqlite3.Connection, change_seq: int) -> None:
+        written = conn.execute(
+            "SELECT identifier FROM records WHERE change_seq = ? ORDER BY identifier",
+            [change_seq],
         ).fetchall()
-        self.calls.append((conn.in_transaction, identifiers, [str(r[0]) for r in stored]))
+        total = conn.execute("SELECT count(*) FROM records").fetchone()[0]
+        self.calls.append((conn.in_transaction, [str(r[0]) for r in written], total))
         if len(self.calls) == self.fail_on:
             raise sqlite3.OperationalError("the page hook refused")
 
@@ -72,9 +68,36 @@ def test_the_hook_sees_each_page_written_inside_its_transaction(
     finally:
         store.close()
     assert hook.calls == [
-        (True, ["oai:x:1", "oai:x:2"], ["oai:x:1", "oai:x:2"]),
-        (True, ["oai:x:3", "oai:x:4"], ["oai:x:3", "oai:x:4"]),
+        (True, ["oai:x:1", "oai:x:2"], 2),
+        (True, ["oai:x:3", "oai:x:4"], 4),
     ]
+
+
+def test_the_hook_is_given_only_what_a_page_changed(server: FaultServer, tmp_path: Path) -> None:
+    store = open_store(tmp_path / "m.db")
+    try:
+        _play_two_pages(server)
+        assert _harvest(store, server, Hook()).status == "completed"
+        # The same list again, with one record changed: the first page changed nothing.
+        server.play(
+            Reply(bodies.page(["oai:x:1", "oai:x:2"], "t1", size=4)),
+            Reply(bodies.page(["oai:x:3", "oai:x:4"], size=4, titles={"oai:x:4": "Changed"})),
+        )
+        hook = Hook()
+        summary = SourceHarvest(
+            store,
+            SourceSettings("src", server.url),
+            Client(server.url, SETTINGS, sleep=lambda _: None),
+            SETTINGS,
+            repository_identifier="repository.example.org",
+            clock=lambda: datetime.now(UTC),
+            full=True,
+            on_page=hook,
+        ).run()
+        assert summary.status == "completed"
+    finally:
+        store.close()
+    assert hook.calls == [(True, ["oai:x:4"], 4)]
 
 
 def test_a_failing_hook_rolls_its_page_back_and_keeps_the_pages_before(

@@ -201,6 +201,30 @@ def _variant(rng: random.Random, original: Record, index: int) -> Record:
     return rec("c", f"v{index}", metadata)
 
 
+def random_changes(
+    rng: random.Random,
+    records: Sequence[Record],
+    count: int,
+    first_index: int,
+    *,
+    deleted: float = 0.3,
+    changed: Callable[[random.Random, Record, int], Record] = _variant,
+) -> list[Record]:
+    """`count` changes to the records: deletions (a `deleted` share), changed records (by
+    default new variants of them) and new records, numbered from `first_index`."""
+    changes: list[Record] = []
+    for i in range(count):
+        kind = rng.random()
+        target = rng.choice(records)
+        if kind < deleted:
+            changes.append(rec(target.source, target.identifier, None))
+        elif kind < 0.7:
+            changes.append(changed(rng, target, first_index + i))
+        else:
+            changes.append(_random_record(rng, first_index + i))
+    return changes
+
+
 def test_incremental_refreshes_give_what_a_full_recompute_gives(store: Store) -> None:
     rng = random.Random(7)  # noqa: S311 - test data, not secrets
     records = [_random_record(rng, i) for i in range(150)]
@@ -208,16 +232,7 @@ def test_incremental_refreshes_give_what_a_full_recompute_gives(store: Store) ->
     write(store, records)
     conn = store.conn
     for round_ in range(4):
-        changes: list[Record] = []
-        for i in range(25):
-            kind = rng.random()
-            target = rng.choice(records)
-            if kind < 0.3:
-                changes.append(rec(target.source, target.identifier, None))
-            elif kind < 0.7:
-                changes.append(_variant(rng, target, 1000 * (round_ + 1) + i))
-            else:
-                changes.append(_random_record(rng, 1000 * (round_ + 1) + i))
+        changes = random_changes(rng, records, 25, 1000 * (round_ + 1))
         report = write(store, changes, f"2024-06-0{round_ + 1}T00:00:00Z")
         assert not report.full
         incremental = _snapshot(conn)

@@ -1,0 +1,176 @@
+"""Deriving ahead: records derived page by page, then clustered by the works update, give
+exactly what a full recompute gives, however pages, other writes and overrides interleave."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from oaiformat.record import Record
+from store.db import Store, open_store
+from store.records import SourceInfo, ensure_source
+from store.writes import current_change_seq, save_records
+from tests.conftest import REPOSITORY_IDENTIFIER
+from tests.works.test_refresh import _random_record, _snapshot, _variant, random_changes, rec
+from works import ahead, overrides, update
+from works.report import WorksReport
+from works.update import refresh_in_transaction as refresh
+
+NOW = "2024-05-01T12:00:00Z"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return open_store(tmp_path / "mirror.db")
+
+
+def harvest_page(store: Store, records: Sequence[Record], now: str = NOW) -> None:
+    """Write one page as a harvest does: its records derived in the page's transaction."""
+    with store.write() as conn:
+        for source in sorted({r.source for r in records}):
+            ensure_source(conn, SourceInfo(source, f"http://{source}.example.org/oai"), now)
+        counts = save_records(conn, records, repository_identifier=REPOSITORY_IDENTIFIER, now=now)
+        if counts.added + counts.updated + counts.deleted:
+            ahead.derive_page(conn, current_change_seq(conn))
+
+
+def import_records(store: Store, records: Sequence[Record], now: str = NOW) -> None:
+    """Write records as an import does: nothing derived until the works update."""
+    with store.write() as conn:
+        for source in sorted({r.source for r in records}):
+            ensure_source(conn, SourceInfo(source, f"http://{source}.example.org/oai"), now)
+        save_records(conn, records, repository_identifier=REPOSITORY_IDENTIFIER, now=now)
+
+
+def update_works(store: Store, now: str = NOW) -> WorksReport:
+    with store.write() as conn:
+        return refresh(conn, repository_identifier=REPOSITORY_IDENTIFIER, now=now)
+
+
+def state(conn: sqlite3.Connection) -> tuple[object, ...]:
+    search_rows = conn.execute(
+        "SELECT rowid, title, creators, subjects, description FROM records_fts ORDER BY rowid"
+    ).fetchall()
+    features = conn.execute("SELECT * FROM match_features ORDER BY record_id").fetchall()
+    keys = conn.execute("SELECT * FROM match_keys ORDER BY 1, 2").fetchall()
+    return (*_snapshot(conn), search_rows, features, keys)
+
+
+def assert_same_as_full(conn: sqlite3.Connection) -> None:
+    """The store equals a full recompute of a copy of it, which relinks nothing."""
+    assert conn.execute("SELECT count(*) FROM derived_ahead").fetchone()[0] == 0
+    kept = state(conn)
+    copy = sqlite3.connect(":memory:")
+    conn.backup(copy)
+    copy.execute("BEGIN")
+    full = refresh(copy, repository_identifier=REPOSITORY_IDENTIFIER, now=NOW, full=True)
+    assert full.relinked == 0
+    assert state(copy) == kept
+
+
+def _edited(rng: random.Random, record: Record, index: int) -> Record:
+    """The same record (source and identifier) with other metadata: a variant of it, or a
+    record of its own."""
+    other = _variant(rng, record, index) if record.metadata else _random_record(rng, index)
+    return rec(record.source, record.identifier, {k: list(v) for k, v in other.metadata.items()})
+
+
+def _pages(records: Sequence[Record], size: int) -> list[list[Record]]:
+    return [list(records[i : i + size]) for i in range(0, len(records), size)]
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["incremental", "reclustered"])
+def test_pages_derived_ahead_then_clustered_equal_a_full_recompute(
+    store: Store, monkeypatch: pytest.MonkeyPatch, large: bool
+) -> None:
+    if large:  # every update takes the path a large harvest takes: all works rebuilt
+        monkeypatch.setattr(update, "SMALL_CHANGE", 0)
+        monkeypatch.setattr(update, "FULL_SHARE", 0.0)
+    rng = random.Random(17)  # noqa: S311 - test data, not secrets
+    records = [_random_record(rng, i) for i in range(150)]
+    records += [_variant(rng, rng.choice(records), i) for i in range(60)]
+    rng.shuffle(records)
+    for page in _pages(records, 20):
+        harvest_page(store, page)
+    conn = store.conn
+    assert conn.execute("SELECT count(*) FROM derived_ahead").fetchone()[0] == 210
+    report = update_works(store)
+    assert report.full == large
+    assert_same_as_full(conn)
+    for round_ in range(3):
+        now = f"2024-06-0{round_ + 1}T00:00:00Z"
+        changes = random_changes(
+            rng, records, 40, 1000 * (round_ + 1), deleted=0.25, changed=_edited
+        )
+        pages = _pages(changes, 10)
+        # Some records change twice in one harvest (two pages), and one page arrives by
+        # import: nothing derived ahead.
+        harvest_page(store, pages[0], now)
+        harvest_page(store, [_edited(rng, r, 5000 + i) for i, r in enumerate(pages[0][:3])], now)
+        import_records(store, pages[1], now)
+        for page in pages[2:]:
+            harvest_page(store, page, now)
+        update_works(store, now)
+        assert_same_as_full(conn)
+    assert any(m > 1 for (m,) in conn.execute("SELECT members FROM works"))
+
+
+def test_a_record_written_again_after_its_page_is_derived_again(store: Store) -> None:
+    rng = random.Random(3)  # noqa: S311 - test data, not secrets
+    records = [_random_record(rng, i) for i in range(60)]
+    records += [_variant(rng, r, i) for i, r in enumerate(records[:20])]
+    harvest_page(store, records)
+    update_works(store)
+    harvest_page(store, [_edited(rng, r, 100 + i) for i, r in enumerate(records[:10])])
+    # The same records imported over the harvested versions: their derived rows are stale.
+    import_records(store, [_edited(rng, r, 200 + i) for i, r in enumerate(records[:5])])
+    update_works(store)
+    assert_same_as_full(store.conn)
+
+
+def test_an_override_before_the_update_rederives_records_derived_ahead(store: Store) -> None:
+    rng = random.Random(5)  # noqa: S311 - test data, not secrets
+    records = [_random_record(rng, i) for i in range(80)]
+    harvest_page(store, records)
+    update_works(store)
+    harvest_page(store, [_edited(rng, r, 100 + i) for i, r in enumerate(records[:30])])
+    conn = store.conn
+    key, identifier = conn.execute(
+        "SELECT a.author_key, r.identifier FROM record_authors a JOIN records r"
+        " ON r.id = a.record_id JOIN derived_ahead d ON d.record_id = r.id LIMIT 1"
+    ).fetchone()
+    # An override saved while a harvest is between pages: its refresh names the records.
+    with store.write() as c:
+        changed = overrides.split(c, key, identifier, f"{key} (other)", note=None, now=NOW)
+        refresh(c, repository_identifier=REPOSITORY_IDENTIFIER, now=NOW, records=changed)
+    assert_same_as_full(conn)
+    assert conn.execute(
+        "SELECT count(*) FROM record_authors WHERE author_key = ?", [f"{key} (other)"]
+    ).fetchone()[0]
+
+
+def test_a_page_derivation_cannot_handle_is_left_to_the_update(
+    store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    rng = random.Random(9)  # noqa: S311 - test data, not secrets
+    records = [_random_record(rng, i) for i in range(40)]
+    harvest_page(store, records[:20])
+
+    def broken(*_: object) -> None:
+        raise ValueError("a record derivation cannot read")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ahead, "derive_batch", broken)
+        harvest_page(store, records[20:])
+    conn = store.conn
+    assert "deriving it failed" in caplog.text
+    assert conn.execute("SELECT count(*) FROM records").fetchone()[0] == 40  # page written
+    assert conn.execute("SELECT count(*) FROM derived_ahead").fetchone()[0] == 20
+    assert conn.execute("SELECT count(*) FROM match_features").fetchone()[0] == 20
+    update_works(store)
+    assert conn.execute("SELECT count(*) FROM match_features").fetchone()[0] == 40
+    assert_same_as_full(conn)
