@@ -20,7 +20,7 @@ import traceback
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from harvester.client import Client, Fetched
 from harvester.errors import FetchError, HarvestError, Interrupted, MalformedResponse
@@ -30,6 +30,9 @@ from harvester.stopping import RunStop
 from oaiformat.datestamps import format_utc
 from store.records import SourceInfo
 from store.writes import PreparedRecord, prepare_record
+
+if TYPE_CHECKING:
+    from harvester.persist import PageWork
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +55,11 @@ class FedPage:
     retries: int
     # False for a part of a large page: its records are written, the checkpoint stays.
     final: bool = True
+    # Records of the same page sent in parts before this one, by the same fetch (a page
+    # fetched again after a break starts again from 0).
+    records_before: int = 0
+    # What the page work prepared for the records (harvester.persist.PageWork), if any.
+    work: Any = None
 
 
 class Feed(Protocol):
@@ -79,26 +87,28 @@ PART_RECORDS = 1000
 
 def fetch_page(
     client: Client, params: Mapping[str, str], settings: HarvesterSettings, source: str
-) -> Iterator[tuple[str, Page, int, bool]]:
+) -> Iterator[tuple[str, Page, int, bool, int]]:
     """Fetch and parse one page, fetching again what cannot be used.
 
-    Yields (url, page, bytes received in all attempts, final): one final page, or for a
-    body spooled to disk, parts of PART_RECORDS records and then the final part (bytes
-    are counted on the final one). Raises FetchError, or MalformedResponse when every
-    attempt was unreadable.
+    Yields (url, page, bytes received in all attempts, final, records of the page in the
+    parts before it): one final page, or for a body spooled to disk, parts of PART_RECORDS
+    records and then the final part (bytes are counted on the final one). Raises
+    FetchError, or MalformedResponse when every attempt was unreadable.
     """
     received = 0
     unreadable: tuple[int, str] | None = None  # the last large body's size and its error
     for attempt in range(1, settings.max_attempts + 1):
         fetched = client.fetch(params, spool=True)
         received += fetched.size
+        before = 0
         try:
             for page, final in _pages(fetched, source):
                 if page.verb == "ListIdentifiers":
                     # Headers without metadata would overwrite stored records with empty
                     # ones (mit-oai-pmh-harvester__get-identifiers__i0.xml answers so).
                     raise _WrongVerb
-                yield fetched.url, page, received if final else 0, final
+                yield fetched.url, page, received if final else 0, final, before
+                before += len(page.records)
             return
         except MalformedResponse as exc:
             if attempt == settings.max_attempts:
@@ -159,13 +169,15 @@ def fetch_prepared(
     settings: HarvesterSettings,
     source: SourceInfo,
     repository_identifier: str,
+    work: PageWork | None = None,
 ) -> Iterator[FedPage]:
-    """Fetch, parse and prepare one page, in parts when it is large (see fetch_page for
-    what it raises)."""
-    for url, page, received, final in fetch_page(client, params, settings, source.name):
+    """Fetch, parse and prepare one page, in parts when it is large, with `work`'s share
+    of each done too (see fetch_page for what it raises)."""
+    for url, page, received, final, before in fetch_page(client, params, settings, source.name):
         now = format_utc(datetime.now(UTC))
         prepared = prepare_page(page, source, repository_identifier, now)
-        yield FedPage(url, params, page, prepared, received, client.retries, final)
+        extra = work.prepare(prepared) if work is not None else None
+        yield FedPage(url, params, page, prepared, received, client.retries, final, before, extra)
 
 
 def _next_params(page: Page) -> dict[str, str] | None:
@@ -183,11 +195,13 @@ class InlineFeed:
         settings: HarvesterSettings,
         source: SourceInfo,
         repository_identifier: str,
+        work: PageWork | None = None,
     ) -> None:
         self.client = client
         self.settings = settings
         self.source = source
         self.repository_identifier = repository_identifier
+        self.work = work
         self._params: dict[str, str] | None = None
         self._parts: Iterator[FedPage] | None = None
         self.retries = 0  # counted by the caller's client
@@ -203,7 +217,12 @@ class InlineFeed:
             raise HarvestError("the walk has ended")
         if self._parts is None:
             self._parts = fetch_prepared(
-                self.client, self._params, self.settings, self.source, self.repository_identifier
+                self.client,
+                self._params,
+                self.settings,
+                self.source,
+                self.repository_identifier,
+                self.work,
             )
         fed = next(self._parts)
         if fed.final:
@@ -282,6 +301,7 @@ def _worker(
     log_level: int,
     parent: int,
     retry_budget: float,
+    work: PageWork | None,
 ) -> None:
     """The child process: walk lists on command, sending each prepared page."""
     # Ctrl-C reaches the whole process group: the parent decides, and ends this process.
@@ -306,48 +326,50 @@ def _worker(
                 continue
             if command[0] != "walk":
                 return
-            _walk(
-                client, command[1], results, stop, settings, source, repository_identifier, parent
-            )
+            walk = _Walk(client, results, stop, settings, source, repository_identifier, work)
+            walk.run(command[1], parent)
             _send(results, _Idle(client.retries), parent)
     finally:
         client.close()
 
 
-def _walk(
-    client: Client,
-    params: dict[str, str] | None,
-    results: Any,
-    stop: Any,
-    settings: HarvesterSettings,
-    source: SourceInfo,
-    repository_identifier: str,
-    parent: int,
-) -> None:
-    seen: set[str] = set()
-    while params is not None and not stop.is_set():
-        try:
-            fed = _send_parts(
-                fetch_prepared(client, params, settings, source, repository_identifier),
-                results,
-                stop,
-                parent,
+@dataclass(frozen=True)
+class _Walk:
+    """What the child walks a list with."""
+
+    client: Client
+    results: Any
+    stop: Any
+    settings: HarvesterSettings
+    source: SourceInfo
+    repository_identifier: str
+    work: PageWork | None
+
+    def run(self, params: dict[str, str] | None, parent: int) -> None:
+        """Send the list's pages from `params` on, until it ends, fails or is stopped."""
+        seen: set[str] = set()
+        client, results = self.client, self.results
+        while params is not None and not self.stop.is_set():
+            parts = fetch_prepared(
+                client, params, self.settings, self.source, self.repository_identifier, self.work
             )
-        except _Stopped:
-            return
-        except HarvestError as exc:
-            kind = "malformed" if isinstance(exc, MalformedResponse) else "fetch"
-            _send(results, _Failed(kind, str(exc), client.retries), parent)
-            return
-        except Exception as exc:  # a bug: the parent records a failed run
-            text = f"unexpected {type(exc).__name__}: {exc}\n{traceback.format_exc()}"
-            _send(results, _Failed("unexpected", text, client.retries), parent)
-            return
-        page = fed.page
-        params = _next_params(page)
-        if params is not None and page.token in seen:
-            params = None  # the parent ends the list on a repeated token
-        seen.add(page.token or "")
+            try:
+                fed = _send_parts(parts, results, self.stop, parent)
+            except _Stopped:
+                return
+            except HarvestError as exc:
+                kind = "malformed" if isinstance(exc, MalformedResponse) else "fetch"
+                _send(results, _Failed(kind, str(exc), client.retries), parent)
+                return
+            except Exception as exc:  # a bug: the parent records a failed run
+                text = f"unexpected {type(exc).__name__}: {exc}\n{traceback.format_exc()}"
+                _send(results, _Failed("unexpected", text, client.retries), parent)
+                return
+            page = fed.page
+            params = _next_params(page)
+            if params is not None and page.token in seen:
+                params = None  # the parent ends the list on a repeated token
+            seen.add(page.token or "")
 
 
 def _send_parts(parts: Iterator[FedPage], results: Any, stop: Any, parent: int) -> FedPage:
@@ -374,6 +396,7 @@ class ProcessFeed:
         repository_identifier: str,
         retry_budget: float,
         stop: RunStop | None = None,
+        work: PageWork | None = None,
     ) -> None:
         # When the run must stop (a signal, its time cap), the walk ends at once (the child
         # is ended), not at the next page.
@@ -398,6 +421,7 @@ class ProcessFeed:
                 logging.getLogger().getEffectiveLevel(),
                 os.getpid(),
                 retry_budget,
+                work,
             ),
             daemon=True,
             name=f"oai-harvest-feed-{source.name}",

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from harvester.client import Client
 from harvester.feed import ProcessFeed
-from harvester.persist import PageHook
+from harvester.persist import PageWork
 from harvester.run import RunSummary, SourceHarvest
 from harvester.settings import HarvesterSettings, SourceSettings
 from harvester.stopping import RunStop
@@ -107,7 +107,7 @@ def _run_one(
     settings: HarvesterSettings,
     repository_identifier: str,
     progress: Progress | None,
-    on_page: PageHook | None,
+    work: PageWork | None,
     interrupt: threading.Event | None,
 ) -> RunSummary:
     store = open_store(db_path)
@@ -122,6 +122,7 @@ def _run_one(
             repository_identifier,
             client.budget_left,
             stop,
+            work,
         )
 
     try:
@@ -136,7 +137,7 @@ def _run_one(
             clock=lambda: datetime.now(UTC),
             progress=progress,
             feed_factory=process_feed,
-            on_page=on_page,
+            work=work,
             stop=stop,
         ).run()
     finally:
@@ -151,12 +152,12 @@ def harvest_all(
     repository_identifier: str,
     parallel: int,
     progress: Progress | None = None,
-    on_page: PageHook | None = None,
+    work: PageWork | None = None,
     interrupt: threading.Event | None = None,
 ) -> list[RunSummary]:
     """Harvest every job, several at once when `parallel` > 1; summaries in job order.
 
-    `on_page` runs in each page's transaction (see harvester.persist.PageHook). Once
+    `work` is done with each page (see harvester.persist.PageWork). Once
     `interrupt` is set, runs end after the page being written and no new run starts.
 
     Jobs on the same host run one after the other in one thread, so a host never gets two
@@ -173,7 +174,7 @@ def harvest_all(
                 break
             job = jobs[i]
             summary = _run_one(
-                db_path, job, settings, repository_identifier, progress, on_page, interrupt
+                db_path, job, settings, repository_identifier, progress, work, interrupt
             )
             done.append((i, summary))
         return done

@@ -339,7 +339,10 @@ def parse_large(stream: IO[bytes], source: str, part_records: int) -> Iterator[t
                     while element.getprevious() is not None:
                         del verb[0]  # records read before this one: memory stays flat
                     if len(collected.records) + len(collected.quarantined) >= part_records:
-                        yield _list_page(None, collected, None, verb.tag, None), False
+                        # The responseDate comes before the list: the parts carry it too
+                        # (it is their records' harvest date).
+                        part_date = _response_date(date_element, None)[0]
+                        yield _list_page(part_date, collected, None, verb.tag, None), False
                         collected = _Collected(source)
     except etree.XMLSyntaxError as exc:
         raise MalformedResponse(

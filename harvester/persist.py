@@ -12,6 +12,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from harvester.pages import Page
 from oaiformat.identifiers import LOCAL_SOURCE
@@ -28,6 +29,20 @@ from store.writes import PreparedRecord, current_change_seq, write_prepared
 # changed (`records.change_seq`); not called for a page that changed nothing. An error in it
 # rolls the whole page back.
 PageHook = Callable[[sqlite3.Connection, int], None]
+
+
+class PageWork(Protocol):
+    """Work done with every page, in two halves (the works package derives each page's
+    records through it, handed in by `oai`). It must pickle: a harvest's page process
+    gets a copy."""
+
+    def prepare(self, records: Sequence[PreparedRecord]) -> Any:
+        """Pure CPU work on every record of a page, done where the page is parsed (the
+        page process, while the previous page is written). Must not raise."""
+
+    def write(self, conn: sqlite3.Connection, change_seq: int, prepared: Any) -> None:
+        """The page's PageHook, given what prepare() returned for it."""
+
 
 # harvest_state with no list in progress.
 _NO_LIST = (

@@ -90,7 +90,7 @@ class SourceHarvest:
         clock: Clock,
         progress: Callable[[RunSummary], None] | None = None,
         feed_factory: Callable[[SourceInfo], Feed] | None = None,
-        on_page: persist.PageHook | None = None,
+        work: persist.PageWork | None = None,
         stop: RunStop | None = None,
     ) -> None:
         self.store = store
@@ -105,7 +105,9 @@ class SourceHarvest:
         # Pages come from a feed the factory makes (e.g. a ProcessFeed), else are fetched
         # here with `client`, which also asks Identify.
         self.feed_factory = feed_factory
-        self.on_page = on_page
+        # Done with each page: prepared by the feed (the factory's feeds are given it by
+        # the caller), written in the page's transaction.
+        self.work = work
         # When the run must stop (SIGINT/SIGTERM, its time cap): it ends after the page
         # being written, is recorded interrupted, and keeps its checkpoint.
         self.stop = stop or RunStop(time_cap=settings.run_time_cap)
@@ -255,11 +257,12 @@ class SourceHarvest:
         feed = (
             self.feed_factory(source)
             if self.feed_factory is not None
-            else InlineFeed(self.client, self.settings, source, self.repository_identifier)
+            else InlineFeed(
+                self.client, self.settings, source, self.repository_identifier, self.work
+            )
         )
         try:
             feed.start(self._params(checkpoint))
-            parts = 0  # records of the current page already written in parts
             while True:
                 self.stop.check()
                 fed = feed.next()
@@ -267,8 +270,7 @@ class SourceHarvest:
                 page = fed.page
                 self._note_page(fed)
                 if not fed.final:
-                    self._save(checkpoint, fed, run_id, parts)
-                    parts += len(fed.prepared)
+                    self._save(checkpoint, fed, run_id)
                     continue
                 if page.error_code and checkpoint.token:
                     restarts += 1
@@ -278,8 +280,8 @@ class SourceHarvest:
                     continue
                 if page.error_code and page.error_code != "noRecordsMatch":
                     raise RemoteOAIError(page.error_code, page.error_message)
-                checkpoint = self._save(checkpoint, fed, run_id, parts)
-                written, parts = len(fed.prepared) + parts, 0
+                checkpoint = self._save(checkpoint, fed, run_id)
+                written = len(fed.prepared) + fed.records_before
                 if page.error_code:
                     logger.info("%s: noRecordsMatch: nothing new", self.source.name)
                     break
@@ -334,11 +336,15 @@ class SourceHarvest:
             self.counts.warnings.append(f"page repaired: {page.repaired}")
             logger.warning("%s: page repaired: %s", self.source.name, page.repaired)
 
-    def _save(
-        self, checkpoint: ListCheckpoint, fed: FedPage, run_id: int, parts: int
-    ) -> ListCheckpoint:
-        """Write a page, or a part of a large page (after `parts` records in parts), and
-        the checkpoint when it is the page's final part."""
+    def _save(self, checkpoint: ListCheckpoint, fed: FedPage, run_id: int) -> ListCheckpoint:
+        """Write a page, or a part of a large page, and the checkpoint when it is the
+        page's final part."""
+        work = self.work
+
+        def on_page(conn: sqlite3.Connection, change_seq: int) -> None:
+            if work is not None:
+                work.write(conn, change_seq, fed.work)
+
         updated, counts = persist.save_page(
             self.store,
             source=self.source.name,
@@ -348,9 +354,9 @@ class SourceHarvest:
             run_id=run_id,
             url=fed.url,
             now=_now(self.clock),
-            on_page=self.on_page,
+            on_page=on_page if work is not None else None,
             final=fed.final,
-            written_in_parts=parts,
+            written_in_parts=fed.records_before,
         )
         self.counts.records.add(counts)
         self.counts.quarantined += len(fed.page.quarantined)

@@ -31,7 +31,7 @@ from store.errors import StoreError
 from store.records import find_record_id
 from store.withdrawal import source_record_ids
 from store.withdrawal import withdraw as withdraw_records
-from works.ahead import derive_page
+from works.ahead import DeriveAhead
 
 logger = logging.getLogger(__name__)
 
@@ -239,7 +239,7 @@ def _harvest_sources(
             progress,
             # Each page's records are derived with the page, so the works update after the
             # last page only compares and clusters.
-            on_page=derive_page,
+            work=DeriveAhead(),
             interrupt=interrupt,
         )
     finally:

@@ -1,8 +1,9 @@
-"""Deriving ahead: a harvested page's records derived inside the page's own transaction.
+"""Deriving ahead: a harvested page's records derived with the page.
 
-A harvest hands derive_page() to the harvester as its page hook, so each page's authors,
-features, candidate keys and search rows are written with the page, while the next page is
-still on its way; the works update after the last page only compares and clusters them.
+A harvest is handed DeriveAhead as its page work: the page process derives every record of
+a page (authors, features, candidate keys, search row) while the previous page is written,
+and the page's transaction writes the derived rows of the records the page changed; the
+works update after the last page only compares and clusters them.
 
 What the update needs of such a record is kept in derived_ahead: the write it was derived
 from (a later write of the record, by a command that derives nothing, makes it stale) and
@@ -15,16 +16,30 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from store.batches import IDS, rows_in
 from store.tables import DERIVED_AHEAD, MATCH_FEATURES, RECORDS
+from store.writes import PreparedRecord
 from works import author_table
-from works.derive import SourceRow, delete_derived, derive_batch, load_overrides, write_rows
+from works.derive import (
+    Derived,
+    Overrides,
+    delete_derived,
+    derive,
+    load_overrides,
+    rows_of,
+    write_rows,
+)
 from works.features import Features
 
 logger = logging.getLogger(__name__)
+
+# A page's records derived in the page process, by (source, identifier); their record ids
+# are not known there (0 stands in) and no author override is applied.
+PreparedPage = Mapping[tuple[str, str], Derived]
 
 
 @dataclass(frozen=True)
@@ -37,16 +52,43 @@ class Ahead:
     old_creators: list[tuple[str, str]]  # (author key, name as written)
 
 
-def derive_page(conn: sqlite3.Connection, change_seq: int) -> None:
+class DeriveAhead:
+    """The harvest's page work (harvester.persist.PageWork): derive in the page process,
+    write in the page's transaction."""
+
+    def prepare(self, records: Sequence[PreparedRecord]) -> dict[tuple[str, str], Derived]:
+        """Every live record of the page derived; a record derivation cannot handle is
+        left out (the write derives it again, or leaves it to the works update)."""
+        found = {}
+        for record in records:
+            if record.deleted or not record.metadata_json:
+                continue
+            try:
+                metadata = json.loads(record.metadata_json)
+                found[(record.source, record.identifier)] = derive(
+                    0, record.source, record.identifier, metadata, {}
+                )
+            except Exception:  # noqa: S112 - the write derives it again
+                continue
+        return found
+
+    def write(self, conn: sqlite3.Connection, change_seq: int, prepared: Any) -> None:
+        """Write the derived rows of the records the page changed."""
+        derive_page(conn, change_seq, prepared)
+
+
+def derive_page(
+    conn: sqlite3.Connection, change_seq: int, prepared: PreparedPage | None = None
+) -> None:
     """Derive the records written by write number `change_seq` (one harvested page), inside
-    the caller's transaction (a harvester.persist.PageHook).
+    the caller's transaction, using what the page process `prepared` where it applies.
 
     A record derivation cannot handle (a bug, not the store failing) leaves the page's
     records to the works update, with one logged line: the page itself is still written.
     """
     conn.execute("SAVEPOINT derive_page")
     try:
-        _derive(conn, change_seq)
+        _derive(conn, change_seq, prepared or {})
     except sqlite3.Error:
         raise
     except Exception as exc:
@@ -55,7 +97,7 @@ def derive_page(conn: sqlite3.Connection, change_seq: int) -> None:
     conn.execute("RELEASE derive_page")
 
 
-def _derive(conn: sqlite3.Connection, change_seq: int) -> None:
+def _derive(conn: sqlite3.Connection, change_seq: int, prepared: PreparedPage) -> None:
     rows = conn.execute(
         f"SELECT id, source, identifier, metadata, deleted FROM {RECORDS} WHERE change_seq = ?",
         [change_seq],
@@ -65,10 +107,37 @@ def _derive(conn: sqlite3.Connection, change_seq: int) -> None:
     record_ids = [int(r[0]) for r in rows]
     _keep_state_before(conn, record_ids, change_seq)
     delete_derived(conn, record_ids, search=True)
-    live = [
-        SourceRow(int(i), str(s), str(x), m, True) for i, s, x, m, deleted in rows if not deleted
-    ]
-    write_rows(conn, derive_batch(live, load_overrides(conn)))
+    overrides = load_overrides(conn)
+    batch = []
+    for record_id, source, identifier, metadata, deleted in rows:
+        if deleted:
+            continue
+        done = prepared.get((source, identifier))
+        if done is None or _overridden(done, source, identifier, overrides):
+            batch.append(derive(record_id, source, identifier, json.loads(metadata), overrides))
+        else:
+            batch.append(_numbered(done, int(record_id)))
+    write_rows(conn, rows_of(batch))
+
+
+def _overridden(done: Derived, source: str, identifier: str, overrides: Overrides) -> bool:
+    """True when an author override applies to one of the record's names (the page
+    process derived it without overrides)."""
+    return bool(overrides) and any(
+        (a.key, source, identifier) in overrides or (a.key, None, None) in overrides
+        for a in done.authors
+    )
+
+
+def _numbered(done: Derived, record_id: int) -> Derived:
+    """A record derived in the page process, given its record id."""
+    return Derived(
+        record_id,
+        [a._replace(record_id=record_id) for a in done.authors],
+        done.features._replace(record_id=record_id),
+        done.keys,
+        done.search,
+    )
 
 
 def _keep_state_before(

@@ -178,17 +178,23 @@ class DerivedRows:
 def derive_batch(rows: Sequence[SourceRow], overrides: Overrides) -> DerivedRows:
     """Derive a batch of live records read from the records table, as rows to insert
     (runs in a worker process during a large full recompute)."""
-    batch = [
-        derive(
-            record_id,
-            source,
-            identifier,
-            json.loads(metadata) if metadata else {},
-            overrides,
-            search=search,
-        )
-        for record_id, source, identifier, metadata, search in rows
-    ]
+    return rows_of(
+        [
+            derive(
+                record_id,
+                source,
+                identifier,
+                json.loads(metadata) if metadata else {},
+                overrides,
+                search=search,
+            )
+            for record_id, source, identifier, metadata, search in rows
+        ]
+    )
+
+
+def rows_of(batch: Sequence[Derived]) -> DerivedRows:
+    """Derived records as rows to insert."""
     return DerivedRows(
         records=len(batch),
         authors=[author for d in batch for author in d.authors],

@@ -91,6 +91,18 @@ def test_parts_written_before_a_break_stay_and_the_checkpoint_does_not_move(
     assert again.identifiers == ["oai:s:1", "oai:s:2"]
 
 
+def test_a_large_page_fetched_again_after_a_break_counts_its_records_once(
+    server: FaultServer, tmp_path: Path
+) -> None:
+    # Two parts are written from the broken answer; the page fetched again is read whole.
+    big = bodies.page(_identifiers("x", RECORDS))
+    server.play(_stream(2 * PART_RECORDS + 10, chunked=False), Reply(big))
+    outcome = harvest(server, tmp_path / "m.db", SPOOLING)
+    assert (outcome.status, outcome.error) == ("completed", None)
+    assert outcome.retries == 1
+    assert outcome.summary.records_seen == RECORDS  # not the broken answer's parts again
+
+
 def test_a_body_cut_at_the_same_byte_twice_is_not_fetched_a_third_time(
     server: FaultServer, tmp_path: Path
 ) -> None:

@@ -77,14 +77,15 @@ def test_text_before_the_root_and_forbidden_bytes_are_dropped_on_the_way() -> No
     assert [r.identifier for r in page.records] == ["oai:x:1", "oai:x:2"]
 
 
-def test_parts_carry_the_verb_and_the_final_part_the_token() -> None:
+def test_parts_carry_the_verb_and_the_date_and_the_final_part_the_token() -> None:
     body = bodies.page([f"oai:x:{i}" for i in range(7)], "next", size=20)
     parts = list(parse_large(io.BytesIO(body), "src", part_records=3))
     assert [(len(p.records), final) for p, final in parts] == [(3, False), (3, False), (1, True)]
     assert {p.verb for p, _ in parts} == {"ListRecords"}
     assert [p.token for p, _ in parts] == [None, None, "next"]
     assert parts[-1][0].complete_list_size == 20
-    assert parts[-1][0].response_date == bodies.RESPONSE_DATE
+    # Every part's records were harvested at the response's date, not the harvester's.
+    assert {p.response_date for p, _ in parts} == {bodies.RESPONSE_DATE}
 
 
 def test_an_error_answer_is_one_final_page() -> None:

@@ -1,40 +1,48 @@
-"""The page hook: per-page work handed to the harvester, inside each page's transaction."""
+"""The page work handed to the harvester: prepared with each page, written in the page's
+transaction for the records it changed."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from harvester.client import Client
 from harvester.run import RunSummary, SourceHarvest
 from harvester.settings import HarvesterSettings, SourceSettings
 from store.db import Store, open_store
+from store.writes import PreparedRecord
 from tests.harvester import bodies
 from tests.harvester.faults import FaultServer, Reply
 
 SETTINGS = HarvesterSettings(max_attempts=1)
 
 
-class Hook:
-    """Records what each page's hook call saw; refuses the page numbered `fail_on`."""
+class Work:
+    """A page work that records what each half saw; its write refuses the page numbered
+    `fail_on`."""
 
     def __init__(self, fail_on: int | None = None) -> None:
         self.fail_on = fail_on
-        self.calls: list[tuple[bool, list[str], int]] = []
+        self.calls: list[tuple[bool, list[str], list[str], int]] = []
 
-    def __call__(self, conn: sqlite3.Connection, change_seq: int) -> None:
+    def prepare(self, records: Sequence[PreparedRecord]) -> list[str]:
+        return [r.identifier for r in records]
+
+    def write(self, conn: sqlite3.Connection, change_seq: int, prepared: Any) -> None:
         written = conn.execute(
             "SELECT identifier FROM records WHERE change_seq = ? ORDER BY identifier",
             [change_seq],
         ).fetchall()
         total = conn.execute("SELECT count(*) FROM records").fetchone()[0]
-        self.calls.append((conn.in_transaction, [str(r[0]) for r in written], total))
+        self.calls.append((conn.in_transaction, prepared, [str(r[0]) for r in written], total))
         if len(self.calls) == self.fail_on:
-            raise sqlite3.OperationalError("the page hook refused")
+            raise sqlite3.OperationalError("the page work refused")
 
 
-def _harvest(store: Store, server: FaultServer, hook: Hook) -> RunSummary:
+def _harvest(store: Store, server: FaultServer, work: Work) -> RunSummary:
     client = Client(server.url, SETTINGS, sleep=lambda _: None)
     try:
         return SourceHarvest(
@@ -44,7 +52,7 @@ def _harvest(store: Store, server: FaultServer, hook: Hook) -> RunSummary:
             SETTINGS,
             repository_identifier="repository.example.org",
             clock=lambda: datetime.now(UTC),
-            on_page=hook,
+            work=work,
         ).run()
     finally:
         client.close()
@@ -61,15 +69,16 @@ def test_the_hook_sees_each_page_written_inside_its_transaction(
     server: FaultServer, tmp_path: Path
 ) -> None:
     _play_two_pages(server)
-    hook = Hook()
+    work = Work()
     store = open_store(tmp_path / "m.db")
     try:
-        assert _harvest(store, server, hook).status == "completed"
+        assert _harvest(store, server, work).status == "completed"
     finally:
         store.close()
-    assert hook.calls == [
-        (True, ["oai:x:1", "oai:x:2"], 2),
-        (True, ["oai:x:3", "oai:x:4"], 4),
+    # Each page prepared whole, and written with what was prepared for it.
+    assert work.calls == [
+        (True, ["oai:x:1", "oai:x:2"], ["oai:x:1", "oai:x:2"], 2),
+        (True, ["oai:x:3", "oai:x:4"], ["oai:x:3", "oai:x:4"], 4),
     ]
 
 
@@ -77,13 +86,13 @@ def test_the_hook_is_given_only_what_a_page_changed(server: FaultServer, tmp_pat
     store = open_store(tmp_path / "m.db")
     try:
         _play_two_pages(server)
-        assert _harvest(store, server, Hook()).status == "completed"
+        assert _harvest(store, server, Work()).status == "completed"
         # The same list again, with one record changed: the first page changed nothing.
         server.play(
             Reply(bodies.page(["oai:x:1", "oai:x:2"], "t1", size=4)),
             Reply(bodies.page(["oai:x:3", "oai:x:4"], size=4, titles={"oai:x:4": "Changed"})),
         )
-        hook = Hook()
+        work = Work()
         summary = SourceHarvest(
             store,
             SourceSettings("src", server.url),
@@ -92,12 +101,12 @@ def test_the_hook_is_given_only_what_a_page_changed(server: FaultServer, tmp_pat
             repository_identifier="repository.example.org",
             clock=lambda: datetime.now(UTC),
             full=True,
-            on_page=hook,
+            work=work,
         ).run()
         assert summary.status == "completed"
     finally:
         store.close()
-    assert hook.calls == [(True, ["oai:x:4"], 4)]
+    assert work.calls == [(True, ["oai:x:3", "oai:x:4"], ["oai:x:4"], 4)]
 
 
 def test_a_failing_hook_rolls_its_page_back_and_keeps_the_pages_before(
@@ -106,9 +115,9 @@ def test_a_failing_hook_rolls_its_page_back_and_keeps_the_pages_before(
     _play_two_pages(server)
     store = open_store(tmp_path / "m.db")
     try:
-        summary = _harvest(store, server, Hook(fail_on=2))
+        summary = _harvest(store, server, Work(fail_on=2))
         assert summary.status == "failed"
-        assert summary.error is not None and "the page hook refused" in summary.error
+        assert summary.error is not None and "the page work refused" in summary.error
         stored = [r[0] for r in store.conn.execute("SELECT identifier FROM records ORDER BY 1")]
         assert stored == ["oai:x:1", "oai:x:2"]
         saved = store.conn.execute("SELECT token, pages FROM harvest_state").fetchone()

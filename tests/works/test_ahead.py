@@ -13,7 +13,7 @@ import pytest
 from oaiformat.record import Record
 from store.db import Store, open_store
 from store.records import SourceInfo, ensure_source
-from store.writes import current_change_seq, save_records
+from store.writes import current_change_seq, prepare_record, save_records, write_prepared
 from tests.conftest import REPOSITORY_IDENTIFIER
 from tests.works.test_refresh import _random_record, _snapshot, _variant, random_changes, rec
 from works import ahead, overrides, update
@@ -28,14 +28,30 @@ def store(tmp_path: Path) -> Store:
     return open_store(tmp_path / "mirror.db")
 
 
-def harvest_page(store: Store, records: Sequence[Record], now: str = NOW) -> None:
-    """Write one page as a harvest does: its records derived in the page's transaction."""
+def harvest_page(
+    store: Store, records: Sequence[Record], now: str = NOW, *, in_page_process: bool = True
+) -> None:
+    """Write one page as a harvest does: its records derived by the page work, in the page
+    process (`in_page_process`: prepare() then write()) or by the write alone."""
+    work = ahead.DeriveAhead()
     with store.write() as conn:
-        for source in sorted({r.source for r in records}):
-            ensure_source(conn, SourceInfo(source, f"http://{source}.example.org/oai"), now)
-        counts = save_records(conn, records, repository_identifier=REPOSITORY_IDENTIFIER, now=now)
+        sources = {}
+        for name in sorted({r.source for r in records}):
+            sources[name] = SourceInfo(name, f"http://{name}.example.org/oai")
+            ensure_source(conn, sources[name], now)
+        prepared = [
+            prepare_record(
+                r,
+                repository_identifier=REPOSITORY_IDENTIFIER,
+                source=sources[r.source],
+                harvest_date=now,
+            )
+            for r in records
+        ]
+        counts = write_prepared(conn, prepared, now=now)
         if counts.added + counts.updated + counts.deleted:
-            ahead.derive_page(conn, current_change_seq(conn))
+            done = work.prepare(prepared) if in_page_process else None
+            work.write(conn, current_change_seq(conn), done)
 
 
 def import_records(store: Store, records: Sequence[Record], now: str = NOW) -> None:
@@ -94,8 +110,8 @@ def test_pages_derived_ahead_then_clustered_equal_a_full_recompute(
     records = [_random_record(rng, i) for i in range(150)]
     records += [_variant(rng, rng.choice(records), i) for i in range(60)]
     rng.shuffle(records)
-    for page in _pages(records, 20):
-        harvest_page(store, page)
+    for number, page in enumerate(_pages(records, 20)):
+        harvest_page(store, page, in_page_process=number % 2 == 0)
     conn = store.conn
     assert conn.execute("SELECT count(*) FROM derived_ahead").fetchone()[0] == 210
     report = update_works(store)
@@ -112,8 +128,8 @@ def test_pages_derived_ahead_then_clustered_equal_a_full_recompute(
         harvest_page(store, pages[0], now)
         harvest_page(store, [_edited(rng, r, 5000 + i) for i, r in enumerate(pages[0][:3])], now)
         import_records(store, pages[1], now)
-        for page in pages[2:]:
-            harvest_page(store, page, now)
+        for number, page in enumerate(pages[2:]):
+            harvest_page(store, page, now, in_page_process=number % 2 == 1)
         update_works(store, now)
         assert_same_as_full(conn)
     assert any(m > 1 for (m,) in conn.execute("SELECT members FROM works"))
@@ -164,7 +180,7 @@ def test_a_page_derivation_cannot_handle_is_left_to_the_update(
         raise ValueError("a record derivation cannot read")
 
     with monkeypatch.context() as patch:
-        patch.setattr(ahead, "derive_batch", broken)
+        patch.setattr(ahead, "rows_of", broken)
         harvest_page(store, records[20:])
     conn = store.conn
     assert "deriving it failed" in caplog.text
@@ -173,4 +189,23 @@ def test_a_page_derivation_cannot_handle_is_left_to_the_update(
     assert conn.execute("SELECT count(*) FROM match_features").fetchone()[0] == 20
     update_works(store)
     assert conn.execute("SELECT count(*) FROM match_features").fetchone()[0] == 40
+    assert_same_as_full(conn)
+
+
+def test_a_record_an_override_applies_to_is_derived_again_by_the_write(store: Store) -> None:
+    rng = random.Random(21)  # noqa: S311 - test data, not secrets
+    records = [_random_record(rng, i) for i in range(40)]
+    harvest_page(store, records)
+    update_works(store)
+    conn = store.conn
+    key = conn.execute("SELECT author_key FROM record_authors LIMIT 1").fetchone()[0]
+    with store.write() as c:
+        changed = overrides.join(c, key, "someone else", note=None, now=NOW)
+        refresh(c, repository_identifier=REPOSITORY_IDENTIFIER, now=NOW, records=changed)
+    # The page process derives without overrides; the write applies the join.
+    harvest_page(store, [_edited(rng, r, 100 + i) for i, r in enumerate(records)])
+    assert not conn.execute(
+        "SELECT count(*) FROM record_authors WHERE author_key = ?", [key]
+    ).fetchone()[0]
+    update_works(store)
     assert_same_as_full(conn)
