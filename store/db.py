@@ -78,6 +78,12 @@ def connect(path: str | Path) -> Store:
     # WAL + NORMAL: a commit survives a process crash; only an OS crash can lose the last
     # transactions, never corrupt the file.
     conn.execute("PRAGMA synchronous = NORMAL")
+    # A writer's page cache of 32 MB (the default is 2 MB): a harvest inserts into indexes
+    # keyed by hashes (match_keys), all over the file. And a checkpoint every 40 MB of WAL
+    # rather than every 4 MB: each one syncs, and pages written by several commits are
+    # copied once. Measured on a 20k harvest: page loop 7.45 -> 6.09 s.
+    conn.execute("PRAGMA cache_size = -32000")
+    conn.execute("PRAGMA wal_autocheckpoint = 10000")
     return Store(Database(conn, execute_plugins=False), target)
 
 
