@@ -358,7 +358,10 @@ class _Walk:
             for url, asked, page, received, final, before in pages:
                 now = format_utc(datetime.now(UTC))
                 prepared = prepare_page(page, self.source, self.repository_identifier, now)
-                extra = self.work.prepare(prepared) if self.work is not None else None
+                # The page work only while the writer keeps up (nothing waits to be sent):
+                # done then, it costs no wall time; a writer behind leaves it to later.
+                ahead = self.work is not None and results.empty()
+                extra = self.work.prepare(prepared) if ahead and self.work else None
                 fed = FedPage(
                     url, asked, page, prepared, received, client.retries, final, before, extra
                 )

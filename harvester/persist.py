@@ -32,9 +32,10 @@ PageHook = Callable[[sqlite3.Connection, int], None]
 
 
 class PageWork(Protocol):
-    """Work done with every page, in two halves (the works package derives each page's
-    records through it, handed in by `oai`). It must pickle: a harvest's page process
-    gets a copy."""
+    """Work done with pages, in two halves (the works package derives each page's records
+    through it, handed in by `oai`). It must pickle: a harvest's page process gets a copy.
+    The page process skips it for pages that arrive while the writer is behind (then it
+    would cost wall time): work that must reach every record is done after the harvest."""
 
     def prepare(self, records: Sequence[PreparedRecord]) -> Any:
         """Pure CPU work on every record of a page, done where the page is parsed (the

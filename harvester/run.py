@@ -354,7 +354,9 @@ class SourceHarvest:
             run_id=run_id,
             url=fed.url,
             now=_now(self.clock),
-            on_page=on_page if work is not None else None,
+            # Only pages the feed prepared the work for: a feed skips it while the writer
+            # is behind, and the work is then left to whoever comes after the harvest.
+            on_page=on_page if work is not None and fed.work is not None else None,
             final=fed.final,
             written_in_parts=fed.records_before,
         )
