@@ -21,10 +21,11 @@ SOURCE_NAME = METADATA_PREFIX
 # escaped with uppercase hex (oai-identifier guidelines §2.4), so the mapping is one-to-one.
 _IDENTIFIER_SAFE = ";/?:@&=+$,-_.!~*'()"
 # An absolute URI: a scheme, then no whitespace, controls, quotes or the characters RFC 3986
-# never allows raw.
-_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\x00-\x20\x7f\"<>\\^`{|}\ud800-\udfff\ufffe\uffff]+")
-# A '%' that does not start a two-hex-digit escape.
-_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# never allows raw, and every '%' starting a two-hex-digit escape (xs:anyURI refuses "abc%").
+_URI = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.\-]*:"
+    r"(?:[^%\x00-\x20\x7f\"<>\\^`{|}\ud800-\udfff\ufffe\uffff]|%[0-9A-Fa-f]{2})+"
+)
 # oai-identifier.xsd's sampleIdentifier pattern.
 OAI_IDENTIFIER = re.compile(
     r"oai:[a-zA-Z][a-zA-Z0-9\-]*(\.[a-zA-Z][a-zA-Z0-9\-]*)+:[a-zA-Z0-9\-_\.!~\*'\(\);/\?:@&=\+$,%]+"
@@ -65,11 +66,7 @@ def with_ancestors(set_specs: Iterable[str]) -> list[str]:
 
 
 def is_valid_uri(identifier: str) -> bool:
-    """True when `identifier` looks like an absolute URI with no whitespace or quotes."""
+    """True when `identifier` is an absolute URI with no whitespace or quotes whose every
+    '%' starts an escape ("%2F"): what xs:anyURI accepts, so it may be published and echoed
+    in a response."""
     return bool(_URI.fullmatch(identifier))
-
-
-def is_legal_uri(identifier: str) -> bool:
-    """True when `identifier` is an absolute URI whose every '%' starts an escape ("%2F"):
-    what xs:anyURI accepts, so it may be echoed in a response ("abc%" may not)."""
-    return is_valid_uri(identifier) and not _BAD_ESCAPE.search(identifier)

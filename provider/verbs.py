@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from oaiformat.datestamps import format_utc, parse_strict
-from oaiformat.identifiers import METADATA_PREFIX, SET_SPEC, is_legal_uri
+from oaiformat.identifiers import METADATA_PREFIX, SET_SPEC, is_valid_uri
 from oaiformat.xmlsafe import strip_illegal_text
 from provider.errors import BadArgument, BadVerb, OAIError, OAIErrors
 
@@ -177,7 +177,7 @@ def parse_request(args: Mapping[str, Sequence[str]]) -> Request:
     if prefix is not None and not METADATA_PREFIX.fullmatch(prefix):
         problems.append(BadArgument("metadataPrefix has illegal syntax"))
     identifier = one.get("identifier")
-    if identifier is not None and not is_legal_uri(identifier):
+    if identifier is not None and not is_valid_uri(identifier):
         # "Illegal" identifiers may get badArgument (checklist #18), which keeps the value
         # out of <request>, where the XSD types it as anyURI.
         problems.append(BadArgument("identifier is not a legal URI"))
