@@ -165,21 +165,23 @@ def prepare_page(
     ]
 
 
-def fetch_prepared(
-    client: Client,
-    params: dict[str, str],
-    settings: HarvesterSettings,
+# One page (or part) as a walk yields it: url, request params, page, bytes received,
+# final, records of the page in the parts before it.
+_Fetched = tuple[str, dict[str, str], Page, int, bool, int]
+
+
+def _fed(
+    fetched: _Fetched,
+    retries: int,
     source: SourceInfo,
     repository_identifier: str,
-    work: PageWork | None = None,
-) -> Iterator[FedPage]:
-    """Fetch, parse and prepare one page, in parts when it is large, with `work`'s share
-    of each done too (see fetch_page for what it raises)."""
-    for url, page, received, final, before in fetch_page(client, params, settings, source.name):
-        now = format_utc(datetime.now(UTC))
-        prepared = prepare_page(page, source, repository_identifier, now)
-        extra = work.prepare(prepared) if work is not None else None
-        yield FedPage(url, params, page, prepared, received, client.retries, final, before, extra)
+    work: PageWork | None,
+) -> FedPage:
+    """A fetched page (or part) prepared for writing, with `work`'s share done when given."""
+    url, params, page, received, final, before = fetched
+    prepared = prepare_page(page, source, repository_identifier, format_utc(datetime.now(UTC)))
+    extra = work.prepare(prepared) if work is not None else None
+    return FedPage(url, params, page, prepared, received, retries, final, before, extra)
 
 
 def _next_params(page: Page) -> dict[str, str] | None:
@@ -204,38 +206,27 @@ class InlineFeed:
         self.source = source
         self.repository_identifier = repository_identifier
         self.work = work
-        self._params: dict[str, str] | None = None
-        self._parts: Iterator[FedPage] | None = None
+        self._pages: Iterator[_Fetched] | None = None
         self.retries = 0  # counted by the caller's client
 
     def start(self, params: Mapping[str, str]) -> None:
         """Begin a walk with the request `params`."""
-        self._params = dict(params)
-        self._parts = None
+        self._pages = _list_pages(
+            self.client, dict(params), self.settings, self.source.name, threading.Event()
+        )
 
     def next(self) -> FedPage:
         """Fetch, parse and prepare the next page (or part of a large page)."""
-        if self._params is None:
+        fetched = next(self._pages, None) if self._pages is not None else None
+        if fetched is None:
             raise HarvestError("the walk has ended")
-        if self._parts is None:
-            self._parts = fetch_prepared(
-                self.client,
-                self._params,
-                self.settings,
-                self.source,
-                self.repository_identifier,
-                self.work,
-            )
-        fed = next(self._parts)
-        if fed.final:
-            self._parts = None
-            self._params = _next_params(fed.page)
-        return fed
+        return _fed(
+            fetched, self.client.retries, self.source, self.repository_identifier, self.work
+        )
 
     def finish_walk(self) -> None:
         """Forget the walk."""
-        self._params = None
-        self._parts = None
+        self._pages = None
 
     def close(self) -> None:
         """Nothing to release: the client belongs to the caller."""
@@ -355,18 +346,13 @@ class _Walk:
         client, results = self.client, self.results
         pages = _Ahead(_list_pages(client, params, self.settings, self.source.name, self.stop))
         try:
-            for url, asked, page, received, final, before in pages:
-                now = format_utc(datetime.now(UTC))
-                prepared = prepare_page(page, self.source, self.repository_identifier, now)
+            for fetched in pages:
                 # The page work only while the writer keeps up (nothing waits to be sent):
                 # done then, it costs no wall time; a writer behind leaves it to later.
-                ahead = self.work is not None and results.empty()
-                extra = self.work.prepare(prepared) if ahead and self.work else None
-                fed = FedPage(
-                    url, asked, page, prepared, received, client.retries, final, before, extra
-                )
+                work = self.work if results.empty() else None
+                fed = _fed(fetched, client.retries, self.source, self.repository_identifier, work)
                 # The records travel prepared; the parsed ones would only cost pickling.
-                sent = dataclasses.replace(fed, page=dataclasses.replace(page, records=[]))
+                sent = dataclasses.replace(fed, page=dataclasses.replace(fed.page, records=[]))
                 _send(results, _PageReady(sent), parent)
                 if self.stop.is_set():
                     return
@@ -388,7 +374,7 @@ def _list_pages(
     settings: HarvesterSettings,
     source: str,
     stop: Any,
-) -> Iterator[tuple[str, dict[str, str], Page, int, bool, int]]:
+) -> Iterator[_Fetched]:
     """A list's pages (and parts of large pages) from `params` on, fetched and parsed, as
     (url, request params, page, bytes, final, records before), until the list ends, a
     token repeats (the parent ends the list) or the walk is stopped."""

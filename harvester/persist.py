@@ -10,7 +10,7 @@ import dataclasses
 import hashlib
 import json
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -24,12 +24,6 @@ from store.tables import HARVEST_RUNS, HARVEST_STATE, QUARANTINE, RECORDS, SOURC
 from store.withdrawal import withdraw
 from store.writes import PreparedRecord, current_change_seq, write_prepared
 
-# Work done with each page inside its transaction (the works package derives the page's
-# records through it, handed in by `oai`), given the write number of the records the page
-# changed (`records.change_seq`); not called for a page that changed nothing. An error in it
-# rolls the whole page back.
-PageHook = Callable[[sqlite3.Connection, int], None]
-
 
 class PageWork(Protocol):
     """Work done with pages, in two halves (the works package derives each page's records
@@ -42,7 +36,9 @@ class PageWork(Protocol):
         page process, while the previous page is written). Must not raise."""
 
     def write(self, conn: sqlite3.Connection, change_seq: int, prepared: Any) -> None:
-        """The page's PageHook, given what prepare() returned for it."""
+        """Inside the page's transaction, given the write number of the records the page
+        changed (`records.change_seq`) and what prepare() returned for the page. An error
+        rolls the whole page back."""
 
 
 # harvest_state with no list in progress.
@@ -236,11 +232,12 @@ def save_page(
     run_id: int,
     url: str,
     now: str,
-    on_page: PageHook | None = None,
+    work: PageWork | None = None,
+    prepared: Any = None,
     final: bool = True,
     written_in_parts: int = 0,
 ) -> tuple[ListCheckpoint, SaveCounts]:
-    """Write one page's (prepared) records, quarantine, `on_page`'s work and the new
+    """Write one page's (prepared) records, quarantine, `work`'s write and the new
     checkpoint in one transaction.
 
     A large page comes in parts: one not `final` is written without moving the
@@ -250,8 +247,11 @@ def save_page(
     """
     with store.write() as conn:
         counts = write_prepared(conn, records, now=now)
-        if on_page is not None and counts.added + counts.updated + counts.deleted:
-            on_page(conn, current_change_seq(conn))
+        # Only for a page the work was prepared for (the feed skips it while the writer is
+        # behind) and that changed something.
+        changed = counts.added + counts.updated + counts.deleted
+        if work is not None and prepared is not None and changed:
+            work.write(conn, current_change_seq(conn), prepared)
         if checkpoint.full and records:
             conn.execute(
                 f"UPDATE {RECORDS} SET seen_list = ?"

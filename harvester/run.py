@@ -339,12 +339,6 @@ class SourceHarvest:
     def _save(self, checkpoint: ListCheckpoint, fed: FedPage, run_id: int) -> ListCheckpoint:
         """Write a page, or a part of a large page, and the checkpoint when it is the
         page's final part."""
-        work = self.work
-
-        def on_page(conn: sqlite3.Connection, change_seq: int) -> None:
-            if work is not None:
-                work.write(conn, change_seq, fed.work)
-
         updated, counts = persist.save_page(
             self.store,
             source=self.source.name,
@@ -354,9 +348,8 @@ class SourceHarvest:
             run_id=run_id,
             url=fed.url,
             now=_now(self.clock),
-            # Only pages the feed prepared the work for: a feed skips it while the writer
-            # is behind, and the work is then left to whoever comes after the harvest.
-            on_page=on_page if work is not None and fed.work is not None else None,
+            work=self.work,
+            prepared=fed.work,
             final=fed.final,
             written_in_parts=fed.records_before,
         )
