@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from store.batches import IDS, rows_in
-from store.tables import DERIVED_AHEAD, MATCH_FEATURES, RECORDS
+from store.tables import DERIVED_AHEAD, RECORDS
 from store.writes import PreparedRecord
 from works import author_table
 from works.derive import (
@@ -77,9 +77,7 @@ class DeriveAhead:
         derive_page(conn, change_seq, prepared)
 
 
-def derive_page(
-    conn: sqlite3.Connection, change_seq: int, prepared: PreparedPage | None = None
-) -> None:
+def derive_page(conn: sqlite3.Connection, change_seq: int, prepared: PreparedPage) -> None:
     """Derive the records written by write number `change_seq` (one harvested page), inside
     the caller's transaction, using what the page process `prepared` where it applies.
 
@@ -88,7 +86,7 @@ def derive_page(
     """
     conn.execute("SAVEPOINT derive_page")
     try:
-        _derive(conn, change_seq, prepared or {})
+        _derive(conn, change_seq, prepared)
     except sqlite3.Error:
         raise
     except Exception as exc:
@@ -105,8 +103,7 @@ def _derive(conn: sqlite3.Connection, change_seq: int, prepared: PreparedPage) -
     if not rows:
         return
     record_ids = [int(r[0]) for r in rows]
-    _keep_state_before(conn, record_ids, change_seq)
-    delete_derived(conn, record_ids, search=True)
+    _replace_derived(conn, record_ids, change_seq)
     overrides = load_overrides(conn)
     batch = []
     for record_id, source, identifier, metadata, deleted in rows:
@@ -140,11 +137,10 @@ def _numbered(done: Derived, record_id: int) -> Derived:
     )
 
 
-def _keep_state_before(
-    conn: sqlite3.Connection, record_ids: Sequence[int], change_seq: int
-) -> None:
-    """Note the records as derived from `change_seq`; the first time since the last works
-    update, with their features and creators as that update left them."""
+def _replace_derived(conn: sqlite3.Connection, record_ids: Sequence[int], change_seq: int) -> None:
+    """Delete the records' derived rows and note them as derived from `change_seq`; the
+    first time since the last works update, with the features and creators that update
+    left them (what the deletion takes away)."""
     known = {
         int(r[0])
         for r in rows_in(
@@ -156,17 +152,10 @@ def _keep_state_before(
         [(change_seq, r) for r in record_ids if r in known],
     )
     first = [r for r in record_ids if r not in known]
-    if not first:
-        return
-    features = {
-        int(row[0]): row
-        for row in rows_in(
-            conn, f"SELECT * FROM {MATCH_FEATURES} WHERE record_id IN ({IDS})", first
-        )
-    }
     creators: dict[int, list[tuple[str, str]]] = {}
     for record_id, key, name in author_table.creator_rows(conn, first):
         creators.setdefault(record_id, []).append((key, name))
+    old = {f.record_id: f for f in delete_derived(conn, record_ids, search=True)}
     conn.executemany(
         f"INSERT INTO {DERIVED_AHEAD} (record_id, change_seq, old_features, old_creators)"
         " VALUES (?, ?, ?, ?)",
@@ -174,7 +163,7 @@ def _keep_state_before(
             (
                 r,
                 change_seq,
-                json.dumps(list(features[r]), ensure_ascii=False) if r in features else None,
+                json.dumps(old[r].row(), ensure_ascii=False) if r in old else None,
                 json.dumps(creators.get(r, []), ensure_ascii=False),
             )
             for r in first

@@ -143,7 +143,7 @@ def refresh_changed(
     old_features = [f for f in delete_derived(conn, stale, search=True) if f.record_id not in ahead]
     changed_set = set(changed)
     old_features += [
-        a.old_features for r, a in ahead.items() if a.old_features and r in changed_set
+        a.old_features for r, a in ahead.items() if a.old_features is not None and r in changed_set
     ]
     by_group: dict[int, list[Features]] = defaultdict(list)
     for feature in old_features:

@@ -109,12 +109,12 @@ def refresh_in_transaction(
     # Derived ahead by a harvest's pages, from the record's last write: not derived again
     # (unless an override names it).
     ready = current_ahead(conn, ahead, sorted(written - set(records)))
-    stale = [r for r in changed if r not in ready]
     # Counting the live records scans the table: only worth it when the change is large.
     live = None
     if full or len(changed) > SMALL_CHANGE:
         live = int(conn.execute(f"SELECT count(*) FROM {RECORDS} WHERE deleted = 0").fetchone()[0])
     if live is not None and (full or len(changed) > FULL_SHARE * live):
+        stale = [r for r in changed if r not in ready]
         derive_all = full or len(stale) > FULL_SHARE * live
         if processes is None:
             processes = 2 if (live if derive_all else len(stale)) >= PARALLEL_FROM else 1

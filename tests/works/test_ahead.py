@@ -50,7 +50,7 @@ def harvest_page(
         ]
         counts = write_prepared(conn, prepared, now=now)
         if counts.added + counts.updated + counts.deleted:
-            done = work.prepare(prepared) if in_page_process else None
+            done = work.prepare(prepared) if in_page_process else {}
             work.write(conn, current_change_seq(conn), done)
 
 
