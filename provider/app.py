@@ -220,7 +220,9 @@ class ProviderApp:
             if for_people:
                 # The page is built from the XML a harvester gets, plus a few store facts.
                 answer = parse_bytes(body)  # ours, parsed once for the page and its facts
-                facts = page_facts.gather(conn, args, self.settings, home=home, answer=answer)
+                facts = page_facts.gather(
+                    conn, args, self.settings, home=home, answer=answer, failed=bool(errors)
+                )
                 body = render_html(answer, facts)
         finally:
             conn.execute("COMMIT")

@@ -84,6 +84,11 @@ class PageFacts:
     listed: Mapping[str, tuple[str | None, str]] = field(default_factory=dict)
 
 
+def byline(creators: Iterable[str], dates: Iterable[str]) -> str:
+    """Creators and dates in one line: "Stirrup, V.; Kaur, J. · 2019"."""
+    return " · ".join(part for part in ("; ".join(creators), ", ".join(dates)) if part)
+
+
 def oai(tag: str) -> str:
     """The qualified name of an OAI-PMH element."""
     return f"{{{NS_OAI}}}{tag}"

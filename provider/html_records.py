@@ -15,6 +15,7 @@ from provider.html_page import (
     Neighbour,
     PageFacts,
     add,
+    byline,
     link,
     oai,
     pager,
@@ -83,9 +84,7 @@ def _read(item: etree._Element) -> _Shown:
 
 
 def _byline(record: _Shown) -> str:
-    """Creators and date in one line: "Stirrup, V.; Kaur, J. · 2019"."""
-    parts = ["; ".join(record.values("creator")), ", ".join(record.values("date"))]
-    return " · ".join(part for part in parts if part)
+    return byline(record.values("creator"), record.values("date"))
 
 
 def list_records(body: etree._Element, facts: PageFacts, main: etree._Element) -> str:

@@ -16,7 +16,7 @@ from lxml import etree
 
 from oaiformat.dublin_core import from_json
 from oaiformat.namespaces import NS_OAI
-from provider.html_page import Neighbour, PageFacts
+from provider.html_page import Neighbour, PageFacts, byline
 from provider.queries import in_sources
 from provider.settings import ProviderSettings
 from store.batches import placeholders
@@ -40,11 +40,15 @@ def gather(
     *,
     home: bool,
     answer: etree._Element,
+    failed: bool = False,
 ) -> PageFacts:
     """Return what the page for this request needs beyond its XML answer (`answer`, parsed;
-    inside the caller's read transaction, so both come from one snapshot)."""
+    inside the caller's read transaction, so both come from one snapshot). An answer that
+    is an OAI error (`failed`) needs no store facts: its page shows the request only."""
     name = settings.repository_name
     request = tuple((key, value) for key, values in args.items() for value in values)
+    if failed:
+        return PageFacts(name, request)
     verb = args.get("verb", [])
     if home or verb == ["Identify"]:
         return PageFacts(name, request, home=home, records=count_records(conn, settings))
@@ -76,8 +80,7 @@ def listed_records(
         titles, creators, dates = (
             [v.value for v in fields.get(name, [])] for name in ("title", "creator", "date")
         )
-        byline = " · ".join(part for part in ("; ".join(creators), ", ".join(dates)) if part)
-        listed[str(local)] = (titles[0] if titles else None, byline)
+        listed[str(local)] = (titles[0] if titles else None, byline(creators, dates))
     return listed
 
 

@@ -64,7 +64,7 @@ def test_list_records_page_shows_titles_and_the_next_page_link(
     page = _rendered(chromium, url, tmp_path)
     titles = _texts(page, "//ol[@class='records']/li/h2/a")
     assert len(titles) == PAGE_SIZE
-    assert all(titles)
+    assert "(no title)" not in titles  # the records' own titles reached the page
     (position,) = _texts(page, "//main/p[@class='muted']")
     assert position.startswith(f"Records 1 to {PAGE_SIZE} of ")
     (following,) = page.xpath("//p[@id='next']/a/@href")

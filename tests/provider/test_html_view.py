@@ -42,6 +42,7 @@ BROWSER = {"Accept": CHROMIUM}
 PAGE_SIZE = 4
 FIXED = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 LIST_RECORDS = "verb=ListRecords&metadataPrefix=oai_dc"
+NS = {"o": "http://www.openarchives.org/OAI/2.0/"}
 BASE_URL = "http://oai.example.org/oai"
 
 
@@ -274,8 +275,15 @@ def test_list_records_lists_titles_and_links_the_next_page(on: RunningProvider) 
             assert following[0].startswith("?verb=ListRecords&resumptionToken=")
     assert shown == xml_ids
     assert pages == -(-len(xml_ids) // PAGE_SIZE)
+    # Each record's heading is its first dc:title, as the XML gives it.
+    first_page = etree.fromstring(_get(on, LIST_RECORDS, None).body)
+    expected = [
+        (record.xpath("o:metadata//*[local-name()='title']/text()", namespaces=NS) or [""])[0]
+        for record in first_page.xpath("//o:record", namespaces=NS)
+    ]
     titles = _text(_page(_get(on, LIST_RECORDS)), "//ol/li/h2/a")
-    assert titles and all(titles)
+    assert [t for t, x in zip(titles, expected, strict=True) if x] == [x for x in expected if x]
+    assert any(expected)
 
 
 def test_list_identifiers_lists_identifiers(on: RunningProvider) -> None:
