@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlencode, urljoin, urlsplit
 import pytest
 from lxml import etree, html
 
+from oaiformat.namespaces import NS_OAI
 from provider.app import wants_html
 from provider.settings import ProviderSettings
 from tests import html5
@@ -42,7 +43,6 @@ BROWSER = {"Accept": CHROMIUM}
 PAGE_SIZE = 4
 FIXED = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 LIST_RECORDS = "verb=ListRecords&metadataPrefix=oai_dc"
-NS = {"o": "http://www.openarchives.org/OAI/2.0/"}
 BASE_URL = "http://oai.example.org/oai"
 
 
@@ -278,8 +278,8 @@ def test_list_records_lists_titles_and_links_the_next_page(on: RunningProvider) 
     # Each record's heading is its first dc:title, as the XML gives it.
     first_page = etree.fromstring(_get(on, LIST_RECORDS, None).body)
     expected = [
-        (record.xpath("o:metadata//*[local-name()='title']/text()", namespaces=NS) or [""])[0]
-        for record in first_page.xpath("//o:record", namespaces=NS)
+        (xpath_texts(record, "o:metadata//*[local-name()='title']") or [""])[0]
+        for record in first_page.iter(f"{{{NS_OAI}}}record")
     ]
     titles = _text(_page(_get(on, LIST_RECORDS)), "//ol/li/h2/a")
     assert [t for t, x in zip(titles, expected, strict=True) if x] == [x for x in expected if x]
