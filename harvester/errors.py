@@ -4,14 +4,15 @@ HarvestError
  +-- FetchError            the request failed after its retries (connection, timeout, HTTP)
  +-- RemoteOAIError        the repository answered with an OAI <error> (code attribute)
  +-- MalformedResponse     the body is not a readable OAI-PMH response, even after repair
- +-- Interrupted           the harvest was asked to stop (SIGINT, SIGTERM): not a failure
+Interrupted                the harvest was asked to stop (SIGINT, SIGTERM, the run time
+                           cap): not a failure, so no handler of failures may take it for one
 """
 
 from __future__ import annotations
 
 
 class HarvestError(Exception):
-    """Root of every error the harvester raises."""
+    """Root of every failure the harvester raises."""
 
 
 class FetchError(HarvestError):
@@ -31,5 +32,5 @@ class MalformedResponse(HarvestError, ValueError):
     """The body could not be read as an OAI-PMH response."""
 
 
-class Interrupted(HarvestError):
+class Interrupted(Exception):
     """The harvest was asked to stop; what was committed stays, the checkpoint is kept."""

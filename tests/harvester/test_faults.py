@@ -11,6 +11,7 @@ import dataclasses
 import gzip
 import subprocess
 import sys
+import threading
 import time
 import tracemalloc
 from dataclasses import replace
@@ -22,9 +23,12 @@ import pytest
 from click.testing import CliRunner, Result
 
 from harvester.client import Client
-from harvester.errors import FetchError
+from harvester.errors import FetchError, Interrupted
+from harvester.identify import format_namespace
+from harvester.persist import RunCounts
 from harvester.run import SourceHarvest
 from harvester.settings import SourceSettings
+from harvester.stopping import RunStop
 from oai.cli import main
 from store.db import open_store
 from tests.harvester import bodies
@@ -410,3 +414,18 @@ def test_requests_are_spaced_by_the_politeness_delay(server: FaultServer) -> Non
     finally:
         client.close()
     assert len(waits) == 1 and 4.0 < waits[0] <= 5.0
+
+
+def test_an_interrupt_during_list_metadata_formats_is_not_taken_for_its_failure(
+    server: FaultServer,
+) -> None:
+    # ListMetadataFormats failing is only a warning; being stopped must still stop the run.
+    server.play(Stall(0.8, Reply(bodies.identify())))
+    interrupt = threading.Event()
+    threading.Timer(0.2, interrupt.set).start()  # SIGINT while the answer is awaited
+    client = Client(server.url, SETTINGS, sleep=lambda _: None, stop=RunStop(interrupt))
+    try:
+        with pytest.raises(Interrupted):
+            format_namespace(client, "marc", RunCounts())
+    finally:
+        client.close()
