@@ -350,9 +350,10 @@ def remove_source(obj: Context, name: str, withdraw: bool) -> None:
     if name in {s.name for s in obj.config.sources}:
         raise click.ClickException(f"{name!r} is configured in config.toml: remove it there")
     with _no_harvest_running(obj), obj.store() as store:
-        count = _withdraw(obj, store, source_record_ids(store.conn, name)) if withdraw else 0
+        # Refused first: an unknown name (or the local records) must not be withdrawn.
         if not retire_source(store, name):
             raise click.ClickException(f"unknown source {name!r} (see `oai sources`)")
+        count = _withdraw(obj, store, source_record_ids(store.conn, name)) if withdraw else 0
         obj.refresh_works(store)
     withdrawn = f"; {count} records withdrawn" if withdraw else "; its records stay published"
     obj.say(f"{name}: removed{withdrawn}")

@@ -164,6 +164,13 @@ def test_sources_are_remembered_once_identified_and_can_be_removed(
     assert set(_published_states(mirror.db, "src")) == {1}
     unknown = mirror.run("sources", "remove", "nope")
     assert unknown.exit_code == 1 and "unknown source" in unknown.stderr
+    # The local records are no source to remove, and a refused removal withdraws nothing.
+    local = tmp_path / "local.jsonl"
+    local.write_text('{"identifier": "oai:x:1", "datestamp": "2020-01-01"}\n', "utf-8")
+    assert mirror.run("import", str(local)).exit_code == 0
+    refused_local = mirror.run("sources", "remove", "local", "--withdraw")
+    assert refused_local.exit_code == 1 and "unknown source" in refused_local.stderr
+    assert _published_states(mirror.db, "local") == [0]
 
 
 def test_a_configured_source_is_removed_from_the_config(tmp_path: Path) -> None:
