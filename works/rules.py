@@ -186,11 +186,11 @@ def _truncated(a: str, b: str) -> bool:
 def _titles_related(a: Features, b: Features) -> bool:
     """True when the titles share enough words, or are written in two scripts (a title and
     its translation: their words cannot be compared)."""
-    if latin(a.title_key) != latin(b.title_key):
-        return True
     first, second = set(a.title_key.split()), set(b.title_key.split())
     if not first or not second:
-        return False
+        return False  # a record without a title is no translation of one
+    if latin(a.title_key) != latin(b.title_key):
+        return True
     return len(first & second) >= RELATED_TITLE_SHARE * min(len(first), len(second))
 
 

@@ -69,6 +69,15 @@ def test_a_shared_persistent_identifier_joins_related_records() -> None:
     assert found.evidence == {"rule": "identifier", "identifiers": ["doi:10.1234/x"]}
 
 
+def test_a_record_without_a_title_is_no_translation_of_a_titled_one() -> None:
+    """An untitled record and a CJK-titled one sharing a DOI, by other people: only listed
+    for review, as against a Latin title (the empty title key is no other script)."""
+    a = record(1, "", ["smith j"], identifiers=["doi:10.1234/book"])
+    b = record(2, "精神保健におけるピアサポート", ["doe k"], identifiers=["10.1234/BOOK"])
+    c = record(3, "Peer work in forensic wards", ["doe k"], identifiers=["10.1234/BOOK"])
+    assert decision(a, b) == decision(a, c) == "review"
+
+
 def test_an_identifier_on_unrelated_records_is_only_a_possible_duplicate() -> None:
     """A book's DOI on two of its chapters: other titles, other people."""
     a = record(1, "Introduction", ["smith j"], identifiers=["doi:10.1234/book"])
