@@ -64,20 +64,28 @@ def shown_text(indexed: str) -> str:
 
 def _cjk_term(term: str) -> str:
     """A query word holding CJK characters: each run as the phrase of its bigrams (one
-    character as a prefix), the rest quoted; all of them required."""
-    parts = []
+    character as a prefix), the rest quoted ("細胞*" keeps its prefix star); all of them
+    required."""
+    terms: list[str] = []
     position = 0
     for match in CJK_RUN.finditer(term):
-        parts.append(term[position : match.start()])
+        _add_rest(terms, term[position : match.start()])
         run = match.group()
-        if len(run) == 1:
-            parts.append(f"{run}*")
-        else:
-            parts.append('"' + " ".join(_bigrams(run)) + '"')
+        terms.append(f"{run}*" if len(run) == 1 else '"' + " ".join(_bigrams(run)) + '"')
         position = match.end()
-    parts.append(term[position:])
-    terms = [p if p.endswith(("*", '"')) else _quoted(p) for p in parts if p.strip()]
+    _add_rest(terms, term[position:])
     return terms[0] if len(terms) == 1 else "(" + " AND ".join(terms) + ")"
+
+
+def _add_rest(terms: list[str], text: str) -> None:
+    """Text around a query word's CJK runs: quoted, except a star after a run, which makes
+    the run a prefix."""
+    if not text.strip():
+        return
+    if text == "*" and terms and not terms[-1].endswith("*"):
+        terms[-1] += "*"
+    else:
+        terms.append(_quoted(text))
 
 
 def _quoted(text: str) -> str:

@@ -84,6 +84,8 @@ def _found(db: str, query: str) -> set[str]:
         ('title:"graphene transistors"', {"graphene"}),
         ("title:歴史", {"tokyo"}),
         ("creator:歴史", set()),
+        ("細胞*", {"ips"}),  # a prefix star after a run
+        ('x"細胞', set()),  # a quote typed into the word is searched for, not parsed
     ],
 )
 def test_search_finds(db: str, query: str, expected: set[str]) -> None:
