@@ -112,7 +112,7 @@ def _run_one(
 ) -> RunSummary:
     store = open_store(db_path)
     stop = RunStop(interrupt, settings.run_time_cap)
-    client = Client(job.source.url, settings, sleep=stop.sleep)  # SourceHarvest gives it `stop`
+    client = Client(job.source.url, settings, sleep=stop.sleep, stop=stop)
 
     def process_feed(source: SourceInfo) -> ProcessFeed:
         return ProcessFeed(

@@ -48,10 +48,15 @@ class SetList:
     """What a walk over ListSets gathered, whether it completed, and why not."""
 
     sets: dict[str, SetInfo] = field(default_factory=dict)
-    complete: bool = False
     problem: str | None = None
     pages: int = 0
     skipped: int = 0
+
+    @property
+    def complete(self) -> bool:
+        """True when the walk reached the list's end (every way of stopping short says
+        why in `problem`)."""
+        return self.problem is None
 
 
 def _description(element: etree._Element) -> str | None:
@@ -118,13 +123,11 @@ def list_sets(
             found.pages += 1
             found.skipped += page.skipped
             if page.error_code == "noSetHierarchy" and found.pages == 1:
-                found.complete = True  # a repository without sets
-                return found
+                return found  # a repository without sets: complete
             if page.error_code:
                 raise RemoteOAIError(page.error_code, page.error_message)
             found.sets.update((item.spec, item) for item in page.sets)
             if not page.token:
-                found.complete = True
                 return found
             reason = guards.reason_to_stop(page.token, not page.sets, found.pages)
             if reason:
