@@ -22,7 +22,7 @@ from oaiformat.reading import HEADER as _HEADER
 from oaiformat.reading import element_text as _text
 from oaiformat.reading import read_record, readable
 from oaiformat.record import Record
-from oaiformat.xmlsafe import make_parser, strip_illegal_bytes
+from oaiformat.xmlsafe import make_parser, safe_iterparse, strip_illegal_bytes
 
 _OAI = f"{{{NS_OAI}}}"
 _LIST_VERBS = ("ListRecords", "ListIdentifiers", "GetRecord")
@@ -288,15 +288,7 @@ def parse_large(stream: IO[bytes], source: str, part_records: int) -> Iterator[t
     records that were read whole).
     """
     cleaned = _CleanStream(stream)
-    events = etree.iterparse(
-        cleaned,
-        events=("start", "end"),
-        resolve_entities=False,
-        load_dtd=False,
-        no_network=True,
-        huge_tree=False,
-        remove_blank_text=False,
-    )
+    events = safe_iterparse(cleaned, ("start", "end"))
     root: etree._Element | None = None
     verb: etree._Element | None = None
     collected = _Collected(source)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Protocol, TypedDict
 
 from lxml import etree
 
@@ -11,16 +12,38 @@ _ILLEGAL_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _ILLEGAL_XML_BYTES = re.compile(b"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
+class _SafeOptions(TypedDict):
+    resolve_entities: bool
+    load_dtd: bool
+    no_network: bool
+    dtd_validation: bool
+    remove_blank_text: bool
+
+
+# What every parser of untrusted XML is given, whole documents and streams alike.
+SAFE_OPTIONS = _SafeOptions(
+    resolve_entities=False,
+    load_dtd=False,
+    no_network=True,
+    dtd_validation=False,
+    remove_blank_text=False,
+)
+
+
 def make_parser(*, huge_tree: bool = False) -> etree.XMLParser:
     """Return a parser that resolves no entities, loads no DTD and reaches no network."""
-    return etree.XMLParser(
-        resolve_entities=False,
-        load_dtd=False,
-        no_network=True,
-        dtd_validation=False,
-        huge_tree=huge_tree,
-        remove_blank_text=False,
-    )
+    return etree.XMLParser(**SAFE_OPTIONS, huge_tree=huge_tree)
+
+
+class Readable(Protocol):
+    """A byte stream iterparse can read."""
+
+    def read(self, size: int = -1) -> bytes: ...
+
+
+def safe_iterparse(source: Readable, events: tuple[str, ...]) -> etree.iterparse:
+    """Read a stream element by element, with the options every parse here has."""
+    return etree.iterparse(source, events=events, huge_tree=False, **SAFE_OPTIONS)
 
 
 def parse_bytes(data: bytes) -> etree._Element:
