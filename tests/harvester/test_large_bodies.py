@@ -46,6 +46,19 @@ def _checkpoint(db: Path) -> tuple[int, str | None]:
     return int(pages), token
 
 
+def _writes(db: Path, identifiers: str) -> int:
+    """How many writes (transactions) stored these records: one per part of a page."""
+    conn = sqlite3.connect(db)
+    try:
+        (count,) = conn.execute(
+            "SELECT count(DISTINCT change_seq) FROM records WHERE identifier LIKE ?",
+            [identifiers],
+        ).fetchone()
+    finally:
+        conn.close()
+    return int(count)
+
+
 def test_a_large_page_is_read_and_written_in_parts(server: FaultServer, tmp_path: Path) -> None:
     big = bodies.page(_identifiers("x", RECORDS), "t1")
     assert len(big) > 4 * SPOOLING.spool_bytes
@@ -56,6 +69,7 @@ def test_a_large_page_is_read_and_written_in_parts(server: FaultServer, tmp_path
     assert outcome.summary.counts.pages == 2
     assert outcome.summary.records_seen == RECORDS + 1
     assert outcome.summary.counts.records.added == RECORDS + 1
+    assert _writes(tmp_path / "m.db", "oai:x:%") == 3  # 1,000 + 1,000 + 500 records
 
 
 def test_the_page_process_sends_a_large_page_in_parts(server: FaultServer, tmp_path: Path) -> None:
@@ -69,6 +83,7 @@ def test_the_page_process_sends_a_large_page_in_parts(server: FaultServer, tmp_p
     assert _checkpoint(mirror.db) == (0, None)  # the list is closed
     (count,) = sqlite3.connect(mirror.db).execute("SELECT count(*) FROM records").fetchone()
     assert count == RECORDS
+    assert _writes(mirror.db, "oai:x:%") == 3  # 1,000 + 1,000 + 500 records
 
 
 def test_parts_written_before_a_break_stay_and_the_checkpoint_does_not_move(

@@ -95,7 +95,9 @@ def test_set_names_and_descriptions_survive_a_harvest_and_an_export(
             "harvest", "--url", origin.url, "--name", "src", "--report-json", str(report)
         )
     assert result.exit_code == 0, result.output
-    assert pages > 1  # the harvester followed ListSets' resumptionTokens
+    # The origin's ListSets spans several pages: the harvester had to follow its tokens to
+    # name every set (row['sets'] and the republished names below check that it did).
+    assert pages > 1
     assert published["arxiv:physics:hep-ex"] == (
         "High Energy Physics - Experiment",
         [("description", "Experiments at colliders", None)],
