@@ -33,6 +33,7 @@ from bench_common import HOST, PAGE_SIZE, REPOSITORY_IDENTIFIER
 from dedupe_quality import Shape
 from dedupe_records import DEFAULT_PROFILE, PROFILES, generate
 
+from oaiformat.namespaces import NS_DC, NS_OAI, NS_OAI_DC, NS_XSI
 from oaiformat.record import Record
 from oaiformat.render import dublin_core_xml
 
@@ -42,11 +43,6 @@ RESPONSE_DATE = "2024-06-01T12:00:00Z"
 UNIFORM = "uniform"
 CORPORA = (*PROFILES, UNIFORM)
 DEFAULT_CORPUS = DEFAULT_PROFILE
-
-NS_OAI = "http://www.openarchives.org/OAI/2.0/"
-NS_OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
-NS_DC = "http://purl.org/dc/elements/1.1/"
-NS_XSI = "http://www.w3.org/2001/XMLSchema-instance"
 
 # --------------------------------------------------------------------------------------
 # The uniform corpus: 1-2 setSpecs, title, 2-5 creators, 3 subjects, a 400-700-character
@@ -123,6 +119,7 @@ class Served:
     records: int
     tombstones: int
     bytes: int
+    pages: int
     # The works the generator meant the live records to form (None for uniform: one each).
     truth: Shape | None
 
@@ -215,7 +212,7 @@ def render_pages(size: int, base_url: str, corpus: str) -> tuple[list[bytes], Se
     if corpus != UNIFORM:
         shared = sum(n for n in truths.values() if n > 1)
         truth = Shape(sum(truths.values()), len(truths), shared)
-    served = Served(corpus, size, tombstones, sum(len(p) for p in pages), truth)
+    served = Served(corpus, size, tombstones, sum(len(p) for p in pages), len(pages), truth)
     return pages, served
 
 

@@ -36,7 +36,9 @@ from typing import Any
 import bench_common
 from bench_common import HOST, ROOT
 from dedupe_quality import Shape, works_shape
-from harvesting_pages import NS_DC, NS_OAI, SCRIPT
+from harvesting_pages import SCRIPT
+
+from oaiformat.namespaces import NS_DC, NS_OAI
 
 SOURCE_NAME = "bench"
 RUN_TIMEOUT_S = 3600.0
