@@ -8,6 +8,7 @@ refresh run with it recomputes.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from dataclasses import dataclass
@@ -100,9 +101,9 @@ class Decisions:
     # "different": (lower id, higher id) pairs.
     different: set[tuple[int, int]]
 
-    @property
+    @functools.cached_property
     def same_pairs(self) -> set[tuple[int, int]]:
-        """The "same" decisions as (lower id, higher id) pairs."""
+        """The "same" decisions as (lower id, higher id) pairs (made once)."""
         return {(a, b) for a, b, _ in self.same}
 
 

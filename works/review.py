@@ -17,7 +17,7 @@ from store.batches import IDS, placeholders, rows_in
 from store.errors import UnknownRecord
 from store.tables import RECORDS, WORK_MATCHES, WORK_MEMBERS, WORKS
 from works.browse import work_of, works_by_id
-from works.clusters import conflict_links
+from works.clusters import CannotLink, conflict_links
 from works.conflicts import conflicts
 from works.derive import stored_features
 from works.features import Features
@@ -52,11 +52,11 @@ def _refusal(
     second: list[int],
     features: dict[int, Features],
     decisions: Decisions,
+    cannot_link: CannotLink,
     local: dict[int, str],
 ) -> list[str]:
     """Why the two works could not be one: the first pair of their records that clustering
-    refuses to link (works.clusters.conflict_links, the one rule), in words."""
-    cannot_link = conflict_links(features, decisions.different, decisions.same_pairs)
+    refuses to link (`cannot_link`: works.clusters.conflict_links, the one rule), in words."""
     for x in first:
         for y in second:
             if x not in features or y not in features or not cannot_link(x, y):
@@ -81,11 +81,19 @@ def _apart_rows(conn: sqlite3.Connection, where: str, params: list[Any]) -> list
         )
     }
     decisions = load_decisions(conn)
+    cannot_link = conflict_links(features, decisions.different, decisions.same_pairs)
     found = []
     for _, _, decision, evidence_text, work_a, work_b, local_a, local_b in rows:
         evidence = json.loads(str(evidence_text))
         if decision == "same":
-            why = _refusal(members[int(work_a)], members[int(work_b)], features, decisions, local)
+            why = _refusal(
+                members[int(work_a)],
+                members[int(work_b)],
+                features,
+                decisions,
+                cannot_link,
+                local,
+            )
         else:
             why = list(evidence.pop("not_merged", []))
         found.append(
