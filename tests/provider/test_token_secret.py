@@ -128,9 +128,10 @@ def test_the_environment_comes_first_and_no_file_is_made(
         assert _follows(running, _signed_with("from-the-environment"))
         assert _follows(running, _signed_with("the-one-before"))
         assert not _follows(running, _signed_with("from-config"))
-        assert tokens.decode(
+        state = tokens.decode(
             _first_token(running), "ListIdentifiers", "from-the-environment", _now()
         )
+        assert state.cursor == configured.page_size  # the first page's token, readable
     refused = _oai(filled_db, tmp_path, "rotate-secret")
     assert refused.exit_code == 1
     assert "comes from $OAI_TOKEN_SECRET" in refused.stderr
@@ -175,7 +176,8 @@ def test_a_rotation_keeps_harvests_in_progress_going(
         time.sleep(1.2)  # the running provider reads the file again
         after = _first_token(running)
         fresh = _current(filled_db)
-        assert tokens.decode(after, "ListIdentifiers", fresh, _now())  # signed with the new one
+        # Signed with the new secret (decode raises for any other).
+        assert tokens.decode(after, "ListIdentifiers", fresh, _now()).cursor == SETTINGS.page_size
         with pytest.raises(BadResumptionToken):
             tokens.decode(before, "ListIdentifiers", fresh, _now())
         assert _follows(running, before)  # signed with the previous secret
