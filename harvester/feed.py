@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from harvester.client import Client, Fetched
 from harvester.errors import FetchError, HarvestError, Interrupted, MalformedResponse
-from harvester.pages import Page, parse, parse_large
+from harvester.pages import Page, Unread, parse_large, parse_unread
 from harvester.settings import HarvesterSettings
 from harvester.stopping import RunStop
 from oaiformat.datestamps import format_utc
@@ -89,13 +89,14 @@ PART_RECORDS = 1000
 
 def fetch_page(
     client: Client, params: Mapping[str, str], settings: HarvesterSettings, source: str
-) -> Iterator[tuple[str, Page, int, bool, int]]:
+) -> Iterator[tuple[str, Unread, int, bool, int]]:
     """Fetch and parse one page, fetching again what cannot be used.
 
     Yields (url, page, bytes received in all attempts, final, records of the page in the
-    parts before it): one final page, or for a body spooled to disk, parts of PART_RECORDS
-    records and then the final part (bytes are counted on the final one). Raises
-    FetchError, or MalformedResponse when every attempt was unreadable.
+    parts before it): one final page, its records left unread, or for a body spooled to
+    disk, parts of PART_RECORDS records read and then the final part (bytes are counted on
+    the final one). Raises FetchError, or MalformedResponse when every attempt was
+    unreadable.
     """
     received = 0
     unreadable: tuple[int, str] | None = None  # the last large body's size and its error
@@ -110,7 +111,8 @@ def fetch_page(
                     # ones (mit-oai-pmh-harvester__get-identifiers__i0.xml answers so).
                     raise _WrongVerb
                 yield fetched.url, page, received if final else 0, final, before
-                before += len(page.records)
+                if not final:  # a part of a large body: read already
+                    before += len(page.read().records)
             return
         except MalformedResponse as exc:
             if attempt == settings.max_attempts:
@@ -141,11 +143,12 @@ class _WrongVerb(Exception):
     """The page answers ListIdentifiers to a ListRecords request."""
 
 
-def _pages(fetched: Fetched, source: str) -> Iterator[tuple[Page, bool]]:
+def _pages(fetched: Fetched, source: str) -> Iterator[tuple[Unread, bool]]:
     if fetched.spool is None:
-        yield parse(fetched.body, source), True
+        yield parse_unread(fetched.body, source), True
     else:
-        yield from parse_large(fetched.spool, source, PART_RECORDS)
+        for part, final in parse_large(fetched.spool, source, PART_RECORDS):
+            yield Unread.of(part), final
 
 
 def prepare_page(
@@ -165,9 +168,9 @@ def prepare_page(
     ]
 
 
-# One page (or part) as a walk yields it: url, request params, page, bytes received,
-# final, records of the page in the parts before it.
-_Fetched = tuple[str, dict[str, str], Page, int, bool, int]
+# One page (or part) as a walk yields it: url, request params, page (records unread),
+# bytes received, final, records of the page in the parts before it.
+_Fetched = tuple[str, dict[str, str], Unread, int, bool, int]
 
 
 def _fed(
@@ -177,14 +180,16 @@ def _fed(
     repository_identifier: str,
     work: PageWork | None,
 ) -> FedPage:
-    """A fetched page (or part) prepared for writing, with `work`'s share done when given."""
-    url, params, page, received, final, before = fetched
+    """A fetched page (or part) read and prepared for writing, with `work`'s share done
+    when given."""
+    url, params, unread, received, final, before = fetched
+    page = unread.read()
     prepared = prepare_page(page, source, repository_identifier, format_utc(datetime.now(UTC)))
     extra = work.prepare(prepared) if work is not None else None
     return FedPage(url, params, page, prepared, received, retries, final, before, extra)
 
 
-def _next_params(page: Page) -> dict[str, str] | None:
+def _next_params(page: Unread) -> dict[str, str] | None:
     if page.error_code or not page.token:
         return None
     return {"verb": "ListRecords", "resumptionToken": page.token}
@@ -375,7 +380,8 @@ def _list_pages(
     source: str,
     stop: Any,
 ) -> Iterator[_Fetched]:
-    """A list's pages (and parts of large pages) from `params` on, fetched and parsed, as
+    """A list's pages (and parts of large pages) from `params` on, fetched and parsed (the
+    records left unread), as
     (url, request params, page, bytes, final, records before), until the list ends, a
     token repeats (the parent ends the list) or the walk is stopped."""
     seen: set[str] = set()
@@ -393,8 +399,10 @@ def _list_pages(
 
 class _Ahead:
     """An iterator run one item ahead in a thread: the next page is fetched and parsed
-    (the thread mostly waits on the server, without the GIL) while this thread prepares
-    the last one. Exceptions reach the consumer in order; close() ends the thread."""
+    as XML (the thread mostly waits on the server, without the GIL) while this thread
+    reads and prepares the last one: the next request goes out one XML parse after a
+    page has come, not one page's reading and preparing. Exceptions reach the consumer
+    in order; close() ends the thread."""
 
     _END = object()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -63,6 +63,27 @@ class Page:
     verb: str | None = None
     # Identifiers of records whose oai_dc is not valid Simple DC (stored all the same).
     invalid_dc: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Unread:
+    """A response parsed as XML whose records are not read yet.
+
+    What a walk needs to ask for the next page (the token, an error, the verb) costs the
+    XML parse alone; read() reads the records (about seven times the parse), so a thread
+    fetching pages can go on while another reads them. read() never raises
+    MalformedResponse: everything that makes a response unusable is found before.
+    """
+
+    token: str | None
+    error_code: str | None
+    verb: str | None
+    read: Callable[[], Page]
+
+    @classmethod
+    def of(cls, page: Page) -> Unread:
+        """A page read already."""
+        return cls(page.token, page.error_code, page.verb, lambda: page)
 
 
 @dataclass
@@ -125,29 +146,34 @@ def _response_date(
     return response_date, repaired
 
 
-def _from_tree(root: etree._Element, source: str, repaired: str | None) -> Page:
+def _from_tree(root: etree._Element, source: str, repaired: str | None) -> Unread:
     _check_root(root)
     response_date, repaired = _response_date(root.find(f"{_OAI}responseDate"), repaired)
     error = root.find(f"{_OAI}error")
     if error is not None:
-        return Page(
-            response_date,
-            error_code=error.get("code", ""),
-            error_message=_text(error),
-            repaired=repaired,
+        return Unread.of(
+            Page(
+                response_date,
+                error_code=error.get("code", ""),
+                error_message=_text(error),
+                repaired=repaired,
+            )
         )
     body = next(
         (c for c in root if isinstance(c.tag, str) and c.tag[len(_OAI) :] in _LIST_VERBS), None
     )
     if body is None:
         raise MalformedResponse("the response holds neither records nor an error")
-    collected = _Collected(source)
-    for element in body:
-        if element.tag in (f"{_OAI}record", _HEADER):
-            collected.read(element)
-    return _list_page(
-        response_date, collected, body.find(f"{_OAI}resumptionToken"), body.tag, repaired
-    )
+    token_element = body.find(f"{_OAI}resumptionToken")
+
+    def read() -> Page:
+        collected = _Collected(source)
+        for element in body:
+            if element.tag in (f"{_OAI}record", _HEADER):
+                collected.read(element)
+        return _list_page(response_date, collected, token_element, body.tag, repaired)
+
+    return Unread(_text(token_element) or None, None, body.tag[len(_OAI) :], read)
 
 
 def _list_page(
@@ -233,7 +259,7 @@ def _salvage(body: bytes, source: str) -> Page:
             last_error = str(exc)
     else:
         raise MalformedResponse(f"not well-formed XML even after repair: {last_error}")
-    page = _from_tree(root, source, "records read one by one")
+    page = _from_tree(root, source, "records read one by one").read()
     collected = _Collected(source)
     nsmap = " ".join(f'xmlns:{p}="{u}"' if p else f'xmlns="{u}"' for p, u in root.nsmap.items())
     for start, end in chunks:
@@ -257,10 +283,18 @@ def _salvage(body: bytes, source: str) -> Page:
 
 
 def parse(body: bytes, source: str) -> Page:
-    """Parse one response body.
+    """Parse one response body, its records read.
 
     Returns the Page (an OAI error is a Page with error_code set). Raises
     MalformedResponse when the body is not an OAI-PMH response even after repair.
+    """
+    return parse_unread(body, source).read()
+
+
+def parse_unread(body: bytes, source: str) -> Unread:
+    """Parse one response body as XML (repaired if need be), leaving its records unread.
+
+    Raises MalformedResponse when the body is not an OAI-PMH response even after repair.
     """
     try:
         return _from_tree(_parse(body), source, None)
@@ -272,7 +306,7 @@ def parse(body: bytes, source: str) -> Page:
         except etree.XMLSyntaxError:
             continue
     try:
-        return _salvage(body, source)
+        return Unread.of(_salvage(body, source))
     except MalformedResponse as exc:
         raise MalformedResponse(f"{exc} (first error: {first_error})") from None
 

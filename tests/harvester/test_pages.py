@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import pytest
 
+from harvester import pages
 from harvester.errors import MalformedResponse
-from harvester.pages import parse
+from harvester.pages import parse, parse_unread
+from oaiformat.reading import read_record
 from tests.harvester import captures
 
 MALFORMED = "malformed"
@@ -65,6 +67,10 @@ def test_capture_parses_as_expected(name: str, expected: tuple[int, int, str | N
     page = parse(body, "src")
     assert (len(page.records), len(page.quarantined), page.error_code) == expected
     assert all(r.identifier and r.datestamp for r in page.records)
+    # What a walk goes on with, before the records are read, is what reading them says.
+    unread = parse_unread(body, "src")
+    walked_on = (unread.token, unread.error_code, unread.verb)
+    assert walked_on == (page.token, page.error_code, page.verb)
 
 
 def test_deleted_header_and_token_attributes() -> None:
@@ -185,3 +191,19 @@ def test_unclosed_records_are_quarantined_with_what_follows() -> None:
     page = parse(body, "src")
     # The unclosed openings and the good record end up as one chunk, quarantined whole.
     assert (len(page.records), len(page.quarantined)) == (0, 1)
+
+
+def test_records_are_read_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fetching thread parses the XML only; the records are read by whoever calls read()."""
+    calls: list[str] = []
+
+    def counted(element: object, source: str) -> object:
+        calls.append(source)
+        return read_record(element, source)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pages, "read_record", counted)
+    body = _page("2024-01-01T00:00:00Z", "2024-01-02")
+    unread = parse_unread(body, "src")
+    assert calls == [] and unread.verb == "ListIdentifiers" and unread.token is None
+    assert [r.identifier for r in unread.read().records] == ["oai:x:1", "oai:x:2"]
+    assert calls == ["src", "src"]
