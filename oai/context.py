@@ -11,13 +11,14 @@ from datetime import UTC, datetime
 
 import click
 
-import works
 from oai.config import Config
 from oaiformat.datestamps import format_utc
 from provider.token_keys import ensure_secret_file
 from store.db import Store, open_reader, open_store
 from store.errors import StoreError
 from store.records import ensure_repository_identifier
+from works.report import WorksReport
+from works.update import records_behind, refresh
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ class Context:
         except StoreError as exc:
             raise click.ClickException(str(exc)) from exc
         try:
-            behind = works.records_behind(store.conn)
+            behind = records_behind(store.conn)
             if behind:
                 logger.warning(
                     "works are behind the records (%d records written since the last works"
@@ -85,11 +86,9 @@ class Context:
         *,
         full: bool = False,
         change: Callable[[sqlite3.Connection], Sequence[int]] | None = None,
-    ) -> works.WorksReport:
+    ) -> WorksReport:
         """Bring the store's works up to date (what every write command ends with)."""
-        return works.refresh(
-            store, self.config.provider.repository_identifier, full=full, change=change
-        )
+        return refresh(store, self.config.provider.repository_identifier, full=full, change=change)
 
 
 def now() -> str:

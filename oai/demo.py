@@ -23,8 +23,8 @@ from provider.settings import ProviderSettings
 from provider.token_keys import ensure_secret_file
 from store.db import open_store
 from store.transfer import import_file
-from works import refresh as refresh_works
 from works.browse import related
+from works.update import refresh as refresh_works
 
 # A small page size, so the demo shows resumption tokens at work on nine records.
 DEMO_PAGE_SIZE = 4

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from works import WorksReport
+from works.report import WorksReport
 
 F = TypeVar("F", bound=Callable[..., Any])
 # Table cells are cut to this many terminal columns (JSON is never cut); a cut is marked.

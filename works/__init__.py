@@ -24,9 +24,6 @@ Modules:
     search        full-text search (FTS5)
 """
 
-from __future__ import annotations
-
-from works.report import WorksReport
-from works.update import records_behind, refresh
-
-__all__ = ["WorksReport", "records_behind", "refresh"]
+# Nothing is imported here: a harvest's page process unpickles works.ahead.DeriveAhead, and
+# importing the package must not pull in the store layer (sqlite-utils alone is ~0.1 s of
+# its start) for modules it never uses.

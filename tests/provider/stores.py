@@ -13,7 +13,7 @@ from store.tables import SETS
 from store.transfer import import_file
 from store.writes import save_records
 from tests.conftest import NOW, REPOSITORY_IDENTIFIER, SAMPLE, fill_store, save_local
-from works import refresh
+from works.update import refresh
 
 ID = f"oai:{REPOSITORY_IDENTIFIER}:8912z"  # a live local record of the sample
 DELETED_ID = f"oai:{REPOSITORY_IDENTIFIER}:83a0a"  # the sample's deleted local record

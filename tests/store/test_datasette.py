@@ -17,7 +17,6 @@ from datasette.app import Datasette
 from datasette.plugins import pm
 from markupsafe import escape
 
-import works
 from oaiformat.dublin_core import DCValue
 from oaiformat.record import Record
 from store import datasette_plugin
@@ -28,6 +27,7 @@ from store.schema import FLAT_COLUMNS
 from store.schema_docs import shipped
 from store.writes import save_records
 from tests.conftest import NOW, REPOSITORY_IDENTIFIER, fill_store
+from works.update import refresh
 
 # A cell drawn as a link (not the primary key's, which Datasette links to its own row).
 _LINKED_CELL = re.compile(r'<td class="col-(\w+) type-(?!pk)[^"]*"><a href="([^"]+)">([^<]*)</a>')
@@ -69,7 +69,7 @@ def mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
             _paper("zenodo", "oai:zenodo.org:5678", "Smith, Alice", "Unusual superconductors"),
         ]
         save_records(conn, papers, repository_identifier=REPOSITORY_IDENTIFIER, now=NOW)
-    works.refresh(store, REPOSITORY_IDENTIFIER)
+    refresh(store, REPOSITORY_IDENTIFIER)
     store.close()
     return path
 
@@ -235,7 +235,7 @@ def test_a_store_from_before_m006_gains_year_and_work_in_records_flat(tmp_path: 
     path = tmp_path / "old.db"
     old = open_store(path)
     fill_store(old)
-    works.refresh(old, REPOSITORY_IDENTIFIER)
+    refresh(old, REPOSITORY_IDENTIFIER)
     # Back to the view m001 made, as a store m006 has not reached yet has it.
     with old.write() as conn:
         conn.execute("DROP VIEW records_flat")
