@@ -8,13 +8,16 @@ halves of a harvest use both cores (threads would not: extraction holds the GIL)
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
+import itertools
 import logging
 import multiprocessing
 import os
 import queue
 import signal
+import statistics
 import sys
 import threading
 import time
@@ -40,6 +43,8 @@ logger = logging.getLogger(__name__)
 
 # Pages the child may run ahead of the writer: enough to hide a fetch, bounded for memory.
 PAGES_AHEAD = 3
+# Intervals between pages the walk's pace is measured over.
+PACE_PAGES = 9
 # Seconds a stopped walk may take to wind down before the child process is ended.
 FINISH_GRACE_SECONDS = 30.0
 _POLL_SECONDS = 1.0
@@ -78,6 +83,10 @@ class Feed(Protocol):
 
     def finish_walk(self) -> None:
         """End the walk (pages fetched ahead are dropped); call before the next start."""
+
+    def slack(self) -> float:
+        """Seconds the writer may spend before it would hold the walk up: 0 when a page is
+        waiting to be written or nothing runs ahead."""
 
     def close(self) -> None:
         """Release the feed's resources."""
@@ -233,6 +242,10 @@ class InlineFeed:
         """Forget the walk."""
         self._pages = None
 
+    def slack(self) -> float:
+        """None: nothing runs ahead, so time spent between pages delays the next fetch."""
+        return 0.0
+
     def close(self) -> None:
         """Nothing to release: the client belongs to the caller."""
 
@@ -353,9 +366,20 @@ class _Walk:
     work: PageWork | None
 
     def run(self, params: dict[str, str] | None, parent: int) -> None:
-        """Send the list's pages from `params` on, until it ends, fails or is stopped."""
+        """Send the list's pages from `params` on, until it ends, fails or is stopped.
+
+        Two threads of their own: one fetches, one reads and prepares the pages (at a
+        lower priority, made here so that threads of later walks do not inherit it).
+        """
+        pages = _Ahead(_list_pages(self.client, params, self.settings, self.source.name, self.stop))
+        reader = threading.Thread(target=self._read, args=(pages, parent), name="page-reader")
+        reader.start()
+        reader.join()
+
+    def _read(self, pages: _Ahead, parent: int) -> None:
+        """Read, prepare and send each page the fetching thread has."""
+        _lower_priority()
         client, results = self.client, self.results
-        pages = _Ahead(_list_pages(client, params, self.settings, self.source.name, self.stop))
         try:
             for fetched in pages:
                 # The page work only while the writer keeps up (nothing waits to be sent):
@@ -377,6 +401,20 @@ class _Walk:
             _send(results, _Failed("unexpected", text, client.retries), parent)
         finally:
             pages.close()
+
+
+# How much lower the thread reading and preparing pages runs than the one fetching them.
+READER_NICENESS = 10
+
+
+def _lower_priority() -> None:
+    """Lower this thread's priority (Linux: niceness is per thread), so that the thread
+    fetching pages (and, on this machine, anything else waiting for the CPU, such as a local
+    server) is run as soon as its answer comes, not after the reader's time slice:
+    measured against a server 100 ms a page, a 20k harvest's page loop 21.66 -> 21.23 s."""
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), READER_NICENESS)
 
 
 def _list_pages(
@@ -480,6 +518,8 @@ class ProcessFeed:
         self._stop = context.Event()
         self._walking = False
         self.retries = 0
+        # When the last pages reached the writer: the pace the walk goes at.
+        self._arrivals: collections.deque[float] = collections.deque(maxlen=PACE_PAGES + 1)
         self._process = context.Process(
             target=_worker,
             args=(
@@ -534,6 +574,7 @@ class ProcessFeed:
             raise HarvestError("the walk has ended")
         message = self._receive()
         if isinstance(message, _PageReady):
+            self._arrivals.append(time.monotonic())
             return message.fed
         self._walking = False
         if isinstance(message, _Idle):
@@ -553,8 +594,18 @@ class ProcessFeed:
         while not isinstance(self._receive(deadline), _Idle):
             pass
 
+    def slack(self) -> float:
+        """0 when a page is ready; else the time the child can go on fetching before it
+        waits for the writer: PAGES_AHEAD times the median interval of the last pages (the
+        median: pages written in a burst after a pause do not stand for the walk's pace)."""
+        if not self._walking or len(self._arrivals) < 3 or not self._results.empty():
+            return 0.0
+        times = list(self._arrivals)
+        return PAGES_AHEAD * statistics.median(b - a for a, b in itertools.pairwise(times))
+
     def finish_walk(self) -> None:
         """Stop the child's walk and drop what it fetched ahead."""
+        self._arrivals.clear()
         if not self._walking:
             return
         self._stop.set()

@@ -40,6 +40,12 @@ class PageWork(Protocol):
         changed (`records.change_seq`) and what prepare() returned for the page. An error
         rolls the whole page back."""
 
+    def idle(self, store: Store, seconds: float) -> None:
+        """Between pages, in the writer, while the next page is not there yet: work of
+        its own transactions that should end within `seconds` (after that the page process
+        would wait for the writer). Must not raise for a store error: the work after the
+        harvest does what was left."""
+
 
 # harvest_state with no list in progress.
 _NO_LIST = (

@@ -292,10 +292,18 @@ class SourceHarvest:
                 guard_warning = guards.reason_to_stop(page.token, empty, checkpoint.pages)
                 if guard_warning:
                     break
+                self._between_pages(feed)
         finally:
             feed.close()
             self.feed_retries = feed.retries
         self._finish(checkpoint, info, guard_warning)
+
+    def _between_pages(self, feed: Feed) -> None:
+        """The page work's share that waits for no page, done while the writer would only
+        wait for the next one (a server taking its time), within the time the page process
+        can run ahead: so it costs the harvest no wall time."""
+        if self.work is not None and (slack := feed.slack()) > 0:
+            self.work.idle(self.store, slack)
 
     def _restart(
         self, checkpoint: ListCheckpoint, error_code: str, restarts: int

@@ -9,7 +9,7 @@ import signal
 import sqlite3
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from store.records import find_record_id
 from store.withdrawal import source_record_ids
 from store.withdrawal import withdraw as withdraw_records
 from works.ahead import DeriveAhead
+from works.report import WorksReport
 
 logger = logging.getLogger(__name__)
 
@@ -109,14 +110,18 @@ def harvest(
         ):
             sources = _sources_asked(obj, store, names, url, adhoc_name, set_spec, prefix, from_)
             selected = [harvesting.HarvestJob(s, full, until) for s in sources]
-            summaries = _harvest_sources(obj, selected, jobs, interrupt)
+            # Each page's records are derived with the page, and the works are brought up
+            # to date while the harvest waits for its servers: the works update after the
+            # last page has little left to do.
+            work = DeriveAhead(config.provider.repository_identifier)
+            summaries = _harvest_sources(obj, selected, jobs, interrupt, work)
             if interrupt.is_set():
                 # The next write command brings works up to date; stopping comes first.
                 works_line, works_error = "works not updated: interrupted", None
                 works_result: dict[str, Any] = {"updated": False, "reason": "interrupted"}
             else:
                 # Works are brought up to date even when a source failed: its pages are stored.
-                works_line, works_error, works_result = _update_works(obj, store)
+                works_line, works_error, works_result = _update_works(obj, store, work.reports)
     except harvesting.LockHeld as exc:
         click.echo(f"{exc}; not harvesting", err=True)
         return
@@ -224,7 +229,11 @@ def _sources_asked(
 
 
 def _harvest_sources(
-    obj: Context, selected: list[harvesting.HarvestJob], jobs: int, interrupt: threading.Event
+    obj: Context,
+    selected: list[harvesting.HarvestJob],
+    jobs: int,
+    interrupt: threading.Event,
+    work: DeriveAhead,
 ) -> list[RunSummary]:
     """Harvest the jobs, with a progress bar on a terminal."""
     config = obj.config
@@ -237,9 +246,7 @@ def _harvest_sources(
             config.provider.repository_identifier,
             jobs,
             progress,
-            # Each page's records are derived with the page, so the works update after the
-            # last page only compares and clusters.
-            work=DeriveAhead(),
+            work=work,
             interrupt=interrupt,
         )
     finally:
@@ -247,12 +254,16 @@ def _harvest_sources(
             progress.close()
 
 
-def _update_works(obj: Context, store: Store) -> tuple[str, str | None, dict[str, Any]]:
-    """The works update after a harvest: its line, an error line if it failed (the
-    harvested pages stay stored; the next write command catches up), and its result as
-    --report-json gives it."""
+def _update_works(
+    obj: Context, store: Store, between_pages: Sequence[WorksReport]
+) -> tuple[str, str | None, dict[str, Any]]:
+    """The works update after a harvest: its line (with what the updates between pages
+    did), an error line if it failed (the harvested pages stay stored; the next write
+    command catches up), and its result as --report-json gives it."""
     try:
         report = obj.refresh_works(store)
+        for earlier in between_pages:
+            report = earlier.plus(report)
     except (StoreError, sqlite3.Error) as exc:
         return (
             "works not updated",

@@ -130,7 +130,8 @@ def echo_rows(
 def describe_works(report: WorksReport) -> str:
     """One line saying what a works refresh did."""
     how = "recomputed" if report.full else "updated"
+    steps = f" (in {report.refreshes} steps)" if report.refreshes > 1 else ""
     return (
         f"works {how}: {report.records} records read, {report.matches} matches,"
-        f" {report.works} works written, {report.relinked} records relinked"
+        f" {report.works} works written, {report.relinked} records relinked{steps}"
     )

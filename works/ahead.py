@@ -16,11 +16,14 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from store.batches import IDS, rows_in
+from store.errors import StoreError
 from store.tables import DERIVED_AHEAD, RECORDS
 from store.writes import PreparedRecord
 from works import author_table
@@ -34,6 +37,10 @@ from works.derive import (
     write_rows,
 )
 from works.features import Features
+from works.report import WorksReport
+
+if TYPE_CHECKING:
+    from store.db import Store
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +59,83 @@ class Ahead:
     old_creators: list[tuple[str, str]]  # (author key, name as written)
 
 
+# Records behind the works before a harvest brings them up to date between its pages:
+# fewer would pay a refresh's fixed cost too often. And the most: a larger backlog (works
+# left behind by an earlier command) is left to the update after the last page.
+CATCH_UP_FROM = 500
+CATCH_UP_AT_MOST = 5000
+PUT_OFF_FACTOR = 0.8
+
+
 class DeriveAhead:
     """The harvest's page work (harvester.persist.PageWork): derive in the page process,
-    write in the page's transaction."""
+    write in the page's transaction, and bring the works up to date while the writer waits
+    for a server (given the repository identifier their same-work links are published
+    under; without it, the works update after the harvest does it all)."""
+
+    def __init__(self, repository_identifier: str | None = None) -> None:
+        self.repository_identifier = repository_identifier
+        # What the refreshes between pages did, for the harvest's summary.
+        self.reports: list[WorksReport] = []
+        # The last refresh's seconds per record: whether the next fits the time there is.
+        self._seconds_per_record = 0.0
+        self._failed = False
+        # Sources harvested at once share this object: one refresh at a time.
+        self._refreshing = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The page process only derives: it gets none of the refreshing state (a lock does
+        # not pickle).
+        return {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__()  # type: ignore[misc]
+
+    def idle(self, store: Store, seconds: float) -> None:
+        """Between pages while the writer waits: refresh the works when CATCH_UP_FROM to
+        CATCH_UP_AT_MOST records are behind and the last refresh's pace says this one ends
+        within `seconds`. A failure is logged once; the update after the harvest catches up."""
+        if self.repository_identifier is None or self._failed:
+            return
+        # Imported here: the page process, which unpickles this class, never refreshes, and
+        # the update's imports (the store layer, sqlite-utils) would slow its start.
+        from works import update  # noqa: PLC0415
+
+        if not self._refreshing.acquire(blocking=False):
+            return
+        try:
+            behind = update.records_behind(store.conn)
+            if not CATCH_UP_FROM <= behind <= CATCH_UP_AT_MOST:
+                return
+            expected = behind * self._seconds_per_record
+            if expected > seconds:
+                # Put off; the pace is taken a little faster each time, so that one slow
+                # refresh (a checkpoint of the WAL inside it) does not put off all the others.
+                self._seconds_per_record *= PUT_OFF_FACTOR
+                logger.debug(
+                    "works: refresh between pages put off: %d records behind, ~%.2f s, %.2f s"
+                    " to spare",
+                    behind,
+                    expected,
+                    seconds,
+                )
+                return
+            started = time.monotonic()
+            self.reports.append(update.refresh(store, self.repository_identifier))
+            took = time.monotonic() - started
+            self._seconds_per_record = took / behind
+            logger.debug(
+                "works: %d records brought up to date between pages in %.2f s", behind, took
+            )
+        except (StoreError, sqlite3.Error) as exc:
+            self._failed = True
+            logger.warning(
+                "works: not brought up to date between pages (%s); the update after the"
+                " harvest catches up",
+                exc,
+            )
+        finally:
+            self._refreshing.release()
 
     def prepare(self, records: Sequence[PreparedRecord]) -> dict[tuple[str, str], Derived]:
         """Every live record of the page derived; a record derivation cannot handle is

@@ -15,3 +15,17 @@ class WorksReport:
     works: int = 0
     relinked: int = 0
     full: bool = False
+    # Refreshes summed into this report (a harvest's between its pages, then the last).
+    refreshes: int = 1
+
+    def plus(self, other: WorksReport) -> WorksReport:
+        """This report and `other` as one: what both refreshes did."""
+        return WorksReport(
+            self.records + other.records,
+            self.groups + other.groups,
+            self.matches + other.matches,
+            self.works + other.works,
+            self.relinked + other.relinked,
+            self.full or other.full,
+            self.refreshes + other.refreshes,
+        )

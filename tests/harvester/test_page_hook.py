@@ -1,5 +1,6 @@
 """The page work handed to the harvester: prepared with each page, written in the page's
-transaction for the records it changed."""
+transaction for the records it changed, and given the writer's time between pages while the
+page process waits for a slow server."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from harvester.client import Client
+from harvester.feed import PAGES_AHEAD
+from harvester.jobs import HarvestJob, harvest_all
 from harvester.run import RunSummary, SourceHarvest
 from harvester.settings import HarvesterSettings, SourceSettings
 from store.db import Store, open_store
 from store.writes import PreparedRecord
 from tests.harvester import bodies
-from tests.harvester.faults import FaultServer, Reply
+from tests.harvester.faults import FaultServer, Reply, Stall
 
 SETTINGS = HarvesterSettings(max_attempts=1)
 
@@ -27,6 +30,8 @@ class Work:
     def __init__(self, fail_on: int | None = None) -> None:
         self.fail_on = fail_on
         self.calls: list[tuple[bool, list[str], list[str], int]] = []
+        # (seconds given, records stored then) of each idle() call.
+        self.idle_calls: list[tuple[float, int]] = []
 
     def prepare(self, records: Sequence[PreparedRecord]) -> list[str]:
         return [r.identifier for r in records]
@@ -40,6 +45,10 @@ class Work:
         self.calls.append((conn.in_transaction, prepared, [str(r[0]) for r in written], total))
         if len(self.calls) == self.fail_on:
             raise sqlite3.OperationalError("the page work refused")
+
+    def idle(self, store: Store, seconds: float) -> None:
+        total = store.conn.execute("SELECT count(*) FROM records").fetchone()[0]
+        self.idle_calls.append((seconds, total))
 
 
 def _harvest(store: Store, server: FaultServer, work: Work) -> RunSummary:
@@ -80,6 +89,8 @@ def test_the_hook_sees_each_page_written_inside_its_transaction(
         (True, ["oai:x:1", "oai:x:2"], ["oai:x:1", "oai:x:2"], 2),
         (True, ["oai:x:3", "oai:x:4"], ["oai:x:3", "oai:x:4"], 4),
     ]
+    # Pages fetched when asked for: no time between them is the writer's to spend.
+    assert work.idle_calls == []
 
 
 def test_the_hook_is_given_only_what_a_page_changed(server: FaultServer, tmp_path: Path) -> None:
@@ -124,3 +135,38 @@ def test_a_failing_hook_rolls_its_page_back_and_keeps_the_pages_before(
         assert tuple(saved) == ("t1", 1)  # the next run starts again at the refused page
     finally:
         store.close()
+
+
+def test_the_writer_gives_its_waiting_time_to_the_work(server: FaultServer, tmp_path: Path) -> None:
+    """With pages fetched ahead by a page process from a server that takes its time, the
+    writer offers the work the time until the process would wait for it: after each page
+    but the last, once the pace is known, and never while a page is ready."""
+    pages = 8
+    server.play(
+        *(
+            Stall(
+                0.15,
+                Reply(bodies.page([f"oai:x:{n}"], None if n == pages else f"t{n}", size=pages)),
+            )
+            for n in range(1, pages + 1)
+        )
+    )
+    work = Work()
+    (summary,) = harvest_all(
+        str(tmp_path / "m.db"),
+        [HarvestJob(SourceSettings("src", server.url))],
+        SETTINGS,
+        "repository.example.org",
+        1,
+        work=work,
+    )
+    assert summary.status == "completed"
+    assert len(work.calls) == pages
+    assert work.idle_calls, "the writer never gave its waiting time"
+    # The pace is measured over three pages before any time is given; none after the last.
+    assert all(3 <= stored < pages for _, stored in work.idle_calls)
+    # The page process runs PAGES_AHEAD pages ahead, each ~0.15 s apart.
+    assert all(
+        0.15 * PAGES_AHEAD * 0.8 < seconds < 0.15 * PAGES_AHEAD * 3
+        for seconds, _ in work.idle_calls
+    )

@@ -3,6 +3,7 @@ exactly what a full recompute gives, however pages, other writes and overrides i
 
 from __future__ import annotations
 
+import pickle
 import random
 import sqlite3
 from collections.abc import Sequence
@@ -209,3 +210,69 @@ def test_a_record_an_override_applies_to_is_derived_again_by_the_write(store: St
     ).fetchone()[0]
     update_works(store)
     assert_same_as_full(conn)
+
+
+def _behind(store: Store) -> int:
+    return update.records_behind(store.conn)
+
+
+def test_works_brought_up_to_date_between_pages_equal_a_full_recompute(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A harvest waiting for its server refreshes the works between pages; with the update
+    after the last page, the works are what a full recompute makes of the store."""
+    monkeypatch.setattr(ahead, "CATCH_UP_FROM", 30)
+    rng = random.Random(23)  # noqa: S311 - test data, not secrets
+    records = [_random_record(rng, i) for i in range(120)]
+    records += [_variant(rng, rng.choice(records), i) for i in range(60)]
+    records += [_edited(rng, rng.choice(records), i) for i in range(20)]  # written again
+    rng.shuffle(records)
+    work = ahead.DeriveAhead(REPOSITORY_IDENTIFIER)
+    behind_at_refresh = []
+    for page in _pages(records, 20):
+        harvest_page(store, page)
+        behind = _behind(store)
+        done = len(work.reports)
+        work.idle(store, seconds=60.0)
+        if len(work.reports) > done:
+            behind_at_refresh.append(behind)
+            assert _behind(store) == 0
+        else:
+            assert behind < 30
+    assert len(work.reports) >= 5 and min(behind_at_refresh) >= 30
+    update_works(store)
+    assert_same_as_full(store.conn)
+
+
+def test_no_refresh_between_pages_that_would_not_fit_or_is_not_worth_it(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ahead, "CATCH_UP_FROM", 30)
+    monkeypatch.setattr(ahead, "CATCH_UP_AT_MOST", 50)
+    rng = random.Random(29)  # noqa: S311 - test data, not secrets
+    records = [_random_record(rng, i) for i in range(100)]
+    work = ahead.DeriveAhead(REPOSITORY_IDENTIFIER)
+    harvest_page(store, records[:20])
+    work.idle(store, seconds=60.0)  # 20 behind: not worth a refresh
+    assert work.reports == []
+    harvest_page(store, records[20:40])
+    ahead.DeriveAhead().idle(store, seconds=60.0)  # no repository identifier: never
+    assert _behind(store) == 40
+    work.idle(store, seconds=60.0)  # the first refresh: its pace is not known yet
+    assert len(work.reports) == 1 and _behind(store) == 0
+    harvest_page(store, records[40:80])
+    work.idle(store, seconds=1e-9)  # 40 records cannot be done in no time
+    assert len(work.reports) == 1 and _behind(store) == 40
+    harvest_page(store, records[80:100])
+    work.idle(store, seconds=60.0)  # 60 behind, past 50: left to the update after
+    assert len(work.reports) == 1 and _behind(store) == 60
+    update_works(store)
+    assert_same_as_full(store.conn)
+
+
+def test_the_page_process_copy_keeps_no_refresh_state() -> None:
+    work = ahead.DeriveAhead(REPOSITORY_IDENTIFIER)
+    work.reports.append(WorksReport(records=3))
+    copy = pickle.loads(pickle.dumps(work))  # noqa: S301 - our own object
+    assert copy.repository_identifier is None and copy.reports == []
+    assert copy.prepare([]) == {}
