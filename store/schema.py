@@ -6,8 +6,8 @@ and a line in the README's schema changelog.
 
 from __future__ import annotations
 
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+import sqlite3
+from typing import TYPE_CHECKING
 
 from store.tables import (
     AUTHOR_OVERRIDES,
@@ -31,6 +31,10 @@ from store.tables import (
     WORKS,
 )
 from store.token_secret import create_keys, secret_path
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+    from sqlite_utils.migrations import Migrations
 
 # One value of one DC element per row, read from records.metadata (JSON).
 _VALUE = "CASE WHEN v.type = 'object' THEN json_extract(v.value, '$.value') ELSE v.value END"
@@ -130,7 +134,11 @@ SELECT {FLAT_COLUMNS}
 FROM {RECORDS} r;
 """
 
-migrations = Migrations("oai-mirror")
+# sqlite-utils' migration set; its table of applied migrations is read here without
+# sqlite-utils, which is imported only when a migration is pending (importing it is ~0.1 s
+# of every command's start, and of a harvest's page process).
+MIGRATION_SET = "oai-mirror"
+APPLIED_TABLE = "_sqlite_migrations"
 
 
 def _run(db: Database, ddl: str) -> None:
@@ -141,7 +149,6 @@ def _run(db: Database, ddl: str) -> None:
             db.execute(statement)
 
 
-@migrations()
 def m001_initial(db: Database) -> None:
     """Sources, records with their rendered XML, set memberships, set names, store metadata."""
     _run(db, INITIAL_DDL)
@@ -213,7 +220,6 @@ CREATE TABLE {QUARANTINE} (
 """
 
 
-@migrations()
 def m002_harvest(db: Database) -> None:
     """What the harvester keeps per source: Identify, checkpoint, run history, quarantine."""
     _run(db, HARVEST_DDL)
@@ -334,7 +340,6 @@ FROM {RECORD_AUTHORS} a JOIN {WORK_MEMBERS} m ON m.record_id = a.record_id;
 """
 
 
-@migrations()
 def m003_works(db: Database) -> None:
     """Authors, works and their evidence, matching keys, full-text search."""
     _run(db, WORKS_DDL)
@@ -385,14 +390,12 @@ UPDATE {STORE_META} SET value = '0' WHERE key = 'works_seq'
 """
 
 
-@migrations()
 def m004_trusted_works(db: Database) -> None:
     """Works under conflicts: place of publication and kind in the features, decisions on
     compared pairs, a person's same/different decisions, the review view."""
     _run(db, TRUSTED_WORKS_DDL)
 
 
-@migrations()
 def m005_token_secret_out_of_the_store(db: Database) -> None:
     """The resumption-token secret leaves store_meta: anyone given the SQLite file could
     forge tokens with it. It moves to the owner-only file beside the store (unless one is
@@ -419,13 +422,11 @@ LEFT JOIN {WORK_MEMBERS} m ON m.record_id = r.id
 """
 
 
-@migrations()
 def m006_records_flat_year_and_work(db: Database) -> None:
     """records_flat gains `year` and `work_id` (views only: no table is rewritten)."""
     _run(db, BROWSING_DDL)
 
 
-@migrations()
 def m007_set_descriptions(db: Database) -> None:
     """Set names gain the origin's oai_dc setDescription (issue 12): harvested with ListSets
     and imported from JSONL set lines, republished in the provider's ListSets."""
@@ -445,8 +446,52 @@ CREATE TABLE {DERIVED_AHEAD} (
 """
 
 
-@migrations()
 def m008_derived_ahead(db: Database) -> None:
     """A harvest derives each page's records in the page's transaction (issue 10); the
     works update after it only compares and clusters them."""
     _run(db, DERIVED_AHEAD_DDL)
+
+
+MIGRATIONS = (
+    m001_initial,
+    m002_harvest,
+    m003_works,
+    m004_trusted_works,
+    m005_token_secret_out_of_the_store,
+    m006_records_flat_year_and_work,
+    m007_set_descriptions,
+    m008_derived_ahead,
+)
+
+
+def pending_migrations(conn: sqlite3.Connection) -> list[str]:
+    """Names of the migrations the store has not had yet, in order (a read)."""
+    found = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [APPLIED_TABLE]
+    ).fetchone()
+    applied = set()
+    if found is not None:
+        rows = conn.execute(
+            f"SELECT name FROM {APPLIED_TABLE} WHERE migration_set = ?", [MIGRATION_SET]
+        )
+        applied = {str(row[0]) for row in rows}
+    return [m.__name__ for m in MIGRATIONS if m.__name__ not in applied]
+
+
+def migration_runner() -> Migrations:
+    """The migrations as sqlite-utils' migration set, to apply them."""
+    from sqlite_utils.migrations import Migrations  # noqa: PLC0415 - see MIGRATION_SET
+
+    runner = Migrations(MIGRATION_SET)
+    for migration in MIGRATIONS:
+        runner()(migration)
+    return runner
+
+
+def apply_migrations(conn: sqlite3.Connection) -> None:
+    """Apply the pending migrations, each in a transaction of its own."""
+    if not pending_migrations(conn):
+        return
+    from sqlite_utils import Database  # noqa: PLC0415 - see MIGRATION_SET
+
+    migration_runner().apply(Database(conn, execute_plugins=False))

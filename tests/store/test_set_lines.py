@@ -14,7 +14,7 @@ from sqlite_utils import Database
 
 from store.db import open_store
 from store.errors import ImportFormatError
-from store.schema import migrations
+from store.schema import migration_runner
 from store.transfer import export_rows
 from tests.store.test_transfer import FIRST, LATER, fresh_store, load, snapshot, write_jsonl
 
@@ -118,7 +118,7 @@ def test_a_file_of_records_only_stays_valid_and_exports_no_set_lines() -> None:
 def test_m007_keeps_the_names_an_older_store_held(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     db = Database(path)
-    migrations.apply(db, stop_before="m007_set_descriptions")
+    migration_runner().apply(db, stop_before="m007_set_descriptions")
     db.execute("INSERT INTO sources (name, created_at) VALUES ('src', ?)", [FIRST])
     db.execute("INSERT INTO sets (source, set_spec, set_name) VALUES ('src', 'phys', 'Physics')")
     db.conn.commit()
