@@ -75,8 +75,8 @@ class Feed(Protocol):
     # Retries the feed's own HTTP client made (0 when it shares the caller's).
     retries: int
 
-    def start(self, params: Mapping[str, str]) -> None:
-        """Begin a walk with the request `params`."""
+    def start(self, params: Mapping[str, str], source: SourceInfo) -> None:
+        """Begin a walk with the request `params`, its records read as `source`'s."""
 
     def next(self) -> FedPage:
         """The next page of the walk. Raises HarvestError when it cannot be had."""
@@ -211,22 +211,22 @@ class InlineFeed:
         self,
         client: Client,
         settings: HarvesterSettings,
-        source: SourceInfo,
         repository_identifier: str,
         work: PageWork | None = None,
     ) -> None:
         self.client = client
         self.settings = settings
-        self.source = source
         self.repository_identifier = repository_identifier
         self.work = work
+        self._source = SourceInfo("")
         self._pages: Iterator[_Fetched] | None = None
         self.retries = 0  # counted by the caller's client
 
-    def start(self, params: Mapping[str, str]) -> None:
-        """Begin a walk with the request `params`."""
+    def start(self, params: Mapping[str, str], source: SourceInfo) -> None:
+        """Begin a walk with the request `params`, its records read as `source`'s."""
+        self._source = source
         self._pages = _list_pages(
-            self.client, dict(params), self.settings, self.source.name, threading.Event()
+            self.client, dict(params), self.settings, source.name, threading.Event()
         )
 
     def next(self) -> FedPage:
@@ -235,7 +235,7 @@ class InlineFeed:
         if fetched is None:
             raise HarvestError("the walk has ended")
         return _fed(
-            fetched, self.client.retries, self.source, self.repository_identifier, self.work
+            fetched, self.client.retries, self._source, self.repository_identifier, self.work
         )
 
     def finish_walk(self) -> None:
@@ -307,11 +307,9 @@ def _worker(
     stop: Any,
     base_url: str,
     settings: HarvesterSettings,
-    source: SourceInfo,
     repository_identifier: str,
     log_level: int,
     parent: int,
-    retry_budget: float,
     work: PageWork | None,
 ) -> None:
     """The child process: walk lists on command, sending each prepared page."""
@@ -330,7 +328,6 @@ def _worker(
         _orphaned(parent)
 
     client = Client(base_url, settings, sleep=sleep)
-    client.budget_left = retry_budget  # one budget per source and run, shared with the parent
     try:
         while True:
             try:
@@ -340,8 +337,11 @@ def _worker(
                 continue
             if command[0] != "walk":
                 break
+            _, params, source, retry_budget = command
+            # One retry budget per source and run, shared with the parent: what it left.
+            client.budget_left = retry_budget
             walk = _Walk(client, results, stop, settings, source, repository_identifier, work)
-            walk.run(command[1], parent)
+            walk.run(params, parent)
             _send(results, _Idle(client.retries), parent)
     finally:
         client.close()
@@ -496,15 +496,18 @@ class _Ahead:
 
 
 class ProcessFeed:
-    """Fetches, parses and prepares pages in a child process, up to PAGES_AHEAD ahead."""
+    """Fetches, parses and prepares pages in a child process, up to PAGES_AHEAD ahead.
+
+    The child starts when the feed is made (~0.25 s of imports): make it before asking
+    Identify, so the start overlaps the requests before the list.
+    """
 
     def __init__(
         self,
         base_url: str,
         settings: HarvesterSettings,
-        source: SourceInfo,
         repository_identifier: str,
-        retry_budget: float,
+        client: Client,
         stop: RunStop | None = None,
         work: PageWork | None = None,
     ) -> None:
@@ -528,23 +531,23 @@ class ProcessFeed:
                 self._stop,
                 base_url,
                 settings,
-                source,
                 repository_identifier,
                 logging.getLogger().getEffectiveLevel(),
                 os.getpid(),
-                retry_budget,
                 work,
             ),
             daemon=True,
-            name=f"oai-harvest-feed-{source.name}",
+            name="oai-harvest-feed",
         )
+        # The parent's client: the child takes over what is left of its retry budget.
+        self._client = client
         self._process.start()
 
-    def start(self, params: Mapping[str, str]) -> None:
-        """Begin a walk with the request `params`."""
+    def start(self, params: Mapping[str, str], source: SourceInfo) -> None:
+        """Begin a walk with the request `params`, its records read as `source`'s."""
         self.finish_walk()
         self._stop.clear()
-        self._commands.put(("walk", dict(params)))
+        self._commands.put(("walk", dict(params), source, self._client.budget_left))
         self._walking = True
 
     def _receive(self, deadline: float | None = None) -> _Message:

@@ -24,7 +24,6 @@ from harvester.settings import HarvesterSettings, SourceSettings
 from harvester.stopping import RunStop
 from oaiformat.identifiers import LOCAL_SOURCE
 from store.db import open_store
-from store.records import SourceInfo
 from store.tables import SOURCES
 
 logger = logging.getLogger(__name__)
@@ -114,16 +113,8 @@ def _run_one(
     stop = RunStop(interrupt, settings.run_time_cap)
     client = Client(job.source.url, settings, sleep=stop.sleep, stop=stop)
 
-    def process_feed(source: SourceInfo) -> ProcessFeed:
-        return ProcessFeed(
-            job.source.url,
-            settings,
-            source,
-            repository_identifier,
-            client.budget_left,
-            stop,
-            work,
-        )
+    def process_feed() -> ProcessFeed:
+        return ProcessFeed(job.source.url, settings, repository_identifier, client, stop, work)
 
     try:
         return SourceHarvest(

@@ -9,6 +9,7 @@ responseDate of the last completed one.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 from collections.abc import Callable
@@ -89,7 +90,7 @@ class SourceHarvest:
         until: str | None = None,
         clock: Clock,
         progress: Callable[[RunSummary], None] | None = None,
-        feed_factory: Callable[[SourceInfo], Feed] | None = None,
+        feed_factory: Callable[[], Feed] | None = None,
         work: persist.PageWork | None = None,
         stop: RunStop | None = None,
     ) -> None:
@@ -102,9 +103,11 @@ class SourceHarvest:
         self.until = until
         self.clock = clock
         self.progress = progress
-        # Pages come from a feed the factory makes (e.g. a ProcessFeed), else are fetched
-        # here with `client`, which also asks Identify.
+        # Pages come from a feed the factory makes (e.g. a ProcessFeed, made as the run
+        # starts so that its process starts while Identify is asked), else are fetched here
+        # with `client`, which also asks Identify.
         self.feed_factory = feed_factory
+        self._made_feed: Feed | None = None
         # Done with each page: prepared by the feed (the factory's feeds are given it by
         # the caller), written in the page's transaction.
         self.work = work
@@ -131,6 +134,8 @@ class SourceHarvest:
         error: str | None = None
         run_id: int | None = None
         try:
+            if self.feed_factory is not None:
+                self._made_feed = self.feed_factory()
             # The source row exists before its first run (harvest_runs refers to it).
             persist.record_identify(self.store, self._source_info(), None, _now(self.clock))
             run_id = persist.begin_run(self.store, self.source.name, self.full, _now(self.clock))
@@ -163,6 +168,9 @@ class SourceHarvest:
                 self.summary.error = error
                 # The caller reports failures (`oai harvest`: one line per source on stderr).
                 logger.info("%s: harvest failed: %s", self.source.name, error)
+            if self._made_feed is not None:
+                self._made_feed.close()
+                self.feed_retries = self._made_feed.retries
             self.counts.retries = self.client.retries + self.feed_retries
             try:
                 if run_id is not None:
@@ -254,15 +262,9 @@ class SourceHarvest:
         guards = ListGuards(self.settings)
         guard_warning: str | None = None
         source = self._source_info()
-        feed = (
-            self.feed_factory(source)
-            if self.feed_factory is not None
-            else InlineFeed(
-                self.client, self.settings, source, self.repository_identifier, self.work
-            )
-        )
+        feed = self._feed()
         try:
-            feed.start(self._params(checkpoint))
+            feed.start(self._params(checkpoint), source)
             while True:
                 self.stop.check()
                 fed = feed.next()
@@ -276,7 +278,7 @@ class SourceHarvest:
                     restarts += 1
                     checkpoint = self._restart(checkpoint, page.error_code, restarts)
                     guards.seen_tokens.clear()
-                    feed.start(self._params(checkpoint))
+                    feed.start(self._params(checkpoint), source)
                     continue
                 if page.error_code and page.error_code != "noRecordsMatch":
                     raise RemoteOAIError(page.error_code, page.error_message)
@@ -294,9 +296,18 @@ class SourceHarvest:
                     break
                 self._between_pages(feed)
         finally:
-            feed.close()
+            # The feed is closed when the run ends; a child that will not stop is ended
+            # (and said) by finish_walk, which must not hide what ended the walk.
+            with contextlib.suppress(HarvestError):
+                feed.finish_walk()
             self.feed_retries = feed.retries
         self._finish(checkpoint, info, guard_warning)
+
+    def _feed(self) -> Feed:
+        """The feed made as the run started, else one fetching pages in this process."""
+        if self._made_feed is not None:
+            return self._made_feed
+        return InlineFeed(self.client, self.settings, self.repository_identifier, self.work)
 
     def _between_pages(self, feed: Feed) -> None:
         """The page work's share that waits for no page, done while the writer would only

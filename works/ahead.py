@@ -62,7 +62,7 @@ class Ahead:
 # Records behind the works before a harvest brings them up to date between its pages:
 # fewer would pay a refresh's fixed cost too often. And the most: a larger backlog (works
 # left behind by an earlier command) is left to the update after the last page.
-CATCH_UP_FROM = 500
+CATCH_UP_FROM = 300
 CATCH_UP_AT_MOST = 5000
 PUT_OFF_FACTOR = 0.8
 

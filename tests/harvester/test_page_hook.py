@@ -4,6 +4,7 @@ page process waits for a slow server."""
 
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -17,7 +18,7 @@ from harvester.run import RunSummary, SourceHarvest
 from harvester.settings import HarvesterSettings, SourceSettings
 from store.db import Store, open_store
 from store.writes import PreparedRecord
-from tests.harvester import bodies
+from tests.harvester import bodies, faults
 from tests.harvester.faults import FaultServer, Reply, Stall
 
 SETTINGS = HarvesterSettings(max_attempts=1)
@@ -170,3 +171,21 @@ def test_the_writer_gives_its_waiting_time_to_the_work(server: FaultServer, tmp_
         0.15 * PAGES_AHEAD * 0.8 < seconds < 0.15 * PAGES_AHEAD * 3
         for seconds, _ in work.idle_calls
     )
+
+
+def test_the_page_process_started_with_the_run_ends_with_a_run_that_fails_before_its_list(
+    tmp_path: Path,
+) -> None:
+    """The page process starts as the run does (its imports overlap Identify); a run that
+    fails at Identify ends it too."""
+    with faults.running(identify=None, route=lambda _: Reply(b"down", status=503)) as down:
+        (summary,) = harvest_all(
+            str(tmp_path / "m.db"),
+            [HarvestJob(SourceSettings("src", down.url))],
+            SETTINGS,
+            "repository.example.org",
+            1,
+            work=Work(),
+        )
+    assert summary.status == "failed" and "503" in (summary.error or "")
+    assert multiprocessing.active_children() == []
