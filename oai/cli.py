@@ -56,17 +56,22 @@ def _given(value: Any) -> bool:
 
 
 def _context(given: dict[str, Any]) -> Context:
-    """The settings the global options name, logging configured by -v/-q."""
+    """The context of the global options given so far, logging configured by -v/-q; the
+    settings file is read when the command first asks for the settings (with every global
+    option known by then: `given` is the dict later ones are added to)."""
     logs.configure(-1 if given.get("quiet") else int(given.get("verbose") or 0))
-    try:
-        settings = config_module.load(given.get("config_path"))
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-    if given.get("db_path") is not None:
-        settings = dataclasses.replace(
-            settings, store=dataclasses.replace(settings.store, path=given["db_path"])
-        )
-    return Context(settings, quiet=bool(given.get("quiet")))
+
+    def load() -> config_module.Config:
+        try:
+            settings = config_module.load(given.get("config_path"))
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from exc
+        if given.get("db_path") is not None:
+            store = dataclasses.replace(settings.store, path=given["db_path"])
+            settings = dataclasses.replace(settings, store=store)
+        return settings
+
+    return Context(load, quiet=bool(given.get("quiet")))
 
 
 def _given_after_the_name(ctx: click.Context, param: click.Parameter, value: Any) -> None:

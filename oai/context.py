@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import click
@@ -23,14 +23,22 @@ from works.update import records_behind, refresh
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
 class Context:
-    """What every command gets: the settings (with --db applied)."""
+    """What every command gets: the settings (with --db applied), read when a command first
+    asks for them. The global options may follow the command's name, so they are all known
+    only when the command runs: a broken ./config.toml must not fail `oai search x --config
+    good.toml` before its --config is seen."""
 
-    config: Config
-    # -q: a command that succeeds prints nothing (cron mails nothing); errors still go to
-    # stderr, and data asked for (export, search, listings) still goes to stdout.
-    quiet: bool = False
+    def __init__(self, load: Callable[[], Config], *, quiet: bool = False) -> None:
+        self._load = load
+        # -q: a command that succeeds prints nothing (cron mails nothing); errors still go
+        # to stderr, and data asked for (export, search, listings) still goes to stdout.
+        self.quiet = quiet
+
+    @functools.cached_property
+    def config(self) -> Config:
+        """The settings, read once (a broken file is a one-line CLI error)."""
+        return self._load()
 
     def say(self, line: str) -> None:
         """Print what a write command did (nothing under -q)."""

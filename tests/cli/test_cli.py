@@ -227,3 +227,23 @@ def test_adhoc_options_without_url_are_usage_errors(
     assert result.exit_code == 2
     assert "--url" in result.stderr
     assert not (tmp_path / "m.db").exists()
+
+
+def test_a_config_named_after_the_command_is_the_one_read(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The settings are read when the command runs: a broken ./config.toml does not fail a
+    command whose --config, after its name, names a good one; without it, it is the error."""
+    db = str(tmp_path / "m.db")
+    good = tmp_path / "good.toml"
+    good.write_text(f'[store]\npath = "{db}"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.toml").write_text("[store\nbroken", encoding="utf-8")
+    imported = runner.invoke(main, ["import", str(SAMPLE), "--config", str(good), "-q"])
+    assert imported.exit_code == 0, imported.output
+    found = runner.invoke(main, ["search", "peer support", "--config", str(good)])
+    assert found.exit_code == 0 and found.stdout, found.output
+    nested = runner.invoke(main, ["works", "review", "--config", str(good)])
+    assert nested.exit_code == 0, nested.output
+    broken = runner.invoke(main, ["search", "peer support"])
+    assert broken.exit_code == 1 and "config.toml" in broken.stderr
