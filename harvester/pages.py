@@ -402,12 +402,21 @@ class _CleanStream:
                 return data
             bom = b"\xef\xbb\xbf" if data.startswith(b"\xef\xbb\xbf") else b""
             data = data[len(bom) :]
+            skipped = 0
+            blank = True  # only whitespace before the first "<"
             while (start := data.find(b"<")) < 0:
-                self.removed += len(data)
+                skipped += len(data)
+                blank = blank and not data.strip()
                 data = self.raw.read(size)
                 if not data:
+                    self.removed += skipped
                     return bom
-            self.removed += start
+            skipped += start
+            blank = blank and not data[:start].strip()
+            # Whitespace before the root is well-formed XML (parse() reads it as it is);
+            # before an XML declaration it is not, and dropping it is a repair.
+            if not blank or data.startswith(b"<?xml", start):
+                self.removed += skipped
             data = bom + data[start:]
         if self._strip:
             cleaned = strip_illegal_bytes(data)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import re
 
 import pytest
 
@@ -125,3 +126,22 @@ def test_entities_are_not_expanded() -> None:
     )
     ((page, _),) = parse_large(io.BytesIO(body), "src", 10)
     assert "root:" not in (page.records[0].metadata_xml or "")
+
+
+@pytest.mark.parametrize(
+    ("lead", "declared"),
+    [(b"\n  \r\n", False), (b"\n  \r\n", True), (b"junk ", False), (b"", True)],
+    ids=["blank-root", "blank-declaration", "text-root", "nothing"],
+)
+def test_a_large_body_is_repaired_exactly_when_parse_repairs_it(
+    lead: bytes, declared: bool
+) -> None:
+    """Whitespace before the root is well-formed; before the XML declaration, or any other
+    text before the root, it is not, and dropping it is said."""
+    page = bodies.page(["oai:x:1"])
+    if not declared:
+        page = re.sub(rb"^<\?xml[^>]*\?>\s*", b"", page)
+    body = lead + page
+    ((large, final),) = parse_large(io.BytesIO(body), "src", 10)
+    assert final and large.repaired == parse(body, "src").repaired
+    assert (large.repaired is not None) == ((declared and bool(lead)) or lead.strip() != b"")
