@@ -113,11 +113,13 @@ class _SessionSickle(Sickle):  # type: ignore[misc]  # sickle has no type hints
         )
         try:
             announced = response.headers.get("Content-Length", "")
-            cap = self.settings.max_response_bytes
+            # A body held in memory (no spooling: Identify, ListSets) may be spool_bytes.
+            cap = self.settings.max_response_bytes if spool else self.settings.spool_bytes
+            name = "max_response_bytes" if spool else "spool_bytes"
             if announced.isdigit() and int(announced) > cap:
                 raise FetchError(
-                    f"{response.url}: Content-Length {announced} is larger than"
-                    f" max_response_bytes ({cap}); not read"
+                    f"{response.url}: Content-Length {announced} is larger than {name}"
+                    f" ({cap}); not read"
                 )
             body, spooled, size = self._read_body(response, spool)
         finally:

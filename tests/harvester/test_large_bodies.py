@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from harvester.feed import PART_RECORDS
-from tests.harvester import bodies
+from tests.harvester import bodies, faults
 from tests.harvester.faults import FaultServer, Reply, Stream
 from tests.harvester.harness import PAGE, SETTINGS, harvest
 from tests.harvester.remote import Mirror
@@ -184,3 +184,18 @@ def test_a_150_mb_body_cut_mid_record_adds_little_memory(
     assert len(server.list_requests()) == 3  # the normal page, then the cut body twice
     print(f"peak RSS: normal harvest {normal} KiB, 150 MB cut body {peak} KiB")
     assert peak - normal < 50 * 1024, (normal, peak)
+
+
+def test_an_answer_held_in_memory_announced_past_spool_bytes_is_not_read(
+    tmp_path: Path,
+) -> None:
+    """Identify and ListSets are held in memory, never spooled: one announced larger than
+    spool_bytes (below max_response_bytes) is refused before a byte of it is read."""
+    big = b" " * (SPOOLING.spool_bytes + 1)
+    with faults.running(identify=bodies.identify()) as server:
+        server.list_sets = big
+        server.play(Reply(PAGE))
+        outcome = harvest(server, tmp_path / "m.db", SPOOLING)
+    assert (outcome.status, outcome.identifiers) == ("completed", ["oai:x:1", "oai:x:2"])
+    (warning,) = [w for w in outcome.warnings if "ListSets" in w]
+    assert f"Content-Length {len(big)} is larger than spool_bytes" in warning, warning
