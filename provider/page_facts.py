@@ -20,7 +20,7 @@ from provider.html_page import Neighbour, PageFacts, byline
 from provider.queries import in_sources
 from provider.settings import ProviderSettings
 from store.batches import placeholders
-from store.tables import RECORD_AUTHORS, RECORDS, WORK_MEMBERS, WORKS
+from store.tables import RECORD_AUTHORS, RECORDS, WORK_MEMBERS, WORKS, first_title
 
 # A page lists at most this many records of a work, or related works: the XML's same-work
 # links stop at 50 too (works.linking.MAX_LINKS), and `oai related` lists them all.
@@ -28,9 +28,6 @@ MAX_LISTED = 50
 # A listed header's identifier, in the XML this provider writes.
 _LISTED_IDENTIFIER = f"{{{NS_OAI}}}ListIdentifiers/{{{NS_OAI}}}header/{{{NS_OAI}}}identifier"
 # The first DC title of a record; records.metadata holds a string or {"value", "lang"}.
-_TITLE = (
-    "coalesce(json_extract(r.metadata, '$.title[0].value'), json_extract(r.metadata, '$.title[0]'))"
-)
 
 
 def gather(
@@ -112,7 +109,7 @@ def neighbours(
         return (), ()
     work_id = int(row[0])
     same = conn.execute(
-        f"SELECT r.local_identifier, {_TITLE} FROM {WORK_MEMBERS} m"
+        f"SELECT r.local_identifier, {first_title('r')} FROM {WORK_MEMBERS} m"
         f" JOIN {RECORDS} r ON r.id = m.record_id"
         f" WHERE m.work_id = ? AND r.local_identifier != ?{extra}"
         " ORDER BY r.local_identifier LIMIT ?",

@@ -1,5 +1,6 @@
-"""The store's table names, apart from the schema so that using them imports no SQLite
-tooling (a harvest's page process imports the store's record code, not its migrations)."""
+"""The store's table names (and SQL over them that more than one package writes), apart
+from the schema so that using them imports no SQLite tooling (a harvest's page process
+imports the store's record code, not its migrations)."""
 
 from __future__ import annotations
 
@@ -22,3 +23,13 @@ MATCH_KEYS = "match_keys"
 RECORDS_FTS = "records_fts"
 WORK_OVERRIDES = "work_overrides"
 DERIVED_AHEAD = "derived_ahead"
+
+
+def first_title(alias: str) -> str:
+    """SQL for the first dc:title of the records row `alias`, as text (the stored metadata
+    holds a string, or {"value", "lang"} for a title with a language)."""
+    return (
+        f"CASE json_type({alias}.metadata, '$.title[0]') WHEN 'object'"
+        f" THEN json_extract({alias}.metadata, '$.title[0].value')"
+        f" ELSE json_extract({alias}.metadata, '$.title[0]') END"
+    )

@@ -9,18 +9,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from typing import Any
 
 from store.batches import IDS, execute_in, rows_in
-from store.tables import RECORDS, WORK_MEMBERS, WORKS
+from store.tables import RECORDS, WORK_MEMBERS, WORKS, first_title
 from works.conflicts import conflicts
 from works.features import Features
 from works.rules import Match, representative
 
-WORK_TITLE = (
-    # The representative's first dc:title (a string, or {"value", "lang"}).
-    "(SELECT CASE json_type(r.metadata, '$.title[0]') WHEN 'object'"
-    " THEN json_extract(r.metadata, '$.title[0].value')"
-    " ELSE json_extract(r.metadata, '$.title[0]') END"
-    f" FROM {RECORDS} r WHERE r.id = {WORKS}.representative_id)"
-)
+# A work's title: its representative's first dc:title.
+WORK_TITLE = f"(SELECT {first_title('r')} FROM {RECORDS} r WHERE r.id = {WORKS}.representative_id)"
 
 
 class Clusters:

@@ -76,12 +76,6 @@ class AuthorName:
     key: str
     corporate: bool = False
 
-    def display(self) -> str:
-        """The name as "Family, Given" (or the whole name for a body)."""
-        if self.corporate or not self.given:
-            return self.family
-        return f"{self.family}, {self.given}"
-
 
 def fold_case(text: str) -> str:
     """Text with accents removed and case folded ("García" -> "garcia", "Łódź" -> "lodz")."""
