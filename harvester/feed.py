@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 # Pages the child may run ahead of the writer: enough to hide a fetch, bounded for memory.
-PAGES_AHEAD = 3
+PAGES_AHEAD = 10
 # Intervals between pages the walk's pace is measured over.
 PACE_PAGES = 9
 # Seconds a stopped walk may take to wind down before the child process is ended.

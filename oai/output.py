@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -64,31 +64,29 @@ def _char_width(char: str) -> int:
     return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
 
 
-def cut_end(text: str, limit: int) -> str:
-    """`text` in at most `limit` columns, its end replaced by MARK when cut."""
-    if width(text) <= limit:
-        return text
+def _fitting(chars: Iterable[str], limit: int) -> str:
+    """The leading `chars` that fit in `limit` - 1 columns (one is left for MARK)."""
     kept, used = [], 0
-    for char in text:
+    for char in chars:
         used += _char_width(char)
         if used > limit - 1:
             break
         kept.append(char)
-    return "".join(kept) + MARK
+    return "".join(kept)
+
+
+def cut_end(text: str, limit: int) -> str:
+    """`text` in at most `limit` columns, its end replaced by MARK when cut."""
+    if width(text) <= limit:
+        return text
+    return _fitting(text, limit) + MARK
 
 
 def cut_start(text: str, limit: int) -> str:
     """`text` in at most `limit` columns, its start replaced by MARK when cut."""
     if width(text) <= limit:
         return text
-    kept: list[str] = []
-    used = 0
-    for char in reversed(text):
-        used += _char_width(char)
-        if used > limit - 1:
-            break
-        kept.append(char)
-    return MARK + "".join(reversed(kept))
+    return MARK + _fitting(reversed(text), limit)[::-1]
 
 
 def _cell(value: Any, identifiers: bool) -> str:
@@ -120,10 +118,11 @@ def echo_rows(
         ]
         for row in rows
     ]
-    table = [[c.name for c in columns], *cells]
-    widths = [max(width(line[i]) for line in table) for i in range(len(columns))]
+    # Each cell measured once (a cell's width counts wide and combining characters).
+    table = [[(cell, width(cell)) for cell in line] for line in [[c.name for c in columns], *cells]]
+    widths = [max(line[i][1] for line in table) for i in range(len(columns))]
     for line in table:
-        padded = [cell + " " * (w - width(cell)) for cell, w in zip(line, widths, strict=True)]
+        padded = [cell + " " * (w - used) for (cell, used), w in zip(line, widths, strict=True)]
         click.echo("  ".join(padded).rstrip())
 
 

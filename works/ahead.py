@@ -64,7 +64,7 @@ class Ahead:
 # left behind by an earlier command) is left to the update after the last page.
 CATCH_UP_FROM = 300
 CATCH_UP_AT_MOST = 5000
-PUT_OFF_FACTOR = 0.8
+PUT_OFF_FACTOR = 1.0
 
 
 class DeriveAhead:
