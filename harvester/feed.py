@@ -41,7 +41,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Pages the child may run ahead of the writer: enough to hide a fetch, bounded for memory.
+# Pages the child may run ahead of the writer, bounded for memory (prepared pages of 100
+# records are ~0.5 MB): enough to hide a fetch, and to give the writer time between pages
+# (Feed.slack) to bring the works up to date without keeping the fetching waiting.
 PAGES_AHEAD = 10
 # Intervals between pages the walk's pace is measured over.
 PACE_PAGES = 9
@@ -67,6 +69,9 @@ class FedPage:
     records_before: int = 0
     # What the page work prepared for the records (harvester.persist.PageWork), if any.
     work: Any = None
+    # When the page had come (time.monotonic(), one clock for every process here): the
+    # pace of the server, whatever the writer does.
+    fetched_at: float = 0.0
 
 
 class Feed(Protocol):
@@ -178,8 +183,8 @@ def prepare_page(
 
 
 # One page (or part) as a walk yields it: url, request params, page (records unread),
-# bytes received, final, records of the page in the parts before it.
-_Fetched = tuple[str, dict[str, str], Unread, int, bool, int]
+# bytes received, final, records of the page in the parts before it, when it had come.
+_Fetched = tuple[str, dict[str, str], Unread, int, bool, int, float]
 
 
 def _fed(
@@ -191,11 +196,11 @@ def _fed(
 ) -> FedPage:
     """A fetched page (or part) read and prepared for writing, with `work`'s share done
     when given."""
-    url, params, unread, received, final, before = fetched
+    url, params, unread, received, final, before, fetched_at = fetched
     page = unread.read()
     prepared = prepare_page(page, source, repository_identifier, format_utc(datetime.now(UTC)))
     extra = work.prepare(prepared) if work is not None else None
-    return FedPage(url, params, page, prepared, received, retries, final, before, extra)
+    return FedPage(url, params, page, prepared, received, retries, final, before, extra, fetched_at)
 
 
 def _next_params(page: Unread) -> dict[str, str] | None:
@@ -432,7 +437,7 @@ def _list_pages(
     while params is not None and not stop.is_set():
         page = None
         for url, page, received, final, before in fetch_page(client, params, settings, source):
-            yield url, params, page, received, final, before
+            yield url, params, page, received, final, before, time.monotonic()
         if page is None:
             raise HarvestError("a page ended without its final part")
         params = _next_params(page)
@@ -521,7 +526,7 @@ class ProcessFeed:
         self._stop = context.Event()
         self._walking = False
         self.retries = 0
-        # When the last pages reached the writer: the pace the walk goes at.
+        # When the last pages came from the server: the pace the walk goes at.
         self._arrivals: collections.deque[float] = collections.deque(maxlen=PACE_PAGES + 1)
         self._process = context.Process(
             target=_worker,
@@ -577,7 +582,7 @@ class ProcessFeed:
             raise HarvestError("the walk has ended")
         message = self._receive()
         if isinstance(message, _PageReady):
-            self._arrivals.append(time.monotonic())
+            self._arrivals.append(message.fed.fetched_at)
             return message.fed
         self._walking = False
         if isinstance(message, _Idle):
@@ -599,8 +604,9 @@ class ProcessFeed:
 
     def slack(self) -> float:
         """0 when a page is ready; else the time the child can go on fetching before it
-        waits for the writer: PAGES_AHEAD times the median interval of the last pages (the
-        median: pages written in a burst after a pause do not stand for the walk's pace)."""
+        waits for the writer: PAGES_AHEAD times the median interval between the last pages
+        as they came from the server (not as they reached the writer: pages the child held
+        while the writer was busy reach it in a burst)."""
         if not self._walking or len(self._arrivals) < 3 or not self._results.empty():
             return 0.0
         times = list(self._arrivals)

@@ -13,9 +13,11 @@ groups the record left and moves the authors' counts by what changed).
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import sqlite3
+import statistics
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -64,7 +66,9 @@ class Ahead:
 # left behind by an earlier command) is left to the update after the last page.
 CATCH_UP_FROM = 300
 CATCH_UP_AT_MOST = 5000
-PUT_OFF_FACTOR = 1.0
+# Refreshes whose pace (seconds per record) judges whether the next fits: the median of
+# the last few, so that one slow refresh (a WAL checkpoint in its commit) puts off none.
+PACE_REFRESHES = 5
 
 
 class DeriveAhead:
@@ -77,8 +81,8 @@ class DeriveAhead:
         self.repository_identifier = repository_identifier
         # What the refreshes between pages did, for the harvest's summary.
         self.reports: list[WorksReport] = []
-        # The last refresh's seconds per record: whether the next fits the time there is.
-        self._seconds_per_record = 0.0
+        # The last refreshes' seconds per record: whether the next fits the time there is.
+        self._paces: collections.deque[float] = collections.deque(maxlen=PACE_REFRESHES)
         self._failed = False
         # Sources harvested at once share this object: one refresh at a time.
         self._refreshing = threading.Lock()
@@ -94,7 +98,8 @@ class DeriveAhead:
     def idle(self, store: Store, seconds: float) -> None:
         """Between pages while the writer waits: refresh the works when CATCH_UP_FROM to
         CATCH_UP_AT_MOST records are behind and the last refresh's pace says this one ends
-        within `seconds`. A failure is logged once; the update after the harvest catches up."""
+        within `seconds` (judged by the pace of the last refreshes). A failure is logged once;
+        the update after the harvest catches up."""
         if self.repository_identifier is None or self._failed:
             return
         # Imported here: the page process, which unpickles this class, never refreshes, and
@@ -107,11 +112,8 @@ class DeriveAhead:
             behind = update.records_behind(store.conn)
             if not CATCH_UP_FROM <= behind <= CATCH_UP_AT_MOST:
                 return
-            expected = behind * self._seconds_per_record
+            expected = behind * (statistics.median(self._paces) if self._paces else 0.0)
             if expected > seconds:
-                # Put off; the pace is taken a little faster each time, so that one slow
-                # refresh (a checkpoint of the WAL inside it) does not put off all the others.
-                self._seconds_per_record *= PUT_OFF_FACTOR
                 logger.debug(
                     "works: refresh between pages put off: %d records behind, ~%.2f s, %.2f s"
                     " to spare",
@@ -123,7 +125,7 @@ class DeriveAhead:
             started = time.monotonic()
             self.reports.append(update.refresh(store, self.repository_identifier))
             took = time.monotonic() - started
-            self._seconds_per_record = took / behind
+            self._paces.append(took / behind)
             logger.debug(
                 "works: %d records brought up to date between pages in %.2f s", behind, took
             )

@@ -276,3 +276,25 @@ def test_the_page_process_copy_keeps_no_refresh_state() -> None:
     copy = pickle.loads(pickle.dumps(work))  # noqa: S301 - our own object
     assert copy.repository_identifier is None and copy.reports == []
     assert copy.prepare([]) == {}
+
+
+def test_one_slow_refresh_between_pages_puts_off_none_of_the_next(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whether a refresh fits is judged by the median pace of the last ones: one slow
+    refresh (a WAL checkpoint in its commit) does not stop the others; most of them slow
+    does."""
+    monkeypatch.setattr(ahead, "CATCH_UP_FROM", 10)
+    rng = random.Random(31)  # noqa: S311 - test data, not secrets
+    records = [_random_record(rng, i) for i in range(40)]
+    work = ahead.DeriveAhead(REPOSITORY_IDENTIFIER)
+    work._paces.clear()
+    work._paces.extend([1e-6, 1e-6, 10.0])  # seconds per record
+    harvest_page(store, records[:20])
+    work.idle(store, seconds=1.0)
+    assert len(work.reports) == 1 and _behind(store) == 0
+    work._paces.clear()
+    work._paces.extend([10.0, 10.0, 1e-6])
+    harvest_page(store, records[20:])
+    work.idle(store, seconds=1.0)
+    assert len(work.reports) == 1 and _behind(store) == 20
