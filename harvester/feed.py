@@ -47,6 +47,10 @@ logger = logging.getLogger(__name__)
 PAGES_AHEAD = 10
 # Intervals between pages the walk's pace is measured over.
 PACE_PAGES = 9
+# The writer has time to spare only while the page process mostly waits for the server:
+# at least this share of the interval between pages (it waits ~55% against a server
+# taking 100 ms a page, never against a static one).
+WAITING_SHARE = 0.25
 # Seconds a stopped walk may take to wind down before the child process is ended.
 FINISH_GRACE_SECONDS = 30.0
 _POLL_SECONDS = 1.0
@@ -72,6 +76,9 @@ class FedPage:
     # When the page had come (time.monotonic(), one clock for every process here): the
     # pace of the server, whatever the writer does.
     fetched_at: float = 0.0
+    # Seconds the page process waited for the page once ready to read it: the share of
+    # its time it spends waiting for the server, not working.
+    waited: float = 0.0
 
 
 class Feed(Protocol):
@@ -193,6 +200,7 @@ def _fed(
     source: SourceInfo,
     repository_identifier: str,
     work: PageWork | None,
+    waited: float = 0.0,
 ) -> FedPage:
     """A fetched page (or part) read and prepared for writing, with `work`'s share done
     when given."""
@@ -200,7 +208,9 @@ def _fed(
     page = unread.read()
     prepared = prepare_page(page, source, repository_identifier, format_utc(datetime.now(UTC)))
     extra = work.prepare(prepared) if work is not None else None
-    return FedPage(url, params, page, prepared, received, retries, final, before, extra, fetched_at)
+    return FedPage(
+        url, params, page, prepared, received, retries, final, before, extra, fetched_at, waited
+    )
 
 
 def _next_params(page: Unread) -> dict[str, str] | None:
@@ -390,7 +400,14 @@ class _Walk:
                 # The page work only while the writer keeps up (nothing waits to be sent):
                 # done then, it costs no wall time; a writer behind leaves it to later.
                 work = self.work if results.empty() else None
-                fed = _fed(fetched, client.retries, self.source, self.repository_identifier, work)
+                fed = _fed(
+                    fetched,
+                    client.retries,
+                    self.source,
+                    self.repository_identifier,
+                    work,
+                    pages.waited,
+                )
                 # The records travel prepared; the parsed ones would only cost pickling.
                 sent = dataclasses.replace(fed, page=dataclasses.replace(fed.page, records=[]))
                 _send(results, _PageReady(sent), parent)
@@ -459,6 +476,8 @@ class _Ahead:
         self._items = items
         self._queue: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(maxsize=1)
         self._closed = threading.Event()
+        # Seconds the consumer waited for the item it was given last.
+        self.waited = 0.0
         self._thread = threading.Thread(target=self._produce, daemon=True, name="page-ahead")
         self._thread.start()
 
@@ -483,7 +502,9 @@ class _Ahead:
 
     def __iter__(self) -> Iterator[Any]:
         while True:
+            asked = time.monotonic()
             item, error = self._queue.get()
+            self.waited = time.monotonic() - asked
             if error is not None:
                 raise error
             if item is self._END:
@@ -528,6 +549,7 @@ class ProcessFeed:
         self.retries = 0
         # When the last pages came from the server: the pace the walk goes at.
         self._arrivals: collections.deque[float] = collections.deque(maxlen=PACE_PAGES + 1)
+        self._waits: collections.deque[float] = collections.deque(maxlen=PACE_PAGES)
         self._process = context.Process(
             target=_worker,
             args=(
@@ -583,6 +605,7 @@ class ProcessFeed:
         message = self._receive()
         if isinstance(message, _PageReady):
             self._arrivals.append(message.fed.fetched_at)
+            self._waits.append(message.fed.waited)
             return message.fed
         self._walking = False
         if isinstance(message, _Idle):
@@ -610,11 +633,17 @@ class ProcessFeed:
         if not self._walking or len(self._arrivals) < 3 or not self._results.empty():
             return 0.0
         times = list(self._arrivals)
-        return PAGES_AHEAD * statistics.median(b - a for a, b in itertools.pairwise(times))
+        interval = statistics.median(b - a for a, b in itertools.pairwise(times))
+        if statistics.median(self._waits) < WAITING_SHARE * interval:
+            # The page process works most of the time (a fast server): time the writer
+            # spends between pages would be taken from it, on a machine of two cores.
+            return 0.0
+        return PAGES_AHEAD * interval
 
     def finish_walk(self) -> None:
         """Stop the child's walk and drop what it fetched ahead."""
         self._arrivals.clear()
+        self._waits.clear()
         if not self._walking:
             return
         self._stop.set()

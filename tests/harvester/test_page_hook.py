@@ -189,3 +189,35 @@ def test_the_page_process_started_with_the_run_ends_with_a_run_that_fails_before
         )
     assert summary.status == "failed" and "503" in (summary.error or "")
     assert multiprocessing.active_children() == []
+
+
+def test_no_time_is_given_while_the_page_process_is_busy(
+    server: FaultServer, tmp_path: Path
+) -> None:
+    """Against a server that answers at once with large pages, the page process reads
+    all the time (it never waits for a page): the writer's time between pages would be
+    taken from it, so none is given."""
+    pages, size = 8, 400
+    server.play(
+        *(
+            Reply(
+                bodies.page(
+                    [f"oai:x:{n}-{i}" for i in range(size)],
+                    None if n == pages else f"t{n}",
+                    size=pages * size,
+                )
+            )
+            for n in range(1, pages + 1)
+        )
+    )
+    work = Work()
+    (summary,) = harvest_all(
+        str(tmp_path / "m.db"),
+        [HarvestJob(SourceSettings("src", server.url))],
+        SETTINGS,
+        "repository.example.org",
+        1,
+        work=work,
+    )
+    assert summary.status == "completed" and summary.records_seen == pages * size
+    assert work.idle_calls == []
