@@ -138,6 +138,19 @@ def test_a_failing_hook_rolls_its_page_back_and_keeps_the_pages_before(
         store.close()
 
 
+def _harvest_with_page_process(server: FaultServer, tmp_path: Path, work: Work) -> RunSummary:
+    """One run as `oai harvest` makes it: pages fetched and prepared by a page process."""
+    (summary,) = harvest_all(
+        str(tmp_path / "m.db"),
+        [HarvestJob(SourceSettings("src", server.url))],
+        SETTINGS,
+        "repository.example.org",
+        1,
+        work=work,
+    )
+    return summary
+
+
 def test_the_writer_gives_its_waiting_time_to_the_work(server: FaultServer, tmp_path: Path) -> None:
     """With pages fetched ahead by a page process from a server that takes its time, the
     writer offers the work the time until the process would wait for it: after each page
@@ -153,14 +166,7 @@ def test_the_writer_gives_its_waiting_time_to_the_work(server: FaultServer, tmp_
         )
     )
     work = Work()
-    (summary,) = harvest_all(
-        str(tmp_path / "m.db"),
-        [HarvestJob(SourceSettings("src", server.url))],
-        SETTINGS,
-        "repository.example.org",
-        1,
-        work=work,
-    )
+    summary = _harvest_with_page_process(server, tmp_path, work)
     assert summary.status == "completed"
     assert len(work.calls) == pages
     assert work.idle_calls, "the writer never gave its waiting time"
@@ -211,13 +217,6 @@ def test_no_time_is_given_while_the_page_process_is_busy(
         )
     )
     work = Work()
-    (summary,) = harvest_all(
-        str(tmp_path / "m.db"),
-        [HarvestJob(SourceSettings("src", server.url))],
-        SETTINGS,
-        "repository.example.org",
-        1,
-        work=work,
-    )
+    summary = _harvest_with_page_process(server, tmp_path, work)
     assert summary.status == "completed" and summary.records_seen == pages * size
     assert work.idle_calls == []
