@@ -77,7 +77,7 @@ def encode(state: ListState, secret: str) -> str:
     return f"{payload}.{_sign(secret, state.verb, payload)}"
 
 
-def decode(token: str, verb: str, secrets: str | Sequence[str], now: datetime) -> ListState:
+def decode(token: str, verb: str, secrets: Sequence[str], now: datetime) -> ListState:
     """Return the state in `token`, signed with one of `secrets` (the current one and any
     previous one still accepted after a rotation).
 
@@ -85,12 +85,11 @@ def decode(token: str, verb: str, secrets: str | Sequence[str], now: datetime) -
     key, or expired at `now`.
     """
     payload, _, signature = token.partition(".")
-    accepted = (secrets,) if isinstance(secrets, str) else secrets
     # Bytes: compare_digest raises TypeError on a non-ASCII str, and any token text a client
     # sends must end in badResumptionToken (protocol §3.6), never in an HTTP 500.
     signed = signature.encode()
     if not payload or not any(
-        hmac.compare_digest(signed, _sign(secret, verb, payload).encode()) for secret in accepted
+        hmac.compare_digest(signed, _sign(secret, verb, payload).encode()) for secret in secrets
     ):
         raise BadResumptionToken("the resumption token is not one this repository issued")
     try:
