@@ -5,13 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from lxml import etree
-
 from harvester.client import Client
 from harvester.errors import HarvestError, MalformedResponse, RemoteOAIError
+from harvester.pages import parse_response
 from harvester.persist import RunCounts
 from oaiformat.namespaces import NS_OAI
-from oaiformat.xmlsafe import make_parser
 
 logger = logging.getLogger(__name__)
 
@@ -29,9 +27,11 @@ def identify(client: Client, counts: RunCounts) -> IdentifyInfo:
     fetched = client.fetch({"verb": "Identify"})
     counts.bytes += len(fetched.body)
     try:
-        root = etree.fromstring(fetched.body, make_parser())
-    except etree.XMLSyntaxError as exc:
-        raise MalformedResponse(f"{fetched.url}: Identify is not well-formed XML ({exc})") from exc
+        root, repaired = parse_response(fetched.body, "Identify")
+    except MalformedResponse as exc:
+        raise MalformedResponse(f"{fetched.url}: {exc}") from exc
+    if repaired:
+        logger.warning("%s: Identify repaired: %s", fetched.url, repaired)
     body = root.find(f"{{{NS_OAI}}}Identify")
     if body is None:
         error = root.find(f"{{{NS_OAI}}}error")
@@ -64,8 +64,8 @@ def format_namespace(client: Client, prefix: str, counts: RunCounts) -> str:
     try:
         fetched = client.fetch({"verb": "ListMetadataFormats"})
         counts.bytes += len(fetched.body)
-        root = etree.fromstring(fetched.body, make_parser())
-    except (HarvestError, etree.XMLSyntaxError) as exc:
+        root, _ = parse_response(fetched.body, "ListMetadataFormats")
+    except HarvestError as exc:
         logger.warning("ListMetadataFormats failed (%s); %s's namespace unknown", exc, prefix)
         return ""
     for element in root.iter(f"{{{NS_OAI}}}metadataFormat"):

@@ -291,24 +291,50 @@ def parse(body: bytes, source: str) -> Page:
     return parse_unread(body, source).read()
 
 
+def _root(body: bytes) -> tuple[etree._Element, str | None]:
+    """The body parsed as XML, and the repair that took (None: none was needed). Raises
+    the first etree.XMLSyntaxError when no repair makes it well-formed."""
+    try:
+        return _parse(body), None
+    except etree.XMLSyntaxError as exc:
+        first = exc
+    for what, candidate in _repairs(body):
+        try:
+            return _parse(candidate), what
+        except etree.XMLSyntaxError:
+            continue
+    raise first
+
+
 def parse_unread(body: bytes, source: str) -> Unread:
     """Parse one response body as XML (repaired if need be), leaving its records unread.
 
     Raises MalformedResponse when the body is not an OAI-PMH response even after repair.
     """
     try:
-        return _from_tree(_parse(body), source, None)
+        root, repaired = _root(body)
     except etree.XMLSyntaxError as exc:
-        first_error = str(exc)
-    for what, candidate in _repairs(body):
         try:
-            return _from_tree(_parse(candidate), source, what)
-        except etree.XMLSyntaxError:
-            continue
+            return Unread.of(_salvage(body, source))
+        except MalformedResponse as problem:
+            raise MalformedResponse(f"{problem} (first error: {exc})") from None
+    return _from_tree(root, source, repaired)
+
+
+def parse_response(body: bytes, verb: str) -> tuple[etree._Element, str | None]:
+    """The root of a `verb` response that is not a list of records (Identify,
+    ListMetadataFormats, ListSets), read with the repairs a page gets, and the repair that
+    took. Raises MalformedResponse when it is not well-formed even after repair, or not an
+    OAI-PMH 2.0 response."""
     try:
-        return Unread.of(_salvage(body, source))
-    except MalformedResponse as exc:
-        raise MalformedResponse(f"{exc} (first error: {first_error})") from None
+        root, repaired = _root(body)
+    except etree.XMLSyntaxError as exc:
+        raise MalformedResponse(f"{verb} is not well-formed XML ({exc})") from exc
+    try:
+        _check_root(root)
+    except MalformedResponse as problem:
+        raise MalformedResponse(f"{verb}: {problem}") from None
+    return root, repaired
 
 
 def parse_large(stream: IO[bytes], source: str, part_records: int) -> Iterator[tuple[Page, bool]]:

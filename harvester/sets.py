@@ -16,13 +16,13 @@ from lxml import etree
 
 from harvester.client import Client
 from harvester.errors import HarvestError, Interrupted, MalformedResponse, RemoteOAIError
+from harvester.pages import parse_response
 from harvester.persist import RunCounts
 from harvester.settings import HarvesterSettings
 from harvester.stopping import ListGuards, RunStop
 from oaiformat.identifiers import SET_SPEC
 from oaiformat.namespaces import NS_OAI
 from oaiformat.reading import DC_ROOT, element_text, read_dc
-from oaiformat.xmlsafe import parse_bytes, strip_illegal_bytes
 from store.db import Store
 from store.sets import SetInfo, description_xml, save_sets
 
@@ -73,18 +73,9 @@ def _description(element: etree._Element) -> str | None:
 
 
 def parse_sets_page(body: bytes) -> SetsPage:
-    """Read one ListSets response (with the safe parser; characters XML forbids are
-    stripped once when it is not well-formed). Raises MalformedResponse when it is not a
-    ListSets response or an OAI error."""
-    try:
-        root = parse_bytes(body)
-    except etree.XMLSyntaxError:
-        try:
-            root = parse_bytes(strip_illegal_bytes(body))
-        except etree.XMLSyntaxError as exc:
-            raise MalformedResponse(f"ListSets: not well-formed XML ({exc})") from exc
-    if root.tag != f"{_OAI}OAI-PMH":
-        raise MalformedResponse("ListSets: not an OAI-PMH 2.0 response")
+    """Read one ListSets response (with the safe parser and a page's repairs). Raises
+    MalformedResponse when it is not a ListSets response or an OAI error."""
+    root, _ = parse_response(body, "ListSets")
     error = root.find(f"{_OAI}error")
     if error is not None:
         return SetsPage([], error_code=error.get("code", ""), error_message=element_text(error))

@@ -429,3 +429,27 @@ def test_an_interrupt_during_list_metadata_formats_is_not_taken_for_its_failure(
             format_namespace(client, "marc", RunCounts())
     finally:
         client.close()
+
+
+def test_identify_and_list_sets_get_the_repairs_a_page_gets(tmp_path: Path) -> None:
+    """Text before the root and characters XML forbids, as real servers send them, are
+    repaired in Identify and ListSets answers as they are in pages."""
+    broken_identify = b"Warning: session started\n" + bodies.identify().replace(
+        b"Fault server", b"Fault\x0b server"
+    )
+    sets = bodies.list_sets([("a", "Set\x01 A", "")])
+    with running(identify=broken_identify) as server:
+        server.list_sets = b"junk before the root\n" + sets
+        server.play(Reply(PAGE))
+        outcome = harvest(server, tmp_path / "m.db")
+    assert (outcome.status, outcome.error, outcome.warnings) == ("completed", None, [])
+    assert outcome.identifiers == ["oai:x:1", "oai:x:2"] and outcome.summary.sets == 1
+    store = open_store(tmp_path / "m.db")
+    try:
+        (name,) = store.conn.execute(
+            "SELECT repository_name FROM sources WHERE name != 'local'"
+        ).fetchone()
+        (set_name,) = store.conn.execute("SELECT set_name FROM sets").fetchone()
+    finally:
+        store.close()
+    assert (name, set_name) == ("Fault server", "Set A")
