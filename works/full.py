@@ -39,6 +39,10 @@ from works.pairs import PAIRS, all_group_matches
 from works.report import WorksReport
 
 _BATCH = 2000
+# Records derived again from which their rows go into tables without their bulk indexes,
+# built again after the inserts (random inserts into the hash-keyed match_keys index cost
+# more than building it, past some ten thousand rows of keys).
+BULK_FROM = 5000
 
 
 def _live_batches(conn: sqlite3.Connection, changed: set[int]) -> Iterator[list[SourceRow]]:
@@ -128,8 +132,16 @@ def recompute_all(
         _derive_every_record(conn, changed, overrides, report, processes)
     else:
         delete_derived(conn, derive, search=True)
+        # Many rows into the indexed tables: cheaper to build their indexes once after.
+        bulk = len(derive) >= BULK_FROM
+        if bulk:
+            for name in BULK_INDEXES:
+                conn.execute(f"DROP INDEX {name}")
         for rows in _derived_batches(_batches_of(conn, derive), overrides, processes):
             write_rows(conn, rows)
+        if bulk:
+            for statement in BULK_INDEXES.values():
+                conn.execute(statement)
         report.records = len(changed)
     all_group_matches(conn, report)
     decisions = load_decisions(conn)

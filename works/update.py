@@ -114,8 +114,10 @@ def refresh_in_transaction(
     if full or len(changed) > SMALL_CHANGE:
         live = int(conn.execute(f"SELECT count(*) FROM {RECORDS} WHERE deleted = 0").fetchone()[0])
     if live is not None and (full or len(changed) > FULL_SHARE * live):
+        # Derived again: every record when asked for, else those not derived ahead (a
+        # harvest whose writer fell behind left many; those derived ahead are current).
         stale = [r for r in changed if r not in ready]
-        derive_all = full or len(stale) > FULL_SHARE * live
+        derive_all = full
         if processes is None:
             processes = 2 if (live if derive_all else len(stale)) >= PARALLEL_FROM else 1
         relinks = recompute_all(
