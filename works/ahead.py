@@ -97,9 +97,9 @@ class DeriveAhead:
 
     def idle(self, store: Store, seconds: float) -> None:
         """Between pages while the writer waits: refresh the works when CATCH_UP_FROM to
-        CATCH_UP_AT_MOST records are behind and the last refresh's pace says this one ends
-        within `seconds` (judged by the pace of the last refreshes). A failure is logged once;
-        the update after the harvest catches up."""
+        CATCH_UP_AT_MOST records are behind and the median pace of the last refreshes says
+        this one ends within `seconds`. A failure is logged once; the update after the
+        harvest catches up."""
         if self.repository_identifier is None or self._failed:
             return
         # Imported here: the page process, which unpickles this class, never refreshes, and
@@ -109,7 +109,7 @@ class DeriveAhead:
         if not self._refreshing.acquire(blocking=False):
             return
         try:
-            behind = update.records_behind(store.conn)
+            behind = update.records_behind(store.conn, at_most=CATCH_UP_AT_MOST)
             if not CATCH_UP_FROM <= behind <= CATCH_UP_AT_MOST:
                 return
             expected = behind * (statistics.median(self._paces) if self._paces else 0.0)

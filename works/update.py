@@ -76,11 +76,16 @@ def refresh(
         )
 
 
-def records_behind(conn: sqlite3.Connection) -> int:
-    """How many records were written since the works were last brought up to date (a read)."""
+def records_behind(conn: sqlite3.Connection, at_most: int | None = None) -> int:
+    """How many records were written since the works were last brought up to date (a read);
+    counted up to `at_most` + 1 when given (enough to tell a backlog too large)."""
     done = int(read_meta(conn, WORKS_SEQ) or 0)
-    row = conn.execute(f"SELECT count(*) FROM {RECORDS} WHERE change_seq > ?", [done]).fetchone()
-    return int(row[0])
+    if at_most is None:
+        sql, params = f"SELECT count(*) FROM {RECORDS} WHERE change_seq > ?", [done]
+    else:
+        sql = f"SELECT count(*) FROM (SELECT 1 FROM {RECORDS} WHERE change_seq > ? LIMIT ?)"
+        params = [done, at_most + 1]
+    return int(conn.execute(sql, params).fetchone()[0])
 
 
 def refresh_in_transaction(

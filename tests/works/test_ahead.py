@@ -268,6 +268,8 @@ def test_no_refresh_between_pages_that_would_not_fit_or_is_not_worth_it(
     harvest_page(store, records[80:100])
     work.idle(store, seconds=60.0)  # 60 behind, past 50: left to the update after
     assert len(work.reports) == 1 and _behind(store) == 60
+    # Counted only as far as needed to tell a backlog too large.
+    assert update.records_behind(store.conn, at_most=50) == 51
     update_works(store)
     assert_same_as_full(store.conn)
 
