@@ -8,14 +8,20 @@ import random
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
 
 import pytest
 
+from harvester.jobs import HarvestJob, harvest_all
+from harvester.settings import SourceSettings
 from oaiformat.record import Record
 from store.db import Store, open_store
 from store.records import SourceInfo, ensure_source
 from store.writes import current_change_seq, prepare_record, save_records, write_prepared
 from tests.conftest import REPOSITORY_IDENTIFIER
+from tests.harvester import bodies, faults
+from tests.harvester.faults import Reply, Stall
+from tests.harvester.harness import SETTINGS as HARVEST_SETTINGS
 from tests.works.test_refresh import _random_record, _snapshot, _variant, random_changes, rec
 from works import ahead, full, overrides, update
 from works.report import WorksReport
@@ -302,3 +308,73 @@ def test_one_slow_refresh_between_pages_puts_off_none_of_the_next(
     harvest_page(store, records[20:])
     work.idle(store, seconds=1.0)
     assert len(work.reports) == 1 and _behind(store) == 20
+
+
+def _oai_dc_page(records: Sequence[Record], token: str | None) -> bytes:
+    """A ListRecords page carrying these records' DC (their own identifiers)."""
+    items = []
+    for record in records:
+        fields = "".join(
+            f"<dc:{name}{'' if v.lang is None else f' xml:lang={quoteattr(v.lang)}'}>"
+            f"{escape(v.value)}</dc:{name}>"
+            for name, values in record.metadata.items()
+            for v in values
+        )
+        items.append(
+            f"<record><header><identifier>{escape(record.identifier)}</identifier>"
+            "<datestamp>2024-01-01T00:00:00Z</datestamp></header><metadata>"
+            '<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/"'
+            f' xmlns:dc="http://purl.org/dc/elements/1.1/">{fields}</oai_dc:dc></metadata></record>'
+        )
+    resumption = f"<resumptionToken>{token}</resumptionToken>" if token else ""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/">'
+        "<responseDate>2024-05-01T12:00:00Z</responseDate>"
+        '<request verb="ListRecords">http://127.0.0.1/oai</request>'
+        f"<ListRecords>{''.join(items)}{resumption}</ListRecords></OAI-PMH>"
+    ).encode()
+
+
+def test_a_harvest_from_a_slow_server_keeps_the_works_up_to_date_as_a_full_recompute_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the real harvest loop and its page process: pages derived ahead, the works
+    brought up to date between them while the server takes its time, then the update
+    after the last page: the store is what a full recompute makes of it."""
+    monkeypatch.setattr(ahead, "CATCH_UP_FROM", 5)
+    rng = random.Random(37)  # noqa: S311 - test data, not secrets
+    records = [_random_record(rng, i) for i in range(60)]
+    records += [_variant(rng, rng.choice(records), i) for i in range(30)]
+    rng.shuffle(records)
+    # One identifier each (the generator's identifiers are per source).
+    records = [
+        rec("src", f"oai:src:{i}", {k: list(v) for k, v in r.metadata.items()})
+        for i, r in enumerate(records)
+    ]
+    chunks = _pages(records, 10)
+    db = tmp_path / "mirror.db"
+    with faults.running(identify=bodies.identify()) as server:
+        server.play(
+            *(
+                Stall(0.12, Reply(_oai_dc_page(chunk, None if n == len(chunks) else f"t{n}")))
+                for n, chunk in enumerate(chunks, start=1)
+            )
+        )
+        work = ahead.DeriveAhead(REPOSITORY_IDENTIFIER)
+        (summary,) = harvest_all(
+            str(db),
+            [HarvestJob(SourceSettings("src", server.url))],
+            HARVEST_SETTINGS,
+            REPOSITORY_IDENTIFIER,
+            1,
+            work=work,
+        )
+    assert summary.status == "completed" and summary.records_seen == len(records)
+    assert work.reports, "no refresh between pages"
+    store = open_store(db)
+    try:
+        update_works(store)
+        assert_same_as_full(store.conn)
+    finally:
+        store.close()
