@@ -3,6 +3,7 @@ stores), every candidate group compared, every work rebuilt, the authors table r
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import sqlite3
 from collections import deque
@@ -39,9 +40,8 @@ from works.pairs import PAIRS, all_group_matches
 from works.report import WorksReport
 
 _BATCH = 2000
-# Records derived again from which their rows go into tables without their bulk indexes,
-# built again after the inserts (random inserts into the hash-keyed match_keys index cost
-# more than building it, past some ten thousand rows of keys).
+# Records derived again from which their rows go into tables without their bulk indexes
+# (past some ten thousand rows of keys, building the indexes after is the cheaper way).
 BULK_FROM = 5000
 
 
@@ -97,14 +97,24 @@ def _derive_every_record(
     emptied tables whose bulk indexes are built after the inserts."""
     for table in (RECORD_AUTHORS, MATCH_FEATURES, MATCH_KEYS):
         conn.execute(f"DELETE FROM {table}")
-    for name in BULK_INDEXES:
-        conn.execute(f"DROP INDEX {name}")
     execute_in(conn, f"DELETE FROM {RECORDS_FTS} WHERE rowid IN ({IDS})", sorted(changed))
-    for rows in _derived_batches(_live_batches(conn, changed), overrides, processes):
-        write_rows(conn, rows)
-        report.records += rows.records
-    for statement in BULK_INDEXES.values():
-        conn.execute(statement)
+    with _bulk_indexes_after(conn):
+        for rows in _derived_batches(_live_batches(conn, changed), overrides, processes):
+            write_rows(conn, rows)
+            report.records += rows.records
+
+
+@contextlib.contextmanager
+def _bulk_indexes_after(conn: sqlite3.Connection, bulk: bool = True) -> Iterator[None]:
+    """Inserts into the derived tables without their bulk indexes, built once after (when
+    `bulk`): random inserts into the hash-keyed match_keys index cost more than building it."""
+    if bulk:
+        for name in BULK_INDEXES:
+            conn.execute(f"DROP INDEX {name}")
+    yield
+    if bulk:
+        for statement in BULK_INDEXES.values():
+            conn.execute(statement)
 
 
 def recompute_all(
@@ -132,16 +142,9 @@ def recompute_all(
         _derive_every_record(conn, changed, overrides, report, processes)
     else:
         delete_derived(conn, derive, search=True)
-        # Many rows into the indexed tables: cheaper to build their indexes once after.
-        bulk = len(derive) >= BULK_FROM
-        if bulk:
-            for name in BULK_INDEXES:
-                conn.execute(f"DROP INDEX {name}")
-        for rows in _derived_batches(_batches_of(conn, derive), overrides, processes):
-            write_rows(conn, rows)
-        if bulk:
-            for statement in BULK_INDEXES.values():
-                conn.execute(statement)
+        with _bulk_indexes_after(conn, len(derive) >= BULK_FROM):
+            for rows in _derived_batches(_batches_of(conn, derive), overrides, processes):
+                write_rows(conn, rows)
         report.records = len(changed)
     all_group_matches(conn, report)
     decisions = load_decisions(conn)

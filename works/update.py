@@ -122,11 +122,10 @@ def refresh_in_transaction(
         # Derived again: every record when asked for, else those not derived ahead (a
         # harvest whose writer fell behind left many; those derived ahead are current).
         stale = [r for r in changed if r not in ready]
-        derive_all = full
         if processes is None:
-            processes = 2 if (live if derive_all else len(stale)) >= PARALLEL_FROM else 1
+            processes = 2 if (live if full else len(stale)) >= PARALLEL_FROM else 1
         relinks = recompute_all(
-            conn, set(changed), written, now, report, processes, None if derive_all else stale
+            conn, set(changed), written, now, report, processes, None if full else stale
         )
     else:
         relinks = refresh_changed(conn, changed, written, now, report, ahead, ready)
