@@ -255,7 +255,8 @@ def _replace_derived(conn: sqlite3.Connection, record_ids: Sequence[int], change
 
 
 def load_ahead(conn: sqlite3.Connection) -> dict[int, Ahead]:
-    """Every record derived ahead since the last works update."""
+    """Every record derived ahead since the last works update, with the state that update
+    left it in (what an incremental refresh needs)."""
     found = {}
     for record_id, change_seq, old_features, old_creators in conn.execute(
         f"SELECT record_id, change_seq, old_features, old_creators FROM {DERIVED_AHEAD}"
@@ -266,14 +267,13 @@ def load_ahead(conn: sqlite3.Connection) -> dict[int, Ahead]:
     return found
 
 
-def current_ahead(
-    conn: sqlite3.Connection, ahead: dict[int, Ahead], candidates: Sequence[int]
-) -> set[int]:
-    """Those of the candidates whose derived rows are current: derived ahead from the
-    record's last write."""
-    wanted = [r for r in candidates if r in ahead]
-    rows = rows_in(conn, f"SELECT id, change_seq FROM {RECORDS} WHERE id IN ({IDS})", wanted)
-    return {int(i) for i, seq in rows if ahead[int(i)].change_seq == int(seq)}
+def current_ahead(conn: sqlite3.Connection) -> set[int]:
+    """The records whose derived rows are current: derived ahead from their last write."""
+    rows = conn.execute(
+        f"SELECT a.record_id FROM {DERIVED_AHEAD} a"
+        f" JOIN {RECORDS} r ON r.id = a.record_id AND r.change_seq = a.change_seq"
+    )
+    return {int(r[0]) for r in rows}
 
 
 def forget_ahead(conn: sqlite3.Connection) -> None:

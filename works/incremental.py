@@ -127,24 +127,23 @@ def refresh_changed(
     written: set[int],
     now: str,
     report: WorksReport,
-    ahead: Mapping[int, Ahead] | None = None,
-    ready: set[int] | None = None,
+    ahead: Mapping[int, Ahead],
+    ready: set[int],
 ) -> list[int]:
     """Refresh the works around the changed records. Those in `ready` were derived ahead by
     a harvest's pages and are not derived again; `ahead` gives the state at the last works
     update of every record derived ahead (their derived rows have moved on since)."""
-    ahead = ahead or {}
-    ready = ready or set()
     overrides = load_overrides(conn)
     stale = [r for r in changed if r not in ready]
-    behind = [r for r in changed if r not in ahead]
-    old_rows = author_table.creator_rows(conn, behind)
-    old_rows += [(r, k, n) for r in changed if r in ahead for k, n in ahead[r].old_creators]
+    # What the last works update left: the stored rows, or for a record derived ahead
+    # since, what derived_ahead kept of them.
+    old_rows = author_table.creator_rows(conn, [r for r in changed if r not in ahead])
     old_features = [f for f in delete_derived(conn, stale, search=True) if f.record_id not in ahead]
-    changed_set = set(changed)
-    old_features += [
-        a.old_features for r, a in ahead.items() if a.old_features is not None and r in changed_set
-    ]
+    for record_id in changed:
+        if (was := ahead.get(record_id)) is not None:
+            old_rows += [(record_id, key, name) for key, name in was.old_creators]
+            if was.old_features is not None:
+                old_features.append(was.old_features)
     by_group: dict[int, list[Features]] = defaultdict(list)
     for feature in old_features:
         for group_key in {key_hash(k) for k in candidate_keys(feature)}:

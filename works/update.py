@@ -110,10 +110,9 @@ def refresh_in_transaction(
         return report
     written = set(changed_records(conn, done))
     changed = sorted(written | set(records))
-    ahead = load_ahead(conn)
     # Derived ahead by a harvest's pages, from the record's last write: not derived again
     # (unless an override names it).
-    ready = current_ahead(conn, ahead, sorted(written - set(records)))
+    ready = current_ahead(conn) - set(records)
     # Counting the live records scans the table: only worth it when the change is large.
     live = None
     if full or len(changed) > SMALL_CHANGE:
@@ -128,7 +127,7 @@ def refresh_in_transaction(
             conn, set(changed), written, now, report, processes, None if full else stale
         )
     else:
-        relinks = refresh_changed(conn, changed, written, now, report, ahead, ready)
+        relinks = refresh_changed(conn, changed, written, now, report, load_ahead(conn), ready)
     forget_ahead(conn)
     # Stamped when the work is done: a harvester reading meanwhile sees the old snapshot, so
     # an earlier stamp could fall before its next `from` and the change would never reach it.
