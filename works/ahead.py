@@ -35,6 +35,7 @@ from works.derive import (
     delete_derived,
     derive,
     load_overrides,
+    override_of,
     rows_of,
     write_rows,
 )
@@ -204,8 +205,7 @@ def _overridden(done: Derived, source: str, identifier: str, overrides: Override
     """True when an author override applies to one of the record's names (the page
     process derived it without overrides)."""
     return bool(overrides) and any(
-        (a.key, source, identifier) in overrides or (a.key, None, None) in overrides
-        for a in done.authors
+        override_of(a.key, source, identifier, overrides) is not None for a in done.authors
     )
 
 

@@ -82,6 +82,12 @@ def load_overrides(conn: sqlite3.Connection) -> dict[tuple[str, str | None, str 
     return {(str(k), s, i): str(new) for k, s, i, new in rows}
 
 
+def override_of(key: str, source: str, identifier: str, overrides: Overrides) -> str | None:
+    """The key an override moves `key` to in this record (one made for the record, else
+    one for every record), or None."""
+    return overrides.get((key, source, identifier)) or overrides.get((key, None, None))
+
+
 def _keyed(
     names: list[AuthorName], source: str, identifier: str, overrides: Overrides
 ) -> list[AuthorName]:
@@ -93,7 +99,7 @@ def _keyed(
         # Overrides chain (a split-off key may later be joined to another), cycles cut.
         seen = {key}
         while True:
-            following = overrides.get((key, source, identifier)) or overrides.get((key, None, None))
+            following = override_of(key, source, identifier, overrides)
             if following is None:
                 break
             key = following
