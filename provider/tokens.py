@@ -11,7 +11,6 @@ import binascii
 import hashlib
 import hmac
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -77,7 +76,7 @@ def encode(state: ListState, secret: str) -> str:
     return f"{payload}.{_sign(secret, state.verb, payload)}"
 
 
-def decode(token: str, verb: str, secrets: Sequence[str], now: datetime) -> ListState:
+def decode(token: str, verb: str, secrets: tuple[str, ...], now: datetime) -> ListState:
     """Return the state in `token`, signed with one of `secrets` (the current one and any
     previous one still accepted after a rotation).
 

@@ -368,7 +368,7 @@ def test_origin_datestamp_in_non_ascii_digits_is_refused(tmp_path: Path) -> None
 def test_token_round_trips(state: tokens.ListState, secret: str) -> None:
     token = tokens.encode(state, secret)
     assert re.fullmatch(r"[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+", token)
-    assert tokens.decode(token, state.verb, [secret], EPOCH) == state
+    assert tokens.decode(token, state.verb, (secret,), EPOCH) == state
 
 
 @quick
@@ -377,7 +377,7 @@ def test_any_one_character_change_is_refused(state: tokens.ListState, data: st.D
     token = tokens.encode(state, "secret")
     altered = data.draw(altered_tokens(token, any_token_chars), label="altered")
     with pytest.raises(BadResumptionToken):
-        tokens.decode(altered, state.verb, ["secret"], EPOCH)
+        tokens.decode(altered, state.verb, ("secret",), EPOCH)
 
 
 @pytest.mark.parametrize("position", [0, -1])
@@ -388,7 +388,7 @@ def test_odd_character_in_token_is_refused(position: int, character: str) -> Non
     token = list(tokens.encode(state, "secret"))
     token[position] = character
     with pytest.raises(BadResumptionToken):
-        tokens.decode("".join(token), "ListRecords", ["secret"], EPOCH)
+        tokens.decode("".join(token), "ListRecords", ("secret",), EPOCH)
 
 
 @quick
@@ -404,10 +404,10 @@ def test_token_for_another_verb_or_secret_is_refused(
     token = tokens.encode(state, secret)
     if other_verb != state.verb:
         with pytest.raises(BadResumptionToken):
-            tokens.decode(token, other_verb, [secret], EPOCH)
+            tokens.decode(token, other_verb, (secret,), EPOCH)
     if other_secret != secret:
         with pytest.raises(BadResumptionToken):
-            tokens.decode(token, state.verb, [other_secret], EPOCH)
+            tokens.decode(token, state.verb, (other_secret,), EPOCH)
 
 
 @quick
@@ -416,14 +416,14 @@ def test_expired_token_is_refused(state: tokens.ListState) -> None:
     token = tokens.encode(state, "secret")
     later = datetime.fromtimestamp(state.expires + 1, UTC)
     with pytest.raises(BadResumptionToken):
-        tokens.decode(token, state.verb, ["secret"], later)
+        tokens.decode(token, state.verb, ("secret",), later)
 
 
 @quick
 @given(text=st.text(alphabet=st.characters(max_codepoint=0x7F)), verb=st.sampled_from(LIST_VERBS))
 def test_arbitrary_ascii_text_is_no_token(text: str, verb: str) -> None:
     with pytest.raises(BadResumptionToken):
-        tokens.decode(text, verb, ["secret"], EPOCH)
+        tokens.decode(text, verb, ("secret",), EPOCH)
 
 
 # --- (c) parse_request: a request dataclass or an OAI error, nothing else -----------------

@@ -129,7 +129,7 @@ def test_the_environment_comes_first_and_no_file_is_made(
         assert _follows(running, _signed_with("the-one-before"))
         assert not _follows(running, _signed_with("from-config"))
         state = tokens.decode(
-            _first_token(running), "ListIdentifiers", ["from-the-environment"], _now()
+            _first_token(running), "ListIdentifiers", ("from-the-environment",), _now()
         )
         assert state.cursor == configured.page_size  # the first page's token, readable
     refused = _oai(filled_db, tmp_path, "rotate-secret")
@@ -177,9 +177,11 @@ def test_a_rotation_keeps_harvests_in_progress_going(
         after = _first_token(running)
         fresh = _current(filled_db)
         # Signed with the new secret (decode raises for any other).
-        assert tokens.decode(after, "ListIdentifiers", [fresh], _now()).cursor == SETTINGS.page_size
+        assert (
+            tokens.decode(after, "ListIdentifiers", (fresh,), _now()).cursor == SETTINGS.page_size
+        )
         with pytest.raises(BadResumptionToken):
-            tokens.decode(before, "ListIdentifiers", [fresh], _now())
+            tokens.decode(before, "ListIdentifiers", (fresh,), _now())
         assert _follows(running, before)  # signed with the previous secret
         assert _follows(running, after)
     assert stat.S_IMODE(secret_path(filled_db).stat().st_mode) == 0o600
