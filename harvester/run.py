@@ -116,7 +116,6 @@ class SourceHarvest:
         self.stop = stop or RunStop(time_cap=settings.run_time_cap)
         if client.stop is None:
             client.stop = self.stop  # Identify in flight is given up too
-        self.feed_retries = 0
         # The namespace of a format other than oai_dc, from ListMetadataFormats (provenance).
         self.namespace = ""
         self.summary = RunSummary(source.name)
@@ -168,10 +167,12 @@ class SourceHarvest:
                 self.summary.error = error
                 # The caller reports failures (`oai harvest`: one line per source on stderr).
                 logger.info("%s: harvest failed: %s", self.source.name, error)
+            # Retries the page process's own client made (an inline feed uses this one's).
+            feed_retries = 0
             if self._made_feed is not None:
                 self._made_feed.close()
-                self.feed_retries = self._made_feed.retries
-            self.counts.retries = self.client.retries + self.feed_retries
+                feed_retries = self._made_feed.retries
+            self.counts.retries = self.client.retries + feed_retries
             try:
                 if run_id is not None:
                     persist.end_run(
@@ -297,10 +298,9 @@ class SourceHarvest:
                 self._between_pages(feed)
         finally:
             # The feed is closed when the run ends; a child that will not stop is ended
-            # (and said) by finish_walk, which must not hide what ended the walk.
+            # (and said) by finish_walk: that failure must not hide what ended the walk.
             with contextlib.suppress(HarvestError):
                 feed.finish_walk()
-            self.feed_retries = feed.retries
         self._finish(checkpoint, info, guard_warning)
 
     def _feed(self) -> Feed:
