@@ -12,9 +12,11 @@ Modules:
     stopping    RunStop: when a run must stop (SIGINT/SIGTERM, its time cap), for every wait;
                 ListGuards: when a list that keeps sending tokens is given up
     persist     one page + checkpoint in ONE transaction; run history; reset
-    pages       pure: response bytes -> Page (records, token, responseDate, OAI error); a
-                spooled body read record by record, in parts
-    errors      HarvestError -> FetchError, RemoteOAIError(code), MalformedResponse, Interrupted
+    pages       pure: response bytes -> Page (records, token, responseDate, OAI error), or
+                Unread (parsed, records not read yet); a spooled body read record by
+                record, in parts; parse_response for Identify, ListSets and the like
+    errors      HarvestError -> FetchError, RemoteOAIError(code), MalformedResponse;
+                Interrupted (a stop, not a failure) apart
     settings    SourceSettings: one [sources.NAME] table
 """
 

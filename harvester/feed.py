@@ -258,7 +258,7 @@ class InlineFeed:
         self._pages = None
 
     def slack(self) -> float:
-        """None: nothing runs ahead, so time spent between pages delays the next fetch."""
+        """0: nothing runs ahead, so time spent between pages delays the next fetch."""
         return 0.0
 
     def close(self) -> None:
@@ -447,9 +447,8 @@ def _list_pages(
     stop: Any,
 ) -> Iterator[_Fetched]:
     """A list's pages (and parts of large pages) from `params` on, fetched and parsed (the
-    records left unread), as
-    (url, request params, page, bytes, final, records before), until the list ends, a
-    token repeats (the parent ends the list) or the walk is stopped."""
+    records left unread), as _Fetched tuples, until the list ends, a token repeats (the
+    parent ends the list) or the walk is stopped."""
     seen: set[str] = set()
     while params is not None and not stop.is_set():
         page = None

@@ -27,7 +27,6 @@ from store.tables import RECORD_AUTHORS, RECORDS, WORK_MEMBERS, WORKS, first_tit
 MAX_LISTED = 50
 # A listed header's identifier, in the XML this provider writes.
 _LISTED_IDENTIFIER = f"{{{NS_OAI}}}ListIdentifiers/{{{NS_OAI}}}header/{{{NS_OAI}}}identifier"
-# The first DC title of a record; records.metadata holds a string or {"value", "lang"}.
 
 
 def gather(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from store.schema import APPLIED_TABLE
 from store.schema_docs import SchemaDocs
 from store.tables import (
     AUTHORS,
@@ -35,7 +36,7 @@ PLUGIN = "oai-mirror"
 # Bookkeeping a person browsing the mirror does not need (still reachable by URL, and
 # listed under "hidden tables"); the FTS index's own tables are hidden by Datasette.
 HIDDEN = (
-    "_sqlite_migrations",
+    APPLIED_TABLE,
     STORE_META,
     MATCH_FEATURES,
     MATCH_KEYS,

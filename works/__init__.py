@@ -25,5 +25,5 @@ Modules:
 """
 
 # Nothing is imported here: a harvest's page process unpickles works.ahead.DeriveAhead, and
-# importing the package must not pull in the store layer (sqlite-utils alone is ~0.1 s of
-# its start) for modules it never uses.
+# importing the package must not pull in the refresh (works.update, full, linking) that
+# process never uses.

@@ -104,7 +104,7 @@ class DeriveAhead:
         if self.repository_identifier is None or self._failed:
             return
         # Imported here: the page process, which unpickles this class, never refreshes, and
-        # the update's imports (the store layer, sqlite-utils) would slow its start.
+        # the update's imports (works.full, linking, ...) would slow its start.
         from works import update  # noqa: PLC0415
 
         if not self._refreshing.acquire(blocking=False):

@@ -1,5 +1,6 @@
-"""The full recompute: every live record re-derived (in two worker processes on large
-stores), every candidate group compared, every work rebuilt, the authors table rebuilt."""
+"""The full recompute: every live record re-derived, or those a harvest did not derive
+ahead (in two worker processes on large stores), every candidate group compared, every work
+rebuilt, the authors table rebuilt."""
 
 from __future__ import annotations
 

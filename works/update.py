@@ -1,7 +1,8 @@
 """refresh(): works kept in step with the records; the one entry point write commands call.
 
 refresh() runs after every write command (import, harvest, withdraw, overrides). It
-re-derives the records written since the last refresh (authors, features, keys, search row),
+re-derives the records written since the last refresh (authors, features, keys, search row;
+not those a harvest derived ahead from their last write, see works.ahead),
 recomputes the matches of every candidate group they were or are in, re-clusters the works
 those matches touch, and re-renders the records whose published same-work links changed.
 A full recompute does the same for every record; both give the same works (tested).
@@ -36,8 +37,9 @@ WORKS_SEQ = "works_seq"
 # SMALL_CHANGE records are always refreshed incrementally.
 FULL_SHARE = 0.25
 SMALL_CHANGE = 1000
-# From this many live records a full recompute derives them in two worker processes (the
-# machine's two cores: deriving is ~70% of a recompute's CPU, SQLite most of the rest).
+# From this many records to derive (every live one, or the stale ones) a full recompute
+# derives them in two worker processes (the machine's two cores: deriving is ~70% of a
+# recompute's CPU, SQLite most of the rest).
 PARALLEL_FROM = 20_000
 
 
