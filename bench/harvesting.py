@@ -59,6 +59,7 @@ URL DB` are the subprocess entries (not for direct use).
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
 from collections.abc import Callable
@@ -175,7 +176,8 @@ def _print_targets(results: list[Result], waiting: bool) -> None:
         parts = o.median.breakdown
         if parts is None:
             continue
-        page_loop = _median([r.breakdown.page_loop for r in o.runs if r.breakdown])
+        # The upper median of an even count, as Result.median picks runs.
+        page_loop = statistics.median_high([r.breakdown.page_loop for r in o.runs if r.breakdown])
         loop = s / page_loop
         print(
             f"  [{_judged(loop >= TARGET_PAGE_LOOP, waiting)}] page loop at {size:,} (median of"
@@ -204,11 +206,6 @@ def _print_targets(results: list[Result], waiting: bool) -> None:
 def _judged(passed: bool, waiting: bool) -> str:
     """A static-server target's verdict; information only against a waiting server."""
     return "info" if waiting else verdict(passed)
-
-
-def _median(values: list[float]) -> float:
-    """The median (the upper one of an even count, as Result.median picks runs)."""
-    return sorted(values)[len(values) // 2]
 
 
 def _print_waiting_target(results: list[Result], served: list[Served], delay: float) -> None:

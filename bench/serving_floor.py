@@ -22,7 +22,6 @@ target: ours within 1.5x of the floor a page.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import statistics
 import sys
@@ -33,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import bench_common
-from bench_common import PAGE_SIZE, REPOSITORY_IDENTIFIER, verdict
+from bench_common import FIRST_QUERY, PAGE_SIZE, REPOSITORY_IDENTIFIER, next_query, verdict
 from serving import DEFAULT_CACHE, ensure_store
 
 from provider.app import make_app
@@ -42,7 +41,6 @@ from provider.settings import ProviderSettings
 TARGET_RATIO = 1.5
 REPEATED_PAGE = 11
 REPEATED_CALLS = 300
-_TOKEN = re.compile(rb"<resumptionToken[^>]*>([^<]+)</resumptionToken>")
 
 App = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -119,35 +117,24 @@ def _call(app: App, query: str) -> bytes:
     return body
 
 
-def _next_query(body: bytes) -> str | None:
-    found = _TOKEN.search(body)
-    if found is None:
-        return None
-    token = found.group(1).decode().replace("&amp;", "&")
-    return "verb=ListRecords&" + urllib.parse.urlencode({"resumptionToken": token})
-
-
-FIRST = "verb=ListRecords&metadataPrefix=oai_dc"
-
-
 def walk(app: App) -> tuple[float, int, int]:
     """Walk the whole list: (seconds, pages, records)."""
-    query: str | None = FIRST
+    query: str | None = FIRST_QUERY
     pages = records = 0
     started = time.perf_counter()
     while query is not None:
         body = _call(app, query)
         pages += 1
         records += body.count(b"<record>") + body.count(b"<record ")
-        query = _next_query(body)
+        query = next_query(body)
     return time.perf_counter() - started, pages, records
 
 
 def repeat(app: App) -> float:
     """Seconds a call of the list's REPEATED_PAGE-th page takes, asked REPEATED_CALLS times."""
-    query = FIRST
+    query = FIRST_QUERY
     for _ in range(REPEATED_PAGE - 1):
-        following = _next_query(_call(app, query))
+        following = next_query(_call(app, query))
         if following is None:
             raise RuntimeError("the list is shorter than the repeated page")
         query = following
