@@ -353,6 +353,7 @@ def parse_large(stream: IO[bytes], source: str, part_records: int) -> Iterator[t
     verb: etree._Element | None = None
     collected = _Collected(source)
     date_element: etree._Element | None = None
+    part_date: str | None = None  # the readable responseDate, each part's harvest date
     token_element: etree._Element | None = None
     try:
         for event, element in events:
@@ -369,6 +370,7 @@ def parse_large(stream: IO[bytes], source: str, part_records: int) -> Iterator[t
                 tag = element.tag
                 if tag == f"{_OAI}responseDate":
                     date_element = element
+                    part_date = _response_date(element, None)[0]
                 elif tag == f"{_OAI}error":
                     response_date, repaired = _response_date(
                         date_element, _STRIPPED if cleaned.removed else None
@@ -393,7 +395,6 @@ def parse_large(stream: IO[bytes], source: str, part_records: int) -> Iterator[t
                     if len(collected.records) + len(collected.quarantined) >= part_records:
                         # The responseDate comes before the list: the parts carry it too
                         # (it is their records' harvest date).
-                        part_date = _response_date(date_element, None)[0]
                         yield _list_page(part_date, collected, None, verb.tag, None), False
                         collected = _Collected(source)
     except etree.XMLSyntaxError as exc:
