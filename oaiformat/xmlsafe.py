@@ -56,6 +56,11 @@ def strip_illegal_text(text: str) -> str:
     return _ILLEGAL_XML_CHARS.sub("", text)
 
 
+def holds_illegal_text(text: str) -> bool:
+    """True when `text` holds a character XML 1.0 forbids."""
+    return _ILLEGAL_XML_CHARS.search(text) is not None
+
+
 def strip_illegal_bytes(data: bytes) -> bytes:
     """Remove C0 control bytes that XML 1.0 forbids; UTF-8 multibyte sequences are untouched."""
     return _ILLEGAL_XML_BYTES.sub(b"", data)

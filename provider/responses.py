@@ -1,8 +1,9 @@
 """The provider's XML: the envelope, errors and one builder per verb (no SQL, no config).
 
-Everything is built with lxml, so every attribute and text is escaped by the serialiser.
-Pre-rendered record fragments are spliced in where an empty placeholder element was
-serialised; lxml escapes '<' in text, so the placeholder cannot occur anywhere else.
+Responses are built with lxml, so every attribute and text is escaped by the serialiser;
+except the envelope around pre-rendered records (GetRecord, ListIdentifiers, ListRecords),
+which is written from a template that escapes as lxml does (tests hold the two to the same
+bytes): lxml took a fifth of the Python time of a page of records.
 """
 
 from __future__ import annotations
@@ -24,10 +25,9 @@ from oaiformat.namespaces import (
     OAI_SCHEMA,
 )
 from oaiformat.reading import parse_dc
-from oaiformat.xmlsafe import strip_illegal_text
+from oaiformat.xmlsafe import holds_illegal_text, strip_illegal_text
 from provider.errors import OAIError
 
-_PLACEHOLDER = "splice-records-here"
 _XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 
 
@@ -187,12 +187,50 @@ def with_fragments(
     fragments: Sequence[bytes],
     token: TokenInfo | None,
 ) -> bytes:
-    """Return a GetRecord/ListIdentifiers/ListRecords response around rendered records."""
-    root = _envelope(response_date, base_url, request_args)
-    body = _sub(root, verb)
-    etree.SubElement(body, _oai(_PLACEHOLDER))
-    _token(body, token)
-    head, marker, tail = _serialise(root).partition(f"<{_PLACEHOLDER}/>".encode())
-    if not marker:
-        raise RuntimeError("the record placeholder was not serialised")
-    return b"".join((head, *fragments, tail))
+    """Return a GetRecord/ListIdentifiers/ListRecords response around rendered records.
+
+    The envelope is written from a template rather than built with lxml: it is the same
+    bytes lxml serialises (tests compare the two), at a tenth of the cost, which is most of
+    what a page costs besides reading its rows.
+    """
+    request = "".join(f' {name}="{_attribute(value)}"' for name, value in request_args.items())
+    head = (
+        f"{_ENVELOPE_START}<responseDate>{_text(response_date)}</responseDate>"
+        f"<request{request}>{_text(base_url)}</request><{verb}>"
+    )
+    tail = "" if token is None else _token_text(token)
+    return b"".join((head.encode(), *fragments, f"{tail}</{verb}></OAI-PMH>".encode()))
+
+
+_ENVELOPE_START = (
+    f'<?xml version="1.0" encoding="UTF-8"?>\n<OAI-PMH xmlns="{NS_OAI}" xmlns:xsi="{NS_XSI}"'
+    f' xsi:schemaLocation="{NS_OAI} {OAI_SCHEMA}">'
+)
+
+
+def _token_text(token: TokenInfo) -> str:
+    """The resumptionToken element as lxml writes it (its attributes in the same order)."""
+    expiration = (
+        ""
+        if token.expiration_date is None
+        else f' expirationDate="{_attribute(token.expiration_date)}"'
+    )
+    attributes = (
+        f' cursor="{token.cursor}" completeListSize="{token.complete_list_size}"{expiration}'
+    )
+    return f"<resumptionToken{attributes}>{_text(token.text)}</resumptionToken>"
+
+
+def _text(value: str) -> str:
+    """`value` escaped as lxml escapes element text; ValueError, as lxml raises, when it
+    holds a character XML forbids."""
+    if holds_illegal_text(value):
+        raise ValueError(f"All strings must be XML compatible: {value!r}")
+    return (
+        value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    )
+
+
+def _attribute(value: str) -> str:
+    """`value` escaped as lxml escapes an attribute value (quotes and whitespace too)."""
+    return _text(value).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;")

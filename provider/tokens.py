@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import json
 from dataclasses import dataclass
@@ -55,8 +54,8 @@ def _unb64(text: str) -> bytes:
 
 
 def _sign(secret: str, verb: str, payload: str) -> str:
-    mac = hmac.new(secret.encode(), f"{verb}\n{payload}".encode(), hashlib.sha256)
-    return _b64(mac.digest()[:_SIGNATURE_BYTES])
+    mac = hmac.digest(secret.encode(), f"{verb}\n{payload}".encode(), "sha256")
+    return _b64(mac[:_SIGNATURE_BYTES])
 
 
 def encode(state: ListState, secret: str) -> str:
