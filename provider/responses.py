@@ -8,6 +8,7 @@ bytes): lxml took a fifth of the Python time of a page of records.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -224,6 +225,8 @@ def _token_text(token: TokenInfo) -> str:
 def _text(value: str) -> str:
     """`value` escaped as lxml escapes element text; ValueError, as lxml raises, when it
     holds a character XML forbids."""
+    if _PLAIN.fullmatch(value):
+        return value  # most values (dates, tokens, URLs) need no escaping
     if holds_illegal_text(value):
         raise ValueError(f"All strings must be XML compatible: {value!r}")
     return (
@@ -233,4 +236,11 @@ def _text(value: str) -> str:
 
 def _attribute(value: str) -> str:
     """`value` escaped as lxml escapes an attribute value (quotes and whitespace too)."""
+    if _PLAIN.fullmatch(value):
+        return value
     return _text(value).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;")
+
+
+# Text that is written as it is, in element text and attribute values alike: no markup, no
+# quote, no whitespace but the space, nothing XML forbids (a conservative ASCII set).
+_PLAIN = re.compile("[ !#-%'-;=?-~]*")
