@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
+from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -172,12 +173,16 @@ def derive(
 
 @dataclass
 class DerivedRows:
-    """The rows of a batch of Derived records, ready to insert (cheap to pickle)."""
+    """The rows of a batch of Derived records, ready to insert, in forms cheap to pickle
+    (worker processes send them): plain tuples, not AuthorRow (a named tuple pickles by
+    its class, which cost a worker and the writer a tenth of a large recompute), and the
+    match keys as two arrays of integers (group key, record id)."""
 
     records: int = 0
-    authors: list[AuthorRow] = field(default_factory=list)
+    authors: list[tuple[int, str, int, str, str]] = field(default_factory=list)
     features: list[tuple[Any, ...]] = field(default_factory=list)
-    keys: list[tuple[int, int]] = field(default_factory=list)
+    key_groups: array[int] = field(default_factory=lambda: array("q"))
+    key_records: array[int] = field(default_factory=lambda: array("q"))
     search: list[tuple[int, str, str, str, str]] = field(default_factory=list)
 
 
@@ -203,9 +208,10 @@ def rows_of(batch: Sequence[Derived]) -> DerivedRows:
     """Derived records as rows to insert."""
     return DerivedRows(
         records=len(batch),
-        authors=[author for d in batch for author in d.authors],
+        authors=[(*author,) for d in batch for author in d.authors],
         features=[d.features.row() for d in batch],
-        keys=[(key, d.record_id) for d in batch for key in d.keys],
+        key_groups=array("q", [key for d in batch for key in d.keys]),
+        key_records=array("q", [d.record_id for d in batch for _ in d.keys]),
         search=[(d.record_id, *d.search) for d in batch if d.search is not None],
     )
 
@@ -234,7 +240,10 @@ def write_rows(conn: sqlite3.Connection, rows: DerivedRows) -> None:
         " kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows.features,
     )
-    conn.executemany(f"INSERT INTO {MATCH_KEYS} (group_key, record_id) VALUES (?, ?)", rows.keys)
+    conn.executemany(
+        f"INSERT INTO {MATCH_KEYS} (group_key, record_id) VALUES (?, ?)",
+        zip(rows.key_groups, rows.key_records, strict=True),
+    )
     conn.executemany(
         f"INSERT INTO {RECORDS_FTS} (rowid, title, creators, subjects, description)"
         " VALUES (?, ?, ?, ?, ?)",

@@ -22,6 +22,7 @@ from works.clusters import (
     write_components,
 )
 from works.derive import (
+    AuthorRow,
     delete_derived,
     derive_batch,
     live_rows,
@@ -152,7 +153,7 @@ def refresh_changed(
     derived = derive_batch(live_rows(conn, stale), overrides)
     write_rows(conn, derived)
     report.records = len(changed)
-    groups = set(by_group) | {key for key, _ in derived.keys}
+    groups = set(by_group) | set(derived.key_groups)
     for feature in stored_features(conn, sorted(ready)):
         groups.update(key_hash(k) for k in candidate_keys(feature))
     seeds = set(changed)
@@ -173,7 +174,8 @@ def refresh_changed(
         seeds.update(x for row in found for x in row[1:3])
     region = _Region()
     relinks = _recluster(conn, seeds, written, now, report, region)
-    new_rows = [(a.record_id, a.key, a.name) for a in derived.authors if a.role == "creator"]
+    authors = map(AuthorRow._make, derived.authors)
+    new_rows = [(a.record_id, a.key, a.name) for a in authors if a.role == "creator"]
     new_rows += author_table.creator_rows(conn, sorted(ready))
     author_table.apply_changes(conn, _author_changes(conn, old_rows, new_rows, region))
     return relinks
