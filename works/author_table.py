@@ -7,7 +7,8 @@ import itertools
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from store.batches import IDS, chunks, placeholders, rows_in
@@ -21,19 +22,37 @@ MAX_FORMS = 20
 DISPLAY_FROM = 5
 
 
-def _row(key: str, forms: Sequence[tuple[str, int]], counts: tuple[int, int]) -> tuple[object, ...]:
-    """The authors row of a key from its (form, count) pairs and its (works, records)."""
-    top = [form for form, _ in sorted(forms, key=lambda f: (-f[1], f[0]))[:MAX_FORMS]]
-    if key.startswith(CORPORATE_PREFIX) or len(top) == 1:
-        # One form is its own fullest form (display_name returns a name as it was written),
-        # parsed or not: 39% of the keys of a 100k corpus, not parsed again.
-        name = top[0]
-    else:
-        # The fullest of the most frequent forms, over every key joined into this one: a
-        # common key has thousands of forms, and parsing them all cost more than the rest of
-        # a refresh.
-        names = [n for n in (parse_name(form) for form in top[:DISPLAY_FROM]) if n is not None]
-        name = display_name(names) or top[0]
+def _top(forms: Sequence[tuple[str, int]]) -> list[str]:
+    """A key's kept forms: the MAX_FORMS most frequent, ties alphabetical."""
+    return [form for form, _ in sorted(forms, key=lambda f: (-f[1], f[0]))[:MAX_FORMS]]
+
+
+def _parsed(key: str, top: Sequence[str]) -> bool:
+    """True when a key's display name needs its forms parsed: one form is its own fullest
+    form (display_name returns a name as it was written), parsed or not, and a body's name
+    is taken as written (39% of the keys of a 100k corpus need no parse)."""
+    return not key.startswith(CORPORATE_PREFIX) and len(top) > 1
+
+
+def display_names(tops: Sequence[Sequence[str]]) -> list[str]:
+    """The display name of each key from its kept forms (for keys that need a parse; runs
+    in a worker process during a large full recompute)."""
+    # The fullest of the most frequent forms, over every key joined into this one: a common
+    # key has thousands of forms, and parsing them all cost more than the rest of a refresh.
+    names = []
+    for top in tops:
+        parsed = [n for n in (parse_name(form) for form in top[:DISPLAY_FROM]) if n is not None]
+        names.append(display_name(parsed) or top[0])
+    return names
+
+
+def _row(
+    key: str, top: Sequence[str], counts: tuple[int, int], name: str | None = None
+) -> tuple[object, ...]:
+    """The authors row of a key from its kept forms, its (works, records) and its display
+    name when known already."""
+    if name is None:
+        name = display_names([top])[0] if _parsed(key, top) else top[0]
     works, records = counts
     return (
         key,
@@ -51,8 +70,46 @@ _INSERT = (
 )
 
 
-def rebuild_authors(conn: sqlite3.Connection) -> None:
-    """Recompute every authors row."""
+def _kept_forms(conn: sqlite3.Connection) -> Iterator[tuple[str, list[str]]]:
+    """Every creator key with its kept forms, in key order (one key in memory at a time)."""
+    cursor = conn.execute(
+        f"SELECT author_key, name, count(*) FROM {RECORD_AUTHORS} WHERE role = 'creator'"
+        " GROUP BY author_key, name ORDER BY author_key"
+    )
+    for key, rows in itertools.groupby(cursor, key=lambda row: str(row[0])):
+        yield key, _top([(str(name), int(count)) for _, name, count in rows])
+
+
+# What runs display_names elsewhere: (function, its argument) -> a future.
+Submit = Callable[[Callable[[list[list[str]]], list[str]], list[list[str]]], "Future[list[str]]"]
+_NAMES_CHUNK = 2000
+
+
+def start_display_names(conn: sqlite3.Connection, submit: Submit) -> Callable[[], dict[str, str]]:
+    """Have `submit` parse the display names of every key that needs it (worker processes
+    do it while the recompute compares pairs); returns what waits for them, as key -> name.
+    Only the keys that need a parse are sent, with their first DISPLAY_FROM forms."""
+    keys: list[str] = []
+    tops: list[list[str]] = []
+    started: list[tuple[list[str], Future[list[str]]]] = []
+    for key, top in itertools.chain(_kept_forms(conn), [("", [])]):
+        if tops and (not top or len(tops) >= _NAMES_CHUNK):
+            started.append((keys, submit(display_names, tops)))
+            keys, tops = [], []
+        if top and _parsed(key, top):
+            keys.append(key)
+            tops.append(top[:DISPLAY_FROM])
+
+    def gathered() -> dict[str, str]:
+        return {
+            k: n for chunk, future in started for k, n in zip(chunk, future.result(), strict=True)
+        }
+
+    return gathered
+
+
+def rebuild_authors(conn: sqlite3.Connection, names: Mapping[str, str] | None = None) -> None:
+    """Recompute every authors row (display names from `names` where given)."""
     conn.execute(f"DELETE FROM {AUTHORS}")
     counts = {
         str(key): (int(works), int(records))
@@ -63,23 +120,13 @@ def rebuild_authors(conn: sqlite3.Connection) -> None:
             " WHERE a.role = 'creator' GROUP BY a.author_key"
         )
     }
+    known = names or {}
     rows = []
-    current: str | None = None
-    forms: list[tuple[str, int]] = []
-    cursor = conn.execute(
-        f"SELECT author_key, name, count(*) FROM {RECORD_AUTHORS} WHERE role = 'creator'"
-        " GROUP BY author_key, name ORDER BY author_key"
-    )
-    for key, name, count in itertools.chain(cursor, [(None, None, 0)]):
-        if key != current:
-            if current is not None:
-                rows.append(_row(current, forms, counts.get(current, (0, 0))))
-                if len(rows) >= 5000:
-                    conn.executemany(_INSERT, rows)
-                    rows = []
-            current, forms = key, []
-        if key is not None:
-            forms.append((str(name), int(count)))
+    for key, top in _kept_forms(conn):
+        rows.append(_row(key, top, counts.get(key, (0, 0)), known.get(key)))
+        if len(rows) >= 5000:
+            conn.executemany(_INSERT, rows)
+            rows = []
     conn.executemany(_INSERT, rows)
 
 
@@ -136,7 +183,7 @@ def apply_changes(conn: sqlite3.Connection, changes: AuthorChanges) -> None:
             if records <= 0:
                 gone.append((key,))
             elif key in forms:
-                rows.append(_row(key, forms[key], (works, records)))
+                rows.append(_row(key, _top(forms[key]), (works, records)))
             else:
                 rows.append(
                     (key, name, kept, int(key.startswith(CORPORATE_PREFIX)), records, works)

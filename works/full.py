@@ -9,7 +9,7 @@ import multiprocessing
 import sqlite3
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 
 from store.batches import IDS, execute_in
 from store.schema import BULK_INDEXES
@@ -62,23 +62,33 @@ def _live_batches(conn: sqlite3.Connection, changed: set[int]) -> Iterator[list[
 
 
 def _derived_batches(
-    batches: Iterator[list[SourceRow]], overrides: Overrides, processes: int
+    batches: Iterator[list[SourceRow]], overrides: Overrides, pool: Executor | None, in_flight: int
 ) -> Iterator[DerivedRows]:
-    """Each batch derived, in order: in this process, or spread over `processes` worker
-    processes (a few batches in flight, so memory stays bounded) while this one writes."""
-    if processes <= 1:
+    """Each batch derived, in order: in this process, or spread over the pool's worker
+    processes (`in_flight` batches at most, so memory stays bounded) while this one writes."""
+    if pool is None:
         for batch in batches:
             yield derive_batch(batch, overrides)
         return
+    pending: deque[Future[DerivedRows]] = deque()
+    for batch in batches:
+        pending.append(pool.submit(derive_batch, batch, overrides))
+        if len(pending) >= in_flight:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+@contextlib.contextmanager
+def _workers(processes: int) -> Iterator[Executor | None]:
+    """Worker processes for the recompute's pure work (derivation, then display names while
+    this process compares pairs), or None to do it all here."""
+    if processes <= 1:
+        yield None
+        return
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
-        pending: deque[Future[DerivedRows]] = deque()
-        for batch in batches:
-            pending.append(pool.submit(derive_batch, batch, overrides))
-            if len(pending) >= 2 * processes:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        yield pool
 
 
 def _batches_of(conn: sqlite3.Connection, record_ids: list[int]) -> Iterator[list[SourceRow]]:
@@ -92,7 +102,8 @@ def _derive_every_record(
     changed: set[int],
     overrides: Overrides,
     report: WorksReport,
-    processes: int,
+    pool: Executor | None,
+    in_flight: int,
 ) -> None:
     """Every live record derived again (the search rows of the changed ones only), into
     emptied tables whose bulk indexes are built after the inserts."""
@@ -100,7 +111,8 @@ def _derive_every_record(
         conn.execute(f"DELETE FROM {table}")
     execute_in(conn, f"DELETE FROM {RECORDS_FTS} WHERE rowid IN ({IDS})", sorted(changed))
     with _bulk_indexes_after(conn):
-        for rows in _derived_batches(_live_batches(conn, changed), overrides, processes):
+        batches = _live_batches(conn, changed)
+        for rows in _derived_batches(batches, overrides, pool, in_flight):
             write_rows(conn, rows)
             report.records += rows.records
 
@@ -139,15 +151,21 @@ def recompute_all(
     )
     for table in (WORK_MATCHES, WORKS, WORK_MEMBERS):
         conn.execute(f"DELETE FROM {table}")
-    if derive is None:
-        _derive_every_record(conn, changed, overrides, report, processes)
-    else:
-        delete_derived(conn, derive, search=True)
-        with _bulk_indexes_after(conn, len(derive) >= BULK_FROM):
-            for rows in _derived_batches(_batches_of(conn, derive), overrides, processes):
-                write_rows(conn, rows)
-        report.records = len(changed)
-    all_group_matches(conn, report)
+    with _workers(processes) as pool:
+        if derive is None:
+            _derive_every_record(conn, changed, overrides, report, pool, 2 * processes)
+        else:
+            delete_derived(conn, derive, search=True)
+            with _bulk_indexes_after(conn, len(derive) >= BULK_FROM):
+                batches = _batches_of(conn, derive)
+                for rows in _derived_batches(batches, overrides, pool, 2 * processes):
+                    write_rows(conn, rows)
+            report.records = len(changed)
+        # The authors' display names are parsed by the workers while this process compares
+        # the candidate groups (both need only the derived rows).
+        names = None if pool is None else author_table.start_display_names(conn, pool.submit)
+        all_group_matches(conn, report)
+        author_names = None if names is None else names()
     decisions = load_decisions(conn)
     pairs = conn.execute(f"{PAIRS} GROUP BY record_a, record_b").fetchall() + decisions.same
     joined = sorted({int(x) for pair in pairs for x in pair[:2]})
@@ -181,5 +199,5 @@ def recompute_all(
     relinks = {int(r[0]) for r in moved}
     relinks |= {r for c in joined_works for r in c if r in written}
     conn.execute("DROP TABLE temp.old_links")
-    author_table.rebuild_authors(conn)
+    author_table.rebuild_authors(conn, author_names)
     return sorted(relinks)

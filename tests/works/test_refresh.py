@@ -17,7 +17,7 @@ from store.records import SourceInfo, ensure_source
 from store.writes import save_records
 from tests.conftest import REPOSITORY_IDENTIFIER, serve
 from tests.xsd import ResponseValidator
-from works import overrides
+from works import author_table, overrides
 from works.browse import authors, related, works
 from works.errors import BadOverride
 from works.report import WorksReport
@@ -487,3 +487,35 @@ def test_works_under_conflicts_do_not_depend_on_the_order_records_arrive(
     finally:
         one_go.close()
         in_rounds.close()
+
+
+def test_display_names_parsed_by_the_workers_are_those_parsed_here(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full recompute in worker processes sends the keys whose display name needs a parse
+    to the workers, in chunks; the authors table is the one a recompute in process writes."""
+    given = ["Vicki", "V.", "V. A.", "Victoria", "Vic"]
+    records = [
+        rec(
+            "ab"[i % 2],
+            f"n{i}",
+            dc(f"Study {i} of practice", [f"{surname}, {given[i % len(given)]}"]),
+        )
+        for i, surname in enumerate(s for s in SURNAMES * 5)
+    ]
+    records += [rec("c", "body", dc("A report", ["Royal College of Nursing"]))]
+    write(store, records)
+    monkeypatch.setattr(author_table, "_NAMES_CHUNK", 2)  # several chunks, a partial last one
+    inline = sqlite3.connect(":memory:")
+    store.conn.backup(inline)
+    inline.execute("BEGIN")
+    refresh(inline, repository_identifier=REPOSITORY_IDENTIFIER, now=NOW, full=True, processes=1)
+    pooled = sqlite3.connect(":memory:")
+    store.conn.backup(pooled)
+    pooled.execute("BEGIN")
+    refresh(pooled, repository_identifier=REPOSITORY_IDENTIFIER, now=NOW, full=True, processes=2)
+    names = pooled.execute("SELECT key, name, forms FROM authors ORDER BY key").fetchall()
+    assert names == inline.execute("SELECT key, name, forms FROM authors ORDER BY key").fetchall()
+    several = [(key, name) for key, name, forms in names if forms.count('"') > 2]
+    assert len(several) >= 3  # keys with several forms, whose display name was parsed
+    assert ("stirrup v", "Stirrup, Victoria") in several
