@@ -97,13 +97,23 @@ def fold(text: str) -> str:
 def _letters(token: str) -> str:
     if token.isalpha():  # most tokens: nothing to drop
         return token
+    if token.isascii():  # "V.", "J-P.": one pass in C (every ASCII letter is alphabetic)
+        return token.translate(_ASCII_NOT_LETTERS)
     return "".join(c for c in token if c.isalpha())
+
+
+_ASCII_NOT_LETTERS = str.maketrans(
+    "", "", "".join(c for c in map(chr, range(128)) if not c.isalpha())
+)
 
 
 def is_initials(token: str) -> bool:
     """True for "V.", "J.R.R.", "JRR", "J-P." or "V": capitals only, three at most unless dotted."""
     letters = _letters(token)
-    if not letters or not all(c.isupper() for c in letters):
+    if not letters:
+        return False
+    # ASCII letters are all cased, so isupper() says what the loop says for other scripts.
+    if not (letters.isupper() if letters.isascii() else all(c.isupper() for c in letters)):
         return False
     return len(letters) <= 3 or token.count(".") >= len(letters) - 1
 
@@ -131,18 +141,25 @@ def has_cjk(text: str) -> bool:
 @functools.lru_cache(maxsize=100_000)
 def is_corporate(text: str) -> bool:
     """True when the text names a body rather than a person."""
-    words = re.findall(r"\w+", text.casefold())
-    if any(word in _CORPORATE_WORDS for word in words):
+    if not _CORPORATE_WORDS.isdisjoint(_WORD.findall(text.casefold())):
         return True
     stripped = text.strip()
     if stripped.isalpha() and stripped.isupper() and 2 <= len(stripped) <= 8:
         return True  # an acronym alone: "WHO", "RCN", "UNESCO"
-    if "," not in text and re.fullmatch(r"[\w.'-]+(?: (?:&|and) [\w.'-]+)+", stripped):
+    if "," in text:
+        return False
+    if _JOINED_WORDS.fullmatch(stripped):
         return True  # single words joined: "Johnson & Johnson", "Procter & Gamble"
     # Six words or more (not counting initials and particles) with no comma is a body
     # ("Lived Experience Practitioner steering group members"), not a person.
-    spelled = [w for w in text.split() if not is_initials(w) and not is_particle(w)]
-    return "," not in text and len(spelled) >= 6
+    written = text.split()
+    if len(written) < 6:
+        return False  # most names: fewer words than that, whatever they are
+    return len([w for w in written if not is_initials(w) and not is_particle(w)]) >= 6
+
+
+_WORD = re.compile(r"\w+")
+_JOINED_WORDS = re.compile(r"[\w.'-]+(?: (?:&|and) [\w.'-]+)+")
 
 
 def _clean(text: str) -> str:
