@@ -17,7 +17,7 @@ from store.records import SourceInfo, ensure_source
 from store.writes import save_records
 from tests.conftest import REPOSITORY_IDENTIFIER, serve
 from tests.xsd import ResponseValidator
-from works import author_table, overrides
+from works import author_table, overrides, update
 from works.browse import authors, related, works
 from works.errors import BadOverride
 from works.report import WorksReport
@@ -519,3 +519,21 @@ def test_display_names_parsed_by_the_workers_are_those_parsed_here(
     several = [(key, name) for key, name, forms in names if forms.count('"') > 2]
     assert len(several) >= 3  # keys with several forms, whose display name was parsed
     assert ("stirrup v", "Stirrup, Victoria") in several
+
+
+@pytest.mark.parametrize(("edited", "large"), [(10, False), (11, True)])
+def test_a_change_is_large_past_a_quarter_of_the_live_records(
+    store: Store, monkeypatch: pytest.MonkeyPatch, edited: int, large: bool
+) -> None:
+    """The live records are counted only as far as the decision needs; the decision is the
+    one a full count gives: 40 live records (and tombstones, which do not count), 10 changed
+    is a quarter, 11 is more."""
+    monkeypatch.setattr(update, "SMALL_CHANGE", 0)
+    rng = random.Random(3)  # noqa: S311 - test data, not secrets
+    records = [_random_record(rng, i) for i in range(40)]
+    write(store, records + [rec("a", f"gone-{i}", None) for i in range(30)])
+    edits = [
+        rec(r.source, r.identifier, dict(_random_record(rng, 100 + i).metadata))
+        for i, r in enumerate(records[:edited])
+    ]
+    assert write(store, edits, LATER).full == large
