@@ -290,6 +290,9 @@ class Breakdown:
     works: float
     # After that line: the works transaction's commit, the summary, closing the store, exit.
     tail: float
+    # The peak RSS of the larger of the harvest process and its page process by the
+    # source's run's end, before the works update (the report's peak_rss_mib), in KiB.
+    page_loop_rss_kib: int = 0
 
 
 @dataclass(frozen=True)
@@ -336,7 +339,8 @@ def breakdown(finished: Finished, report: dict[str, Any]) -> Breakdown:
     harvest_end, works_end = _log_times(finished.stderr)
     startup = harvest_end - page_loop - finished.started_at
     ended = finished.started_at + finished.seconds
-    return Breakdown(startup, page_loop, works_end - harvest_end, ended - works_end)
+    loop_rss = int(float(source["peak_rss_mib"]) * 1024)
+    return Breakdown(startup, page_loop, works_end - harvest_end, ended - works_end, loop_rss)
 
 
 def measure_ours(url: str, db: Path, config: Path, expected: tuple[int, int]) -> Run:

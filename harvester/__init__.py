@@ -18,6 +18,7 @@ Modules:
     errors      HarvestError -> FetchError, RemoteOAIError(code), MalformedResponse;
                 Interrupted (a stop, not a failure) apart
     settings    SourceSettings: one [sources.NAME] table
+    memory      a process's peak resident memory (the summary's peak_rss_mib)
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from harvester.client import Client, Fetched
 from harvester.errors import FetchError, HarvestError, Interrupted, MalformedResponse
+from harvester.memory import peak_rss_kib
 from harvester.pages import Page, Unread, parse_large, parse_unread
 from harvester.settings import HarvesterSettings
 from harvester.stopping import RunStop
@@ -86,6 +87,9 @@ class Feed(Protocol):
 
     # Retries the feed's own HTTP client made (0 when it shares the caller's).
     retries: int
+    # The peak resident memory of the feed's own process as of its last walk, in KiB (0
+    # when it runs in the caller's process).
+    peak_rss_kib: int
 
     def start(self, params: Mapping[str, str], source: SourceInfo) -> None:
         """Begin a walk with the request `params`, its records read as `source`'s."""
@@ -236,6 +240,7 @@ class InlineFeed:
         self._source = SourceInfo("")
         self._pages: Iterator[_Fetched] | None = None
         self.retries = 0  # counted by the caller's client
+        self.peak_rss_kib = 0  # the caller's own
 
     def start(self, params: Mapping[str, str], source: SourceInfo) -> None:
         """Begin a walk with the request `params`, its records read as `source`'s."""
@@ -281,6 +286,7 @@ class _Idle:
     """Child to parent: the walk has stopped; the child waits for the next command."""
 
     retries: int
+    peak_rss_kib: int
 
 
 @dataclass(frozen=True)
@@ -357,7 +363,7 @@ def _worker(
             client.budget_left = retry_budget
             walk = _Walk(client, results, stop, settings, source, repository_identifier, work)
             walk.run(params, parent)
-            _send(results, _Idle(client.retries), parent)
+            _send(results, _Idle(client.retries, peak_rss_kib()), parent)
     finally:
         client.close()
     # Told to quit: leave without the interpreter's teardown, which frees every object the
@@ -545,6 +551,7 @@ class ProcessFeed:
         self._results = context.Queue(maxsize=PAGES_AHEAD)
         self._stop = context.Event()
         self._walking = False
+        self.peak_rss_kib = 0
         self.retries = 0
         # When the last pages came from the server: the pace the walk goes at.
         self._arrivals: collections.deque[float] = collections.deque(maxlen=PACE_PAGES + 1)
@@ -595,6 +602,8 @@ class ProcessFeed:
                     raise FetchError("the page-fetching process did not stop; ended it") from None
                 continue
             self.retries = message.retries
+            if isinstance(message, _Idle):
+                self.peak_rss_kib = max(self.peak_rss_kib, message.peak_rss_kib)
             return message
 
     def next(self) -> FedPage:

@@ -233,6 +233,7 @@ def summary_rows(summaries: Sequence[RunSummary]) -> list[dict[str, Any]]:
                 "complete_list_size": item.complete_list_size,
                 "records_seen": item.records_seen,
                 "sets": item.sets,
+                "peak_rss_mib": round(item.peak_rss_kib / 1024, 1),
                 "warnings": list(counts.warnings),
             }
         )

@@ -22,6 +22,7 @@ from harvester.errors import HarvestError, Interrupted, RemoteOAIError
 from harvester.feed import FedPage, Feed, InlineFeed
 from harvester.granularity import in_granularity, next_from_date, until_in_granularity
 from harvester.identify import IdentifyInfo, format_namespace, identify
+from harvester.memory import peak_rss_kib
 from harvester.persist import ListCheckpoint, RunCounts
 from harvester.sets import harvest_sets
 from harvester.settings import HarvesterSettings, SourceSettings
@@ -57,6 +58,9 @@ class RunSummary:
     request_until: str | None = None
     # How many sets the origin's ListSets gave (None: it did not complete in this run).
     sets: int | None = None
+    # The peak resident memory, in KiB, of the larger of this process and the page process
+    # by the end of the run (before the works update after the harvest).
+    peak_rss_kib: int = 0
 
 
 def _now(clock: Clock) -> str:
@@ -168,11 +172,13 @@ class SourceHarvest:
                 # The caller reports failures (`oai harvest`: one line per source on stderr).
                 logger.info("%s: harvest failed: %s", self.source.name, error)
             # Retries the page process's own client made (an inline feed uses this one's).
-            feed_retries = 0
+            feed_retries = feed_peak = 0
             if self._made_feed is not None:
                 self._made_feed.close()
                 feed_retries = self._made_feed.retries
+                feed_peak = self._made_feed.peak_rss_kib
             self.counts.retries = self.client.retries + feed_retries
+            self.summary.peak_rss_kib = max(peak_rss_kib(), feed_peak)
             try:
                 if run_id is not None:
                     persist.end_run(

@@ -14,6 +14,7 @@ from typing import Any
 from harvester.client import Client
 from harvester.feed import PAGES_AHEAD
 from harvester.jobs import HarvestJob, harvest_all
+from harvester.memory import peak_rss_kib
 from harvester.run import RunSummary, SourceHarvest
 from harvester.settings import HarvesterSettings, SourceSettings
 from store.db import Store, open_store
@@ -220,3 +221,28 @@ def test_no_time_is_given_while_the_page_process_is_busy(
     summary = _harvest_with_page_process(server, tmp_path, work)
     assert summary.status == "completed" and summary.records_seen == pages * size
     assert work.idle_calls == []
+
+
+class HungryWork(Work):
+    """A page work whose preparing (in the page process) holds HUNGRY_MIB for a moment."""
+
+    def prepare(self, records: Sequence[PreparedRecord]) -> list[str]:
+        held = b"x" * (HUNGRY_MIB << 20)  # written, so resident
+        assert len(held) == HUNGRY_MIB << 20
+        return super().prepare(records)
+
+
+HUNGRY_MIB = 600
+
+
+def test_the_summary_gives_the_page_process_peak_memory(
+    server: FaultServer, tmp_path: Path
+) -> None:
+    """The run's peak_rss_kib is the larger of this process's and the page process's own
+    (its VmHWM, not the peak it inherits from the parent that started it)."""
+    _play_two_pages(server)
+    assert peak_rss_kib() < (HUNGRY_MIB << 10)  # this process never held so much
+    summary = _harvest_with_page_process(server, tmp_path, HungryWork())
+    assert summary.status == "completed"
+    assert summary.peak_rss_kib >= HUNGRY_MIB << 10
+    assert peak_rss_kib() < (HUNGRY_MIB << 10)

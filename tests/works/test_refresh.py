@@ -533,7 +533,9 @@ def test_a_change_is_large_past_a_quarter_of_the_live_records(
     records = [_random_record(rng, i) for i in range(40)]
     write(store, records + [rec("a", f"gone-{i}", None) for i in range(30)])
     edits = [
-        rec(r.source, r.identifier, dict(_random_record(rng, 100 + i).metadata))
+        rec(
+            r.source, r.identifier, {k: list(v) for k, v in _random_record(rng, i).metadata.items()}
+        )
         for i, r in enumerate(records[:edited])
     ]
     assert write(store, edits, LATER).full == large

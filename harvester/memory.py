@@ -1,0 +1,25 @@
+"""How much memory a process has held at most (its resident set's high-water mark)."""
+
+from __future__ import annotations
+
+import resource
+import sys
+from pathlib import Path
+
+_STATUS = Path("/proc/self/status")
+
+
+def peak_rss_kib() -> int:
+    """This process's peak resident set size, in KiB.
+
+    On Linux, VmHWM: a process started by spawn (fork, then exec) reports only its own
+    memory there, where ru_maxrss keeps the peak of the parent it was forked from.
+    """
+    try:
+        for line in _STATUS.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak // 1024 if sys.platform == "darwin" else peak  # bytes on macOS, else KiB
