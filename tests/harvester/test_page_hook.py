@@ -11,8 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from harvester.client import Client
-from harvester.feed import PAGES_AHEAD
+from harvester.feed import PAGES_AHEAD, ProcessFeed
 from harvester.jobs import HarvestJob, harvest_all
 from harvester.memory import peak_rss_kib
 from harvester.run import RunSummary, SourceHarvest
@@ -155,7 +157,7 @@ def _harvest_with_page_process(server: FaultServer, tmp_path: Path, work: Work) 
 def test_the_writer_gives_its_waiting_time_to_the_work(server: FaultServer, tmp_path: Path) -> None:
     """With pages fetched ahead by a page process from a server that takes its time, the
     writer offers the work the time until the process would wait for it: after each page
-    but the last, once the pace is known, and never while a page is ready."""
+    but the last, once the pace is known."""
     pages = 8
     server.play(
         *(
@@ -185,7 +187,14 @@ def test_the_page_process_started_with_the_run_ends_with_a_run_that_fails_before
 ) -> None:
     """The page process starts as the run does (its imports overlap Identify); a run that
     fails at Identify ends it too."""
-    with faults.running(identify=None, route=lambda _: Reply(b"down", status=503)) as down:
+    # The page processes alive as each request is answered (the server is a thread here).
+    alive_at_requests: list[int] = []
+
+    def down_with_a_count(_: faults.Request) -> Reply:
+        alive_at_requests.append(len(multiprocessing.active_children()))
+        return Reply(b"down", status=503)
+
+    with faults.running(identify=None, route=down_with_a_count) as down:
         (summary,) = harvest_all(
             str(tmp_path / "m.db"),
             [HarvestJob(SourceSettings("src", down.url))],
@@ -195,15 +204,24 @@ def test_the_page_process_started_with_the_run_ends_with_a_run_that_fails_before
             work=Work(),
         )
     assert summary.status == "failed" and "503" in (summary.error or "")
+    assert alive_at_requests and all(n == 1 for n in alive_at_requests)  # one, from the start
     assert multiprocessing.active_children() == []
 
 
 def test_no_time_is_given_while_the_page_process_is_busy(
-    server: FaultServer, tmp_path: Path
+    server: FaultServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Against a server that answers at once with large pages, the page process reads
     all the time (it never waits for a page): the writer's time between pages would be
-    taken from it, so none is given."""
+    taken from it, so none is given. The writer does ask, after every page."""
+    answers: list[float] = []
+    slack = ProcessFeed.slack
+
+    def asked(feed: ProcessFeed) -> float:
+        answers.append(slack(feed))
+        return answers[-1]
+
+    monkeypatch.setattr(ProcessFeed, "slack", asked)
     pages, size = 8, 400
     server.play(
         *(
@@ -220,6 +238,7 @@ def test_no_time_is_given_while_the_page_process_is_busy(
     work = Work()
     summary = _harvest_with_page_process(server, tmp_path, work)
     assert summary.status == "completed" and summary.records_seen == pages * size
+    assert len(answers) >= pages - 1 and set(answers) == {0.0}
     assert work.idle_calls == []
 
 
