@@ -25,7 +25,7 @@ import traceback
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from harvester.client import Client, Fetched
 from harvester.errors import FetchError, HarvestError, Interrupted, MalformedResponse
@@ -73,7 +73,7 @@ class FedPage:
     # fetched again after a break starts again from 0).
     records_before: int = 0
     # What the page work prepared for the records (harvester.persist.PageWork), if any.
-    work: Any = None
+    work_prepared: Any = None
     # When the page had come (time.monotonic(), one clock for every process here): the
     # pace of the server, whatever the writer does.
     fetched_at: float = 0.0
@@ -193,9 +193,16 @@ def prepare_page(
     ]
 
 
-# One page (or part) as a walk yields it: url, request params, page (records unread),
-# bytes received, final, records of the page in the parts before it, when it had come.
-_Fetched = tuple[str, dict[str, str], Unread, int, bool, int, float]
+class _Fetched(NamedTuple):
+    """One page (or part) as a walk yields it, its records unread."""
+
+    url: str
+    params: dict[str, str]
+    page: Unread
+    received: int  # bytes received, in every attempt
+    final: bool
+    before: int  # records of the same page in the parts before this one
+    fetched_at: float  # when it had come (time.monotonic())
 
 
 def _fed(
@@ -208,12 +215,20 @@ def _fed(
 ) -> FedPage:
     """A fetched page (or part) read and prepared for writing, with `work`'s share done
     when given."""
-    url, params, unread, received, final, before, fetched_at = fetched
-    page = unread.read()
+    page = fetched.page.read()
     prepared = prepare_page(page, source, repository_identifier, format_utc(datetime.now(UTC)))
-    extra = work.prepare(prepared) if work is not None else None
     return FedPage(
-        url, params, page, prepared, received, retries, final, before, extra, fetched_at, waited
+        fetched.url,
+        fetched.params,
+        page,
+        prepared,
+        fetched.received,
+        retries,
+        fetched.final,
+        fetched.before,
+        work.prepare(prepared) if work is not None else None,
+        fetched.fetched_at,
+        waited,
     )
 
 
@@ -459,7 +474,7 @@ def _list_pages(
     while params is not None and not stop.is_set():
         page = None
         for url, page, received, final, before in fetch_page(client, params, settings, source):
-            yield url, params, page, received, final, before, time.monotonic()
+            yield _Fetched(url, params, page, received, final, before, time.monotonic())
         if page is None:
             raise HarvestError("a page ended without its final part")
         params = _next_params(page)

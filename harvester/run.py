@@ -374,7 +374,7 @@ class SourceHarvest:
             url=fed.url,
             now=_now(self.clock),
             work=self.work,
-            prepared=fed.work,
+            prepared=fed.work_prepared,
             final=fed.final,
             written_in_parts=fed.records_before,
         )

@@ -53,6 +53,11 @@ class _Shown:
             return "Deleted record"
         return titles[0] if titles else "(no title)"
 
+    @property
+    def credit(self) -> str:
+        """Its creators and date, as the page's byline."""
+        return byline(self.values("creator"), self.values("date"))
+
 
 def _read(item: etree._Element) -> _Shown:
     header = item if item.tag == oai("header") else item.find(oai("header"))
@@ -83,10 +88,6 @@ def _read(item: etree._Element) -> _Shown:
     )
 
 
-def _byline(record: _Shown) -> str:
-    return byline(record.values("creator"), record.values("date"))
-
-
 def list_records(body: etree._Element, facts: PageFacts, main: etree._Element) -> str:
     """A ListRecords or ListIdentifiers page; returns its title."""
     verb = etree.QName(body).localname
@@ -103,13 +104,13 @@ def list_records(body: etree._Element, facts: PageFacts, main: etree._Element) -
         entry = add(listing, "li")
         href = record_link(record.identifier)
         if verb == "ListRecords":
-            title, byline = record.title, _byline(record)
+            title, credit = record.title, record.credit
         else:  # headers only: the title and byline come from the store
-            stored, byline = facts.listed.get(record.identifier, (None, ""))
+            stored, credit = facts.listed.get(record.identifier, (None, ""))
             title = "Deleted record" if record.deleted else stored or "(no title)"
         add(add(entry, "h2"), "a", title, href=href)
-        if byline:
-            add(entry, "p", byline)
+        if credit:
+            add(entry, "p", credit)
         facts_line = add(entry, "p", class_="muted")
         add(add(facts_line, "a", href=href), "code", record.identifier)
         status = " · deleted" if record.deleted else ""
@@ -126,9 +127,8 @@ def get_record(body: etree._Element, facts: PageFacts, main: etree._Element) -> 
         raise ValueError("GetRecord without a record")
     record = _read(item)
     add(main, "h1", record.title)
-    byline = _byline(record)
-    if byline:
-        add(main, "p", byline, class_="muted")
+    if record.credit:
+        add(main, "p", record.credit, class_="muted")
     if record.deleted:
         add(
             main,
