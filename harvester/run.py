@@ -58,8 +58,9 @@ class RunSummary:
     request_until: str | None = None
     # How many sets the origin's ListSets gave (None: it did not complete in this run).
     sets: int | None = None
-    # The peak resident memory, in KiB, of the larger of this process and the page process
-    # by the end of the run (before the works update after the harvest).
+    # The larger of two peaks of resident memory, in KiB, by the end of the run (before the
+    # works update after the harvest): this whole process's (other sources' runs included)
+    # and the page process's as of its last finished walk (a walk cut short sends none).
     peak_rss_kib: int = 0
 
 

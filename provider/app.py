@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import functools
 import gzip
 import logging
 import threading
@@ -35,6 +34,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ENDPOINT = "/oai"
+# Base URLs remembered, one for each (scheme, Host, server name, port, script name) seen.
+_BASE_URLS_KEPT = 64
 MAX_POST_BYTES = 1 << 20
 FORM_TYPE = "application/x-www-form-urlencoded"
 ALLOW = "GET, HEAD, POST"
@@ -89,17 +90,6 @@ def _compress(body: bytes, coding: str) -> bytes:
         return gzip.compress(body, compresslevel=5, mtime=0)
     # HTTP "deflate" is the zlib format (RFC 9110 §8.4.1.2), not a raw deflate stream.
     return zlib.compress(body, 5)
-
-
-@functools.lru_cache(maxsize=64)
-def _base_url(
-    scheme: str, host: str | None, server: str | None, port: str | None, script: str | None
-) -> str:
-    """The endpoint's URL as the request reached it (wsgiref's application_uri, which
-    took a page of records 5% of its time, remembered for the few hosts a server sees)."""
-    environ = {"wsgi.url_scheme": scheme, "HTTP_HOST": host, "SERVER_NAME": server}
-    environ |= {"SERVER_PORT": port, "SCRIPT_NAME": script}
-    return application_uri(environ).rstrip("/") + ENDPOINT
 
 
 @dataclass(frozen=True)
@@ -171,6 +161,20 @@ class ProviderApp:
             keys = TokenKeys(new_secret(), (), "this server's lifetime")
         self.repository = Repository(settings, KeyRing(keys, store_path))
         self._local = threading.local()
+        self._base_urls: dict[tuple[object, ...], str] = {}
+
+    def _base_url(self, environ: WSGIEnvironment) -> str:
+        """The endpoint's URL as the request reached it (wsgiref's application_uri, which
+        took a page of records 5% of its time), remembered for the few hosts a server sees."""
+        names = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME")
+        reached = tuple(environ.get(name) for name in names)
+        url = self._base_urls.get(reached)
+        if url is None:
+            if len(self._base_urls) >= _BASE_URLS_KEPT:
+                self._base_urls.clear()  # Host is the client's to write: keep few
+            url = application_uri(environ).rstrip("/") + ENDPOINT
+            self._base_urls[reached] = url
+        return url
 
     def _connection(self) -> Store:
         store: Store | None = getattr(self._local, "store", None)
@@ -222,13 +226,7 @@ class ProviderApp:
         args = _read_args(environ)
         if isinstance(args, str):
             return _text(args, "arguments must be form-urlencoded\n")
-        base_url = self.settings.base_url or _base_url(
-            environ["wsgi.url_scheme"],
-            environ.get("HTTP_HOST"),
-            environ.get("SERVER_NAME"),
-            environ.get("SERVER_PORT"),
-            environ.get("SCRIPT_NAME"),
-        )
+        base_url = self.settings.base_url or self._base_url(environ)
         for_people = self.settings.html_view and wants_html(environ.get("HTTP_ACCEPT", ""))
         # Bare /oai in a browser is the home page: the repository card, not badVerb.
         home = for_people and not args

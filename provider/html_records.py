@@ -127,8 +127,9 @@ def get_record(body: etree._Element, facts: PageFacts, main: etree._Element) -> 
         raise ValueError("GetRecord without a record")
     record = _read(item)
     add(main, "h1", record.title)
-    if record.credit:
-        add(main, "p", record.credit, class_="muted")
+    credit = record.credit
+    if credit:
+        add(main, "p", credit, class_="muted")
     if record.deleted:
         add(
             main,

@@ -27,10 +27,10 @@ def _top(forms: Sequence[tuple[str, int]]) -> list[str]:
     return [form for form, _ in sorted(forms, key=lambda f: (-f[1], f[0]))[:MAX_FORMS]]
 
 
-def _parsed(key: str, top: Sequence[str]) -> bool:
-    """True when a key's display name needs its forms parsed: one form is its own fullest
-    form (display_name returns a name as it was written), parsed or not, and a body's name
-    is taken as written (39% of the keys of a 100k corpus need no parse)."""
+def _needs_parse(key: str, top: Sequence[str]) -> bool:
+    """True when a key's display name needs its forms parsed: a person written more than
+    one way. (A single form is its own fullest form, as display_name would return it, and
+    a body's name is taken as written: 39% of the keys of a 100k corpus.)"""
     return not key.startswith(CORPORATE_PREFIX) and len(top) > 1
 
 
@@ -52,7 +52,7 @@ def _row(
     """The authors row of a key from its kept forms, its (works, records) and its display
     name when known already."""
     if name is None:
-        name = display_names([top])[0] if _parsed(key, top) else top[0]
+        name = display_names([top])[0] if _needs_parse(key, top) else top[0]
     works, records = counts
     return (
         key,
@@ -96,7 +96,7 @@ def start_display_names(conn: sqlite3.Connection, submit: Submit) -> Callable[[]
         if tops and (not top or len(tops) >= _NAMES_CHUNK):
             started.append((keys, submit(display_names, tops)))
             keys, tops = [], []
-        if top and _parsed(key, top):
+        if top and _needs_parse(key, top):
             keys.append(key)
             tops.append(top[:DISPLAY_FROM])
 
@@ -109,7 +109,8 @@ def start_display_names(conn: sqlite3.Connection, submit: Submit) -> Callable[[]
 
 
 def rebuild_authors(conn: sqlite3.Connection, names: Mapping[str, str] | None = None) -> None:
-    """Recompute every authors row (display names from `names` where given)."""
+    """Recompute every authors row; the display names of keys that need a parse come from
+    `names` when given (start_display_names), else are parsed here."""
     conn.execute(f"DELETE FROM {AUTHORS}")
     counts = {
         str(key): (int(works), int(records))
@@ -120,10 +121,12 @@ def rebuild_authors(conn: sqlite3.Connection, names: Mapping[str, str] | None = 
             " WHERE a.role = 'creator' GROUP BY a.author_key"
         )
     }
-    known = names or {}
     rows = []
     for key, top in _kept_forms(conn):
-        rows.append(_row(key, top, counts.get(key, (0, 0)), known.get(key)))
+        name = None
+        if names is not None and _needs_parse(key, top):
+            name = names[key]  # parsed by the workers: a key missing is a bug, not a slow path
+        rows.append(_row(key, top, counts.get(key, (0, 0)), name))
         if len(rows) >= 5000:
             conn.executemany(_INSERT, rows)
             rows = []

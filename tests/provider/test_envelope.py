@@ -1,4 +1,5 @@
-"""The record responses' envelope, written from a template, is the bytes lxml would write."""
+"""The record responses' envelope, written from a template, is the bytes the lxml builders of
+the other responses write."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 
-from oaiformat.namespaces import NS_OAI, NS_XSI, OAI_SCHEMA
+from oaiformat.namespaces import NS_OAI
+from provider import responses
 from provider.responses import TokenInfo, with_fragments
 
 PLACEHOLDER = "splice-here"
@@ -29,32 +31,13 @@ def _lxml_reference(
     fragments: list[bytes],
     token: TokenInfo | None,
 ) -> bytes:
-    """The response as lxml serialises it, the records spliced in at a placeholder."""
-
-    def sub(parent: etree._Element, tag: str, text: str | None = None) -> etree._Element:
-        child = etree.SubElement(parent, f"{{{NS_OAI}}}{tag}")
-        if text is not None:
-            child.text = text
-        return child
-
-    root = etree.Element(f"{{{NS_OAI}}}OAI-PMH", nsmap={None: NS_OAI, "xsi": NS_XSI})  # type: ignore[dict-item]  # lxml-stubs: None prefix
-    root.set(f"{{{NS_XSI}}}schemaLocation", f"{NS_OAI} {OAI_SCHEMA}")
-    sub(root, "responseDate", response_date)
-    request = sub(root, "request", base_url)
-    for name, value in request_args.items():
-        request.set(name, value)
-    body = sub(root, verb)
-    sub(body, PLACEHOLDER)
-    if token is not None:
-        element = sub(body, "resumptionToken", token.text)
-        element.set("cursor", str(token.cursor))
-        element.set("completeListSize", str(token.complete_list_size))
-        if token.expiration_date is not None:
-            element.set("expirationDate", token.expiration_date)
-    serialised = b'<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(
-        root, encoding="UTF-8"
-    )
-    head, _, tail = serialised.partition(f"<{PLACEHOLDER}/>".encode())
+    """The response as the lxml builders of the other responses (errors, Identify) write
+    it, the records spliced in at a placeholder element."""
+    root = responses._envelope(response_date, base_url, request_args)
+    body = etree.SubElement(root, f"{{{NS_OAI}}}{verb}")
+    etree.SubElement(body, f"{{{NS_OAI}}}{PLACEHOLDER}")
+    responses._token(body, token)
+    head, _, tail = responses._serialise(root).partition(f"<{PLACEHOLDER}/>".encode())
     return b"".join((head, *fragments, tail))
 
 

@@ -521,21 +521,22 @@ def test_display_names_parsed_by_the_workers_are_those_parsed_here(
     assert ("stirrup v", "Stirrup, Victoria") in several
 
 
-@pytest.mark.parametrize(("edited", "large"), [(10, False), (11, True)])
+@pytest.mark.parametrize(
+    ("live", "edited", "large"), [(40, 10, False), (40, 11, True), (60, 11, False)]
+)
 def test_a_change_is_large_past_a_quarter_of_the_live_records(
-    store: Store, monkeypatch: pytest.MonkeyPatch, edited: int, large: bool
+    store: Store, monkeypatch: pytest.MonkeyPatch, live: int, edited: int, large: bool
 ) -> None:
-    """The live records are counted only as far as the decision needs; the decision is the
-    one a full count gives: 40 live records (and tombstones, which do not count), 10 changed
-    is a quarter, 11 is more."""
+    """The live records are counted only as far as the decision needs (4 x 11 + 1 = 45 of
+    the 60); the decision is the one a full count gives: of 40 live records (tombstones do
+    not count), 10 changed is a quarter, 11 is more; of 60, 11 is not."""
     monkeypatch.setattr(update, "SMALL_CHANGE", 0)
     rng = random.Random(3)  # noqa: S311 - test data, not secrets
-    records = [_random_record(rng, i) for i in range(40)]
+    records = [_random_record(rng, i) for i in range(live)]
     write(store, records + [rec("a", f"gone-{i}", None) for i in range(30)])
+    others = [_random_record(rng, i).metadata for i in range(edited)]
     edits = [
-        rec(
-            r.source, r.identifier, {k: list(v) for k, v in _random_record(rng, i).metadata.items()}
-        )
-        for i, r in enumerate(records[:edited])
+        rec(r.source, r.identifier, {k: list(v) for k, v in other.items()})
+        for r, other in zip(records, others, strict=False)
     ]
     assert write(store, edits, LATER).full == large
