@@ -452,6 +452,21 @@ def m008_derived_ahead(db: Database) -> None:
     _run(db, DERIVED_AHEAD_DDL)
 
 
+REVIEW_INDEX_DDL = f"""
+-- The pairs left for review only: an index of every pair's decision (nearly all 'same')
+-- was the one SQLite chose for "decision = 'same' AND record_a IN (...)", so each chunk of
+-- an incremental refresh scanned every match (34 s of 44 at 1M records, 10k changed).
+DROP INDEX IF EXISTS work_matches_for_review;
+CREATE INDEX work_matches_for_review ON {WORK_MATCHES} (record_a, record_b)
+    WHERE decision = 'review';
+"""
+
+
+def m009_partial_review_index(db: Database) -> None:
+    """work_matches_for_review indexes the 'review' pairs only (issue 10)."""
+    _run(db, REVIEW_INDEX_DDL)
+
+
 MIGRATIONS = (
     m001_initial,
     m002_harvest,
@@ -461,6 +476,7 @@ MIGRATIONS = (
     m006_records_flat_year_and_work,
     m007_set_descriptions,
     m008_derived_ahead,
+    m009_partial_review_index,
 )
 
 
