@@ -26,25 +26,13 @@ from oaiformat.namespaces import (
     OAI_DC_SCHEMA,
     PROVENANCE_SCHEMA,
 )
-from oaiformat.xmlsafe import strip_illegal_text
+from oaiformat.xmlsafe import escape_attribute, escape_text
 
 # dc:relation values this service adds to name the other records of a record's work; a
 # harvest of another mirror's records drops them (they name that mirror's identifiers).
 SAME_WORK = "same-work:"
 
 _LANGUAGE = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")
-_TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
-_ATTRIBUTE_ESCAPES = str.maketrans(
-    {
-        "&": "&amp;",
-        "<": "&lt;",
-        ">": "&gt;",
-        '"': "&quot;",
-        "\r": "&#13;",
-        "\n": "&#10;",
-        "\t": "&#9;",
-    }
-)
 _DC_OPEN = (
     f'<oai_dc:dc xmlns:oai_dc="{NS_OAI_DC}" xmlns:dc="{NS_DC}" xmlns:xsi="{NS_XSI}"'
     f' xsi:schemaLocation="{NS_OAI_DC} {OAI_DC_SCHEMA}"'
@@ -74,28 +62,14 @@ class Rendered:
     record_xml: bytes
 
 
-# Most values need no escaping at all: one search instead of a strip and a translate.
-_TEXT_SPECIALS = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _text(value: str) -> str:
-    if _TEXT_SPECIALS.search(value) is None:
-        return value
-    return strip_illegal_text(value).translate(_TEXT_ESCAPES)
-
-
-def _attribute(value: str) -> str:
-    return strip_illegal_text(value).translate(_ATTRIBUTE_ESCAPES)
-
-
 def _header_body(
     local_identifier: str, local_datestamp: str, set_specs: list[str], deleted: bool
 ) -> str:
     status = ' status="deleted"' if deleted else ""
-    specs = "".join(f"<setSpec>{_text(spec)}</setSpec>" for spec in set_specs)
+    specs = "".join(f"<setSpec>{escape_text(spec)}</setSpec>" for spec in set_specs)
     return (
-        f"{status}><identifier>{_text(local_identifier)}</identifier>"
-        f"<datestamp>{_text(local_datestamp)}</datestamp>{specs}</header>"
+        f"{status}><identifier>{escape_text(local_identifier)}</identifier>"
+        f"<datestamp>{escape_text(local_datestamp)}</datestamp>{specs}</header>"
     )
 
 
@@ -109,11 +83,15 @@ def _dublin_core(metadata: Metadata, links: Sequence[str]) -> str:
                 continue
             lang = item.lang
             attribute = (
-                f' xml:lang="{_attribute(lang)}"' if lang and _LANGUAGE.fullmatch(lang) else ""
+                f' xml:lang="{escape_attribute(lang)}"'
+                if lang and _LANGUAGE.fullmatch(lang)
+                else ""
             )
-            parts.append(f"<dc:{name}{attribute}>{_text(item.value)}</dc:{name}>")
+            parts.append(f"<dc:{name}{attribute}>{escape_text(item.value)}</dc:{name}>")
         if name == "relation":
-            parts.extend(f"<dc:relation>{SAME_WORK}{_text(link)}</dc:relation>" for link in links)
+            parts.extend(
+                f"<dc:relation>{SAME_WORK}{escape_text(link)}</dc:relation>" for link in links
+            )
     if not parts:
         return f"{_DC_OPEN}/>"
     return f"{_DC_OPEN}>{''.join(parts)}</oai_dc:dc>"
@@ -128,12 +106,12 @@ def dublin_core_xml(metadata: Metadata) -> str:
 def _provenance(origin: Provenance) -> str:
     # altered="true": we publish oai_dc rebuilt from the stored fields, not the bytes received.
     return (
-        f'{_PROVENANCE_OPEN}<originDescription harvestDate="{_attribute(origin.harvest_date)}"'
-        ' altered="true">'
-        f"<baseURL>{_text(origin.base_url)}</baseURL>"
-        f"<identifier>{_text(origin.identifier)}</identifier>"
-        f"<datestamp>{_text(origin.datestamp)}</datestamp>"
-        f"<metadataNamespace>{_text(origin.metadata_namespace)}</metadataNamespace>"
+        f"{_PROVENANCE_OPEN}<originDescription"
+        f' harvestDate="{escape_attribute(origin.harvest_date)}" altered="true">'
+        f"<baseURL>{escape_text(origin.base_url)}</baseURL>"
+        f"<identifier>{escape_text(origin.identifier)}</identifier>"
+        f"<datestamp>{escape_text(origin.datestamp)}</datestamp>"
+        f"<metadataNamespace>{escape_text(origin.metadata_namespace)}</metadataNamespace>"
         "</originDescription></provenance></about>"
     )
 

@@ -61,6 +61,40 @@ def holds_illegal_text(text: str) -> bool:
     return _ILLEGAL_XML_CHARS.search(text) is not None
 
 
+# Escaped exactly as lxml's serialiser escapes them (tests compare the two byte for byte).
+_TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+_ATTRIBUTE_ESCAPES = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        '"': "&quot;",
+        "\r": "&#13;",
+        "\n": "&#10;",
+        "\t": "&#9;",
+    }
+)
+# Most values need no escaping at all: one search instead of a strip and a translate.
+_TEXT_SPECIALS = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_ATTRIBUTE_SPECIALS = re.compile('[&<>"\r\n\t\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]')
+
+
+def escape_text(value: str) -> str:
+    """`value` as element text written by hand (as lxml writes it), characters XML forbids
+    dropped."""
+    if _TEXT_SPECIALS.search(value) is None:
+        return value
+    return strip_illegal_text(value).translate(_TEXT_ESCAPES)
+
+
+def escape_attribute(value: str) -> str:
+    """`value` as a double-quoted attribute value written by hand (as lxml writes it),
+    characters XML forbids dropped."""
+    if _ATTRIBUTE_SPECIALS.search(value) is None:
+        return value
+    return strip_illegal_text(value).translate(_ATTRIBUTE_ESCAPES)
+
+
 def strip_illegal_bytes(data: bytes) -> bytes:
     """Remove C0 control bytes that XML 1.0 forbids; UTF-8 multibyte sequences are untouched."""
     return _ILLEGAL_XML_BYTES.sub(b"", data)
