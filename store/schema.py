@@ -455,7 +455,8 @@ def m008_derived_ahead(db: Database) -> None:
 REVIEW_INDEX_DDL = f"""
 -- The pairs left for review only: an index of every pair's decision (nearly all 'same')
 -- was the one SQLite chose for "decision = 'same' AND record_a IN (...)", so each chunk of
--- an incremental refresh scanned every match (34 s of 44 at 1M records, 10k changed).
+-- an incremental refresh scanned every match (at 1M records, 9,699 changed: 34.5 s, 16.6 s
+-- with this index).
 DROP INDEX IF EXISTS work_matches_for_review;
 CREATE INDEX work_matches_for_review ON {WORK_MATCHES} (record_a, record_b)
     WHERE decision = 'review';

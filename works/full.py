@@ -151,14 +151,15 @@ def recompute_all(
     )
     for table in (WORK_MATCHES, WORKS, WORK_MEMBERS):
         conn.execute(f"DELETE FROM {table}")
+    in_flight = 2 * processes  # batches being derived at most: each worker has the next
     with _workers(processes) as pool:
         if derive is None:
-            _derive_every_record(conn, changed, overrides, report, pool, 2 * processes)
+            _derive_every_record(conn, changed, overrides, report, pool, in_flight)
         else:
             delete_derived(conn, derive, search=True)
             with _bulk_indexes_after(conn, len(derive) >= BULK_FROM):
                 batches = _batches_of(conn, derive)
-                for rows in _derived_batches(batches, overrides, pool, 2 * processes):
+                for rows in _derived_batches(batches, overrides, pool, in_flight):
                     write_rows(conn, rows)
             report.records = len(changed)
         # The authors' display names are parsed by the workers while this process compares

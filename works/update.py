@@ -82,18 +82,20 @@ def records_behind(conn: sqlite3.Connection, at_most: int | None = None) -> int:
     """How many records were written since the works were last brought up to date (a read);
     counted up to `at_most` + 1 when given (enough to tell a backlog too large)."""
     done = int(read_meta(conn, WORKS_SEQ) or 0)
-    if at_most is None:
-        sql, params = f"SELECT count(*) FROM {RECORDS} WHERE change_seq > ?", [done]
+    return _count_records(conn, "change_seq > ?", [done], None if at_most is None else at_most + 1)
+
+
+def _count_records(
+    conn: sqlite3.Connection, where: str, params: list[object], limit: int | None
+) -> int:
+    """How many records match `where`, counted up to `limit` when given (the count scans
+    the table: most decisions need only to know whether there are that many)."""
+    if limit is None:
+        sql = f"SELECT count(*) FROM {RECORDS} WHERE {where}"
     else:
-        sql = f"SELECT count(*) FROM (SELECT 1 FROM {RECORDS} WHERE change_seq > ? LIMIT ?)"
-        params = [done, at_most + 1]
+        sql = f"SELECT count(*) FROM (SELECT 1 FROM {RECORDS} WHERE {where} LIMIT ?)"
+        params = [*params, limit]
     return int(conn.execute(sql, params).fetchone()[0])
-
-
-def _live_records(conn: sqlite3.Connection, *, at_most: int) -> int:
-    """How many records are live, counted up to `at_most`."""
-    sql = f"SELECT count(*) FROM (SELECT 1 FROM {RECORDS} WHERE deleted = 0 LIMIT ?)"
-    return int(conn.execute(sql, [at_most]).fetchone()[0])
 
 
 def refresh_in_transaction(
@@ -128,7 +130,7 @@ def refresh_in_transaction(
         # A change is large when the live records are fewer than len(changed) / FULL_SHARE.
         share_bound = int(len(changed) / FULL_SHARE) + 1 if FULL_SHARE > 0 else 1
         enough = PARALLEL_FROM if full else share_bound
-        live = _live_records(conn, at_most=enough)
+        live = _count_records(conn, "deleted = 0", [], enough)
     if live is not None and (full or len(changed) > FULL_SHARE * live):
         # Derived again: every record when asked for, else those not derived ahead (a
         # harvest whose writer fell behind left many; those derived ahead are current).
