@@ -28,14 +28,17 @@ def identify(granularity: str = "YYYY-MM-DDThh:mm:ssZ") -> bytes:
     ).encode()
 
 
-def record(identifier: str, title: str | None = None) -> str:
-    """One oai_dc <record> (title defaults to the identifier)."""
-    return (
-        f"<record><header><identifier>{escape(identifier)}</identifier>"
-        "<datestamp>2024-01-01T00:00:00Z</datestamp></header><metadata>"
+def record(identifier: str, title: str | None = None, *, payload: str | None = None) -> str:
+    """One oai_dc <record>: `payload` (an oai_dc:dc element) as its metadata, else a
+    dc:title alone (defaulting to the identifier)."""
+    dc = payload or (
         '<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/"'
         ' xmlns:dc="http://purl.org/dc/elements/1.1/">'
-        f"<dc:title>{escape(title or identifier)}</dc:title></oai_dc:dc></metadata></record>"
+        f"<dc:title>{escape(title or identifier)}</dc:title></oai_dc:dc>"
+    )
+    return (
+        f"<record><header><identifier>{escape(identifier)}</identifier>"
+        f"<datestamp>2024-01-01T00:00:00Z</datestamp></header><metadata>{dc}</metadata></record>"
     )
 
 
@@ -48,7 +51,14 @@ def page(
 ) -> bytes:
     """A ListRecords page with these records, ending with `token` (None: the last page);
     `titles` gives some of them a title other than their identifier."""
-    records = "".join(record(i, (titles or {}).get(i)) for i in identifiers)
+    return records_page([record(i, (titles or {}).get(i)) for i in identifiers], token, size=size)
+
+
+def records_page(
+    records: Sequence[str], token: str | None = None, *, size: int | None = None
+) -> bytes:
+    """A ListRecords page of these <record> elements (see record()), ending with `token`
+    (None: the last page); `size` is the completeListSize its token states."""
     attributes = f' completeListSize="{size}"' if size is not None else ""
     resumption = (
         f"<resumptionToken{attributes}>{escape(token)}</resumptionToken>"
@@ -57,7 +67,7 @@ def page(
     )
     return (
         f'{_OPEN}<request verb="ListRecords">http://127.0.0.1/oai</request>'
-        f"<ListRecords>{records}{resumption}</ListRecords></OAI-PMH>"
+        f"<ListRecords>{''.join(records)}{resumption}</ListRecords></OAI-PMH>"
     ).encode()
 
 

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from harvester.client import Client
+from harvester.jobs import HarvestJob, harvest_all
+from harvester.persist import PageWork
 from harvester.run import RunSummary, SourceHarvest
 from harvester.settings import HarvesterSettings, SourceSettings
 from store.db import open_store
@@ -98,3 +100,19 @@ def harvest(
         next_from,
         dump,
     )
+
+
+def harvest_in_page_process(
+    url: str, db: Path, work: PageWork, settings: HarvesterSettings = SETTINGS
+) -> RunSummary:
+    """One run of source "src" at `url` into `db` as `oai harvest` makes it (harvest_all):
+    pages fetched and prepared by a page process, `work` done with each."""
+    (summary,) = harvest_all(
+        str(db),
+        [HarvestJob(SourceSettings("src", url))],
+        settings,
+        REPOSITORY_IDENTIFIER,
+        1,
+        work=work,
+    )
+    return summary

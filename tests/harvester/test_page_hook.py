@@ -15,7 +15,6 @@ import pytest
 
 from harvester.client import Client
 from harvester.feed import PAGES_AHEAD, ProcessFeed
-from harvester.jobs import HarvestJob, harvest_all
 from harvester.memory import peak_rss_kib
 from harvester.run import RunSummary, SourceHarvest
 from harvester.settings import HarvesterSettings, SourceSettings
@@ -23,6 +22,7 @@ from store.db import Store, open_store
 from store.writes import PreparedRecord
 from tests.harvester import bodies, faults
 from tests.harvester.faults import FaultServer, Reply, Stall
+from tests.harvester.harness import harvest_in_page_process
 
 SETTINGS = HarvesterSettings(max_attempts=1)
 
@@ -141,19 +141,6 @@ def test_a_failing_hook_rolls_its_page_back_and_keeps_the_pages_before(
         store.close()
 
 
-def _harvest_with_page_process(server: FaultServer, tmp_path: Path, work: Work) -> RunSummary:
-    """One run as `oai harvest` makes it: pages fetched and prepared by a page process."""
-    (summary,) = harvest_all(
-        str(tmp_path / "m.db"),
-        [HarvestJob(SourceSettings("src", server.url))],
-        SETTINGS,
-        "repository.example.org",
-        1,
-        work=work,
-    )
-    return summary
-
-
 def test_the_writer_gives_its_waiting_time_to_the_work(server: FaultServer, tmp_path: Path) -> None:
     """With pages fetched ahead by a page process from a server that takes its time, the
     writer offers the work the time until the process would wait for it: after each page
@@ -169,7 +156,7 @@ def test_the_writer_gives_its_waiting_time_to_the_work(server: FaultServer, tmp_
         )
     )
     work = Work()
-    summary = _harvest_with_page_process(server, tmp_path, work)
+    summary = harvest_in_page_process(server.url, tmp_path / "m.db", work, SETTINGS)
     assert summary.status == "completed"
     assert len(work.calls) == pages
     assert work.idle_calls, "the writer never gave its waiting time"
@@ -195,14 +182,7 @@ def test_the_page_process_started_with_the_run_ends_with_a_run_that_fails_before
         return Reply(b"down", status=503)
 
     with faults.running(identify=None, route=down_with_a_count) as down:
-        (summary,) = harvest_all(
-            str(tmp_path / "m.db"),
-            [HarvestJob(SourceSettings("src", down.url))],
-            SETTINGS,
-            "repository.example.org",
-            1,
-            work=Work(),
-        )
+        summary = harvest_in_page_process(down.url, tmp_path / "m.db", Work(), SETTINGS)
     assert summary.status == "failed" and "503" in (summary.error or "")
     assert alive_at_requests and all(n == 1 for n in alive_at_requests)  # one, from the start
     assert multiprocessing.active_children() == []
@@ -236,7 +216,7 @@ def test_no_time_is_given_while_the_page_process_is_busy(
         )
     )
     work = Work()
-    summary = _harvest_with_page_process(server, tmp_path, work)
+    summary = harvest_in_page_process(server.url, tmp_path / "m.db", work, SETTINGS)
     assert summary.status == "completed" and summary.records_seen == pages * size
     assert len(answers) >= pages - 1 and set(answers) == {0.0}
     assert work.idle_calls == []
@@ -262,7 +242,7 @@ def test_the_summary_gives_the_page_process_peak_memory(
     the page process's, which held far more than this process ever has."""
     _play_two_pages(server)
     hungry = (peak_rss_kib() >> 10) + 300  # MiB: well beyond this process's peak so far
-    summary = _harvest_with_page_process(server, tmp_path, HungryWork(hungry))
+    summary = harvest_in_page_process(server.url, tmp_path / "m.db", HungryWork(hungry), SETTINGS)
     assert summary.status == "completed"
     assert summary.peak_rss_kib >= hungry << 10
     assert peak_rss_kib() < hungry << 10

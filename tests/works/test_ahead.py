@@ -8,20 +8,18 @@ import random
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
 
 import pytest
 
-from harvester.jobs import HarvestJob, harvest_all
-from harvester.settings import SourceSettings
 from oaiformat.record import Record
+from oaiformat.render import dublin_core_xml
 from store.db import Store, open_store
 from store.records import SourceInfo, ensure_source
 from store.writes import current_change_seq, prepare_record, save_records, write_prepared
 from tests.conftest import REPOSITORY_IDENTIFIER
 from tests.harvester import bodies, faults
 from tests.harvester.faults import Reply, Stall
-from tests.harvester.harness import SETTINGS as HARVEST_SETTINGS
+from tests.harvester.harness import harvest_in_page_process
 from tests.works.test_refresh import _random_record, _snapshot, _variant, random_changes, rec
 from works import ahead, full, overrides, update
 from works.report import WorksReport
@@ -312,28 +310,8 @@ def test_one_slow_refresh_between_pages_puts_off_none_of_the_next(
 
 def _oai_dc_page(records: Sequence[Record], token: str | None) -> bytes:
     """A ListRecords page carrying these records' DC (their own identifiers)."""
-    items = []
-    for record in records:
-        fields = "".join(
-            f"<dc:{name}{'' if v.lang is None else f' xml:lang={quoteattr(v.lang)}'}>"
-            f"{escape(v.value)}</dc:{name}>"
-            for name, values in record.metadata.items()
-            for v in values
-        )
-        items.append(
-            f"<record><header><identifier>{escape(record.identifier)}</identifier>"
-            "<datestamp>2024-01-01T00:00:00Z</datestamp></header><metadata>"
-            '<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/"'
-            f' xmlns:dc="http://purl.org/dc/elements/1.1/">{fields}</oai_dc:dc></metadata></record>'
-        )
-    resumption = f"<resumptionToken>{token}</resumptionToken>" if token else ""
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        '<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/">'
-        "<responseDate>2024-05-01T12:00:00Z</responseDate>"
-        '<request verb="ListRecords">http://127.0.0.1/oai</request>'
-        f"<ListRecords>{''.join(items)}{resumption}</ListRecords></OAI-PMH>"
-    ).encode()
+    items = [bodies.record(r.identifier, payload=dublin_core_xml(r.metadata)) for r in records]
+    return bodies.records_page(items, token)
 
 
 def test_a_harvest_from_a_slow_server_keeps_the_works_up_to_date_as_a_full_recompute_would(
@@ -362,14 +340,7 @@ def test_a_harvest_from_a_slow_server_keeps_the_works_up_to_date_as_a_full_recom
             )
         )
         work = ahead.DeriveAhead(REPOSITORY_IDENTIFIER)
-        (summary,) = harvest_all(
-            str(db),
-            [HarvestJob(SourceSettings("src", server.url))],
-            HARVEST_SETTINGS,
-            REPOSITORY_IDENTIFIER,
-            1,
-            work=work,
-        )
+        summary = harvest_in_page_process(server.url, db, work)
     assert summary.status == "completed" and summary.records_seen == len(records)
     assert work.reports, "no refresh between pages"
     store = open_store(db)
