@@ -252,30 +252,32 @@ class InlineFeed:
         self.settings = settings
         self.repository_identifier = repository_identifier
         self.work = work
-        self._source = SourceInfo("")
-        self._pages: Iterator[_Fetched] | None = None
+        # The walk under way: whose records, and its pages.
+        self._walk: tuple[SourceInfo, Iterator[_Fetched]] | None = None
         self.retries = 0  # counted by the caller's client
         self.peak_rss_kib = 0  # the caller's own
 
     def start(self, params: Mapping[str, str], source: SourceInfo) -> None:
         """Begin a walk with the request `params`, its records read as `source`'s."""
-        self._source = source
-        self._pages = _list_pages(
-            self.client, dict(params), self.settings, source.name, threading.Event()
+        stop = threading.Event()  # never set: the caller stops between pages
+        self._walk = (
+            source,
+            _list_pages(self.client, dict(params), self.settings, source.name, stop),
         )
 
     def next(self) -> FedPage:
         """Fetch, parse and prepare the next page (or part of a large page)."""
-        fetched = next(self._pages, None) if self._pages is not None else None
+        if self._walk is None:
+            raise HarvestError("the walk has ended")
+        source, pages = self._walk
+        fetched = next(pages, None)
         if fetched is None:
             raise HarvestError("the walk has ended")
-        return _fed(
-            fetched, self.client.retries, self._source, self.repository_identifier, self.work
-        )
+        return _fed(fetched, self.client.retries, source, self.repository_identifier, self.work)
 
     def finish_walk(self) -> None:
         """Forget the walk."""
-        self._pages = None
+        self._walk = None
 
     def slack(self) -> float:
         """0: nothing runs ahead, so time spent between pages delays the next fetch."""
