@@ -7,13 +7,16 @@ the header's children and one over the payload's.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from lxml import etree
 
 from oaiformat import dublin_core
 from oaiformat.datestamps import normalise
 from oaiformat.dublin_core import DCValue
-from oaiformat.namespaces import NS_DC, NS_OAI, NS_OAI_DC, NS_XML
+from oaiformat.namespaces import NS_DC, NS_OAI, NS_OAI_DC, NS_XML, NS_XSI
 from oaiformat.record import Record
+from oaiformat.render import LANGUAGE, SAME_WORK
 from oaiformat.xmlsafe import parse_bytes
 
 _OAI = f"{{{NS_OAI}}}"
@@ -25,6 +28,10 @@ _METADATA = f"{_OAI}metadata"
 DC_ROOT = f"{{{NS_OAI_DC}}}dc"
 _DC_PREFIX = f"{{{NS_DC}}}"
 _XML_LANG = f"{{{NS_XML}}}lang"
+_SCHEMA_LOCATION = f"{{{NS_XSI}}}schemaLocation"
+# Where a payload published as received ends: such a payload must not hold it (in a
+# comment), so that the received XML can be cut back out of the published record.
+METADATA_END = "</metadata>"
 
 
 def element_text(element: etree._Element | None) -> str:
@@ -46,32 +53,65 @@ def readable(datestamp: str) -> bool:
     return True
 
 
-def read_dc(payload: etree._Element) -> tuple[dict[str, list[DCValue]], bool]:
-    """The DC values among a payload's children, and whether an oai_dc payload is valid
-    Simple DC (other formats are not judged). Empty values are dropped."""
+class DCReading(NamedTuple):
+    """What a payload says in DC, and what may be done with it."""
+
+    metadata: dict[str, list[DCValue]]
+    # An oai_dc payload is valid Simple DC (other formats are not judged).
+    valid: bool
+    # An oai_dc payload that oai_dc.xsd accepts as it is, naming no other mirror's records:
+    # it may be published byte for byte instead of being rendered from its fields.
+    publishable: bool
+
+
+def read_dc(payload: etree._Element) -> DCReading:
+    """The DC values among a payload's children (empty values dropped), and what the
+    payload is worth as received."""
     is_oai_dc = payload.tag == DC_ROOT
     # oai_dc.xsd refuses text between the elements (sickle__ListRecords.xml carries a stray
     # "(?s)"), other elements, and elements inside DC elements.
     valid = not (is_oai_dc and (payload.text or "").strip())
+    # Publishable is judged strictly (anything the schema might refuse is rendered from the
+    # fields instead): only the schema's location on the root, only a well-formed xml:lang
+    # on elements, no entity references left unresolved.
+    publishable = valid and is_oai_dc and _root_attributes_valid(payload)
     metadata: dict[str, list[DCValue]] = {}
     for child in payload:
         tag = child.tag
         if is_oai_dc and valid and (child.tail or "").strip():
             valid = False
         if not isinstance(tag, str):
-            continue  # comments and processing instructions are not content
+            # Comments and processing instructions are not content.
+            publishable = publishable and (tag is etree.Comment or tag is etree.PI)
+            continue
         name = tag[len(_DC_PREFIX) :] if tag.startswith(_DC_PREFIX) else ""
         if not dublin_core.is_element(name):
             valid = valid and not is_oai_dc
             continue
+        lang = child.get(_XML_LANG)
         if len(child) == 0:
             text = (child.text or "").strip()
         else:
             valid = valid and not is_oai_dc
             text = element_text(child)
+        if publishable and (
+            len(child.attrib) != (lang is not None)
+            or (lang is not None and not LANGUAGE.fullmatch(lang))
+            or (name == "relation" and text.startswith(SAME_WORK))
+        ):
+            publishable = False
         if text:
-            metadata.setdefault(name, []).append(DCValue(text, child.get(_XML_LANG) or None))
-    return metadata, valid
+            metadata.setdefault(name, []).append(DCValue(text, lang or None))
+    return DCReading(metadata, valid, publishable and valid)
+
+
+def _root_attributes_valid(payload: etree._Element) -> bool:
+    """True when the oai_dc:dc element carries xsi:schemaLocation naming oai_dc's schema
+    (OAI-PMH 2.0 §2.5.1 asks every metadata part for one) and no other attribute."""
+    if len(payload.attrib) != 1:
+        return False
+    location = (payload.get(_SCHEMA_LOCATION) or "").split()
+    return len(location) % 2 == 0 and NS_OAI_DC in location[::2]
 
 
 def parse_dc(xml: str | None) -> etree._Element | None:
@@ -124,6 +164,13 @@ def read_record(element: etree._Element, source: str) -> tuple[Record, bool]:
     payload = None if deleted or element.tag == HEADER else payload_of(element)
     if payload is None:
         return Record(source, identifier, datestamp, deleted, sets), True
-    metadata, valid = read_dc(payload)
-    xml = etree.tostring(payload, encoding="unicode")
-    return Record(source, identifier, datestamp, False, sets, metadata, xml), valid
+    metadata, valid, publishable = read_dc(payload)
+    xml, publishable = received_xml(payload, publishable)
+    return Record(source, identifier, datestamp, False, sets, metadata, xml, publishable), valid
+
+
+def received_xml(payload: etree._Element, publishable: bool) -> tuple[str, bool]:
+    """The payload as XML text of its own (lxml declares on it every namespace in scope
+    where it sat), and whether it may still be published as received."""
+    xml = etree.tostring(payload, encoding="unicode", with_tail=False)
+    return xml, publishable and METADATA_END not in xml

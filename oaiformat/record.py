@@ -19,3 +19,5 @@ class Record:
     sets: tuple[str, ...] = ()
     metadata: Mapping[str, Sequence[DCValue]] = field(default_factory=dict)
     metadata_xml: str | None = None
+    # metadata_xml is oai_dc its schema accepts as it is: it may be published as received.
+    publishable: bool = False

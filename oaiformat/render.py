@@ -1,4 +1,5 @@
-"""A record's published XML, rendered once when the record is written.
+"""A record's published XML, rendered once when the record is written (around the received
+oai_dc when that may be published as it came).
 
 The provider streams these bytes into its responses instead of building a tree per request
 (the provider benchmark's throughput target rests on this). Fragments declare the OAI-PMH
@@ -32,7 +33,8 @@ from oaiformat.xmlsafe import escape_attribute, escape_text
 # harvest of another mirror's records drops them (they name that mirror's identifiers).
 SAME_WORK = "same-work:"
 
-_LANGUAGE = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")
+# xs:language, the type of xml:lang.
+LANGUAGE = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")
 _DC_OPEN = (
     f'<oai_dc:dc xmlns:oai_dc="{NS_OAI_DC}" xmlns:dc="{NS_DC}" xmlns:xsi="{NS_XSI}"'
     f' xsi:schemaLocation="{NS_OAI_DC} {OAI_DC_SCHEMA}"'
@@ -84,7 +86,7 @@ def _dublin_core(metadata: Metadata, links: Sequence[str]) -> str:
             lang = item.lang
             attribute = (
                 f' xml:lang="{escape_attribute(lang)}"'
-                if lang and _LANGUAGE.fullmatch(lang)
+                if lang and LANGUAGE.fullmatch(lang)
                 else ""
             )
             parts.append(f"<dc:{name}{attribute}>{escape_text(item.value)}</dc:{name}>")
@@ -103,11 +105,12 @@ def dublin_core_xml(metadata: Metadata) -> str:
     return _dublin_core(metadata, ())
 
 
-def _provenance(origin: Provenance) -> str:
-    # altered="true": we publish oai_dc rebuilt from the stored fields, not the bytes received.
+def _provenance(origin: Provenance, altered: bool) -> str:
+    # altered: the metadata is rebuilt from the stored fields, not the bytes received.
     return (
         f"{_PROVENANCE_OPEN}<originDescription"
-        f' harvestDate="{escape_attribute(origin.harvest_date)}" altered="true">'
+        f' harvestDate="{escape_attribute(origin.harvest_date)}"'
+        f" altered=\"{'true' if altered else 'false'}\">"
         f"<baseURL>{escape_text(origin.base_url)}</baseURL>"
         f"<identifier>{escape_text(origin.identifier)}</identifier>"
         f"<datestamp>{escape_text(origin.datestamp)}</datestamp>"
@@ -125,15 +128,21 @@ def render(
     metadata: Metadata | None,
     provenance: Provenance | None,
     links: Sequence[str] = (),
+    received: str | None = None,
 ) -> Rendered:
     """Render a record's header and full record element (no metadata or about when deleted);
-    `links` are the identifiers of the other records of its work."""
+    `links` are the identifiers of the other records of its work. `received` is oai_dc XML
+    to publish as it is instead of rendering `metadata` (oaiformat.reading judges which
+    may be), without links."""
+    if received is not None and links:
+        raise ValueError("a payload published as received carries no same-work links")
     header = _header_body(local_identifier, local_datestamp, set_specs, deleted)
     header_xml = f'<header xmlns="{NS_OAI}"{header}'
     record = [f'<record xmlns="{NS_OAI}"><header{header}']
     if not deleted:
-        record.append(f"<metadata>{_dublin_core(metadata or {}, links)}</metadata>")
+        payload = _dublin_core(metadata or {}, links) if received is None else received
+        record.append(f"<metadata>{payload}</metadata>")
         if provenance is not None:
-            record.append(_provenance(provenance))
+            record.append(_provenance(provenance, altered=received is None))
     record.append("</record>")
     return Rendered(header_xml.encode(), "".join(record).encode())

@@ -15,6 +15,7 @@ from oaiformat.namespaces import NS_OAI_DC
 from oaiformat.record import Record
 from store.errors import IdentifierConflict, UnknownRecord
 from store.meta import read_meta, write_meta
+from store.schema import RECEIVED_XML
 from store.tables import RECORDS, SOURCES
 
 
@@ -79,8 +80,8 @@ def load_source(conn: sqlite3.Connection, name: str) -> SourceInfo | None:
 
 
 def row_to_record(row: sqlite3.Row | tuple[object, ...]) -> Record:
-    """Build a Record from (source, identifier, datestamp_raw, deleted, sets, metadata, xml)."""
-    source, identifier, datestamp_raw, deleted, sets, metadata, metadata_xml = row
+    """Build a Record from a row of RECORD_COLUMNS."""
+    source, identifier, datestamp_raw, deleted, sets, metadata, metadata_xml, publishable = row
     return Record(
         source=str(source),
         identifier=str(identifier),
@@ -89,10 +90,14 @@ def row_to_record(row: sqlite3.Row | tuple[object, ...]) -> Record:
         sets=tuple(json.loads(str(sets))),
         metadata={} if metadata is None else dublin_core.from_json(json.loads(str(metadata))),
         metadata_xml=None if metadata_xml is None else str(metadata_xml),
+        publishable=bool(publishable),
     )
 
 
-RECORD_COLUMNS = "source, identifier, datestamp_raw, deleted, sets, metadata, metadata_xml"
+RECORD_COLUMNS = (
+    "source, identifier, datestamp_raw, deleted, sets, metadata,"
+    f" {RECEIVED_XML}, publishes_received"
+)
 
 
 def find_record_id(conn: sqlite3.Connection, identifier: str) -> int:

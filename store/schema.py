@@ -468,6 +468,30 @@ def m009_partial_review_index(db: Database) -> None:
     _run(db, REVIEW_INDEX_DDL)
 
 
+# The received metadata XML of a record: the <metadata> content of record_xml when it is
+# published as it came (then metadata_xml is NULL, so it is stored once), else
+# metadata_xml. Such a payload cannot hold "</metadata>" (oaiformat.reading).
+RECEIVED_XML = """CASE WHEN metadata_xml IS NULL AND publishes_received = 1
+    THEN substr(CAST(record_xml AS TEXT), instr(CAST(record_xml AS TEXT), '<metadata>') + 10,
+        instr(CAST(record_xml AS TEXT), '</metadata>') - instr(CAST(record_xml AS TEXT),
+        '<metadata>') - 10)
+    ELSE metadata_xml END"""
+
+RECEIVED_DDL = f"""
+ALTER TABLE {RECORDS} ADD COLUMN publishes_received INTEGER NOT NULL DEFAULT 0
+    CHECK (publishes_received IN (0, 1));
+CREATE VIEW record_received AS
+SELECT id AS record_id, source, identifier, local_identifier, {RECEIVED_XML} AS metadata_xml
+FROM {RECORDS} WHERE deleted = 0;
+"""
+
+
+def m010_publish_as_received(db: Database) -> None:
+    """Valid oai_dc is published as it came and stored once, in record_xml (issue 10):
+    records.publishes_received, and the view record_received for the received XML."""
+    _run(db, RECEIVED_DDL)
+
+
 MIGRATIONS = (
     m001_initial,
     m002_harvest,
@@ -478,6 +502,7 @@ MIGRATIONS = (
     m007_set_descriptions,
     m008_derived_ahead,
     m009_partial_review_index,
+    m010_publish_as_received,
 )
 
 

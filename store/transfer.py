@@ -22,7 +22,7 @@ from oaiformat import dublin_core
 from oaiformat.datestamps import Clock, format_utc, normalise
 from oaiformat.identifiers import LOCAL_SOURCE, SET_SPEC, is_valid_uri
 from oaiformat.namespaces import NS_OAI
-from oaiformat.reading import DC_ROOT, payload_of, read_dc, read_record
+from oaiformat.reading import DC_ROOT, payload_of, read_dc, read_record, received_xml
 from oaiformat.record import Record
 from oaiformat.xmlsafe import make_parser
 from store.db import Store
@@ -203,12 +203,13 @@ def read_xml(path: Path, now: str) -> list[Record]:
     if root.tag == f"{{{NS_OAI}}}OAI-PMH":
         return [_oai_record(r, path) for r in root.iter(f"{{{NS_OAI}}}record")]
     if root.tag == DC_ROOT:
-        metadata, _ = read_dc(root)
+        metadata, _, publishable = read_dc(root)
         uris = [v.value for v in metadata.get("identifier", []) if is_valid_uri(v.value)]
         if not uris:
             raise ImportFormatError(f"{path}:{root.sourceline}: oai_dc:dc has no dc:identifier URI")
-        xml = etree.tostring(root, encoding="unicode")
-        return [_checked(Record(LOCAL_SOURCE, uris[0], now, False, (), metadata, xml), str(path))]
+        xml, publishable = received_xml(root, publishable)
+        record = Record(LOCAL_SOURCE, uris[0], now, False, (), metadata, xml, publishable)
+        return [_checked(record, str(path))]
     raise ImportFormatError(
         f"{path}:{root.sourceline}: root <{etree.QName(root).localname}> is neither OAI-PMH"
         " nor oai_dc:dc"
@@ -296,7 +297,7 @@ def _export_records(store: Store, source: str) -> Iterator[dict[str, Any]]:
         [source],
     )
     for row in cursor:
-        record = row_to_record(row[:7])
+        record = row_to_record(row[:8])
         yield {
             "source": record.source,
             "identifier": record.identifier,
@@ -304,6 +305,6 @@ def _export_records(store: Store, source: str) -> Iterator[dict[str, Any]]:
             "deleted": record.deleted,
             "sets": list(record.sets),
             "metadata": dublin_core.to_json(record.metadata),
-            "local_identifier": row[7],
-            "local_datestamp": row[8],
+            "local_identifier": row[8],
+            "local_datestamp": row[9],
         }

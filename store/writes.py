@@ -14,6 +14,7 @@ import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from oaiformat import dublin_core
 from oaiformat.datestamps import normalise
@@ -35,16 +36,18 @@ _XSD_DATE_OR_DATETIME = re.compile(
 
 
 def content_hash(
-    record: Record, normalised_datestamp: str, sets_json: str, metadata_json: str | None
+    record: Record,
+    normalised_datestamp: str,
+    sets_json: str,
+    metadata_json: str | None,
+    published_xml: str | None = None,
 ) -> str:
-    """Hash of everything the provider's dissemination of a record depends on."""
-    parts = (
-        str(record.deleted),
-        record.datestamp,
-        normalised_datestamp,
-        sets_json,
-        metadata_json or "",
-    )
+    """Hash of everything the provider's dissemination of a record depends on:
+    `published_xml` is the received metadata when it is published as it came."""
+    parts = [str(record.deleted), record.datestamp, normalised_datestamp, sets_json]
+    parts.append(metadata_json or "")
+    if published_xml is not None:
+        parts.append(published_xml)
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -88,6 +91,7 @@ _ROW_COLUMNS = (
     "sets",
     "metadata",
     "metadata_xml",
+    "publishes_received",
     "harvest_date",
     "content_hash",
     "change_seq",
@@ -108,6 +112,15 @@ STAMP_PLACEHOLDER = "0000-00-00T00:00:00Z"
 _STAMP_ELEMENT = f"<datestamp>{STAMP_PLACEHOLDER}</datestamp>".encode()
 
 
+class Published(NamedTuple):
+    """What a record's row holds of its dissemination."""
+
+    header_xml: bytes
+    record_xml: bytes
+    # The received metadata XML the row keeps: None when record_xml holds it as it came.
+    metadata_xml: str | None
+
+
 @dataclass(frozen=True)
 class PreparedRecord:
     """A record with everything its row needs but the local datestamp and write number.
@@ -125,6 +138,9 @@ class PreparedRecord:
     sets_json: str
     metadata_json: str | None
     metadata_xml: str | None
+    # metadata_xml is valid oai_dc (oaiformat.reading judged it), published as it came
+    # unless same-work links are added to it.
+    publishes_received: bool
     content_hash: str
     local_identifier: str
     set_specs: tuple[str, ...]
@@ -136,9 +152,11 @@ class PreparedRecord:
     header_template: bytes | None = None
     record_template: bytes | None = None
 
-    def rendered(self, now: str, links: Sequence[str] = ()) -> tuple[bytes, bytes]:
+    def published(self, now: str, links: Sequence[str] = ()) -> Published:
         """The header and record XML with `now` as the local datestamp and `links` (the
-        other records of its work) as same-work relations."""
+        other records of its work) as same-work relations, and the received XML the row
+        keeps beside them."""
+        as_received = self.publishes_received and not links
         header, record = self.header_template, self.record_template
         if header is None or record is None or links:
             source = self.record
@@ -152,11 +170,16 @@ class PreparedRecord:
                 metadata=None if self.deleted else source.metadata,
                 provenance=self.provenance,
                 links=links,
+                received=self.metadata_xml if as_received else None,
             )
             header, record = done.header_xml, done.record_xml
         stamp = f"<datestamp>{now}</datestamp>".encode()
         # The header comes first in both, so the first datestamp element is the header's.
-        return header.replace(_STAMP_ELEMENT, stamp, 1), record.replace(_STAMP_ELEMENT, stamp, 1)
+        return Published(
+            header.replace(_STAMP_ELEMENT, stamp, 1),
+            record.replace(_STAMP_ELEMENT, stamp, 1),
+            None if as_received else self.metadata_xml,
+        )
 
 
 def prepare_record(
@@ -179,6 +202,9 @@ def prepare_record(
         if record.deleted
         else json.dumps(dublin_core.to_json(record.metadata), ensure_ascii=False)
     )
+    publishes_received = (
+        record.publishable and not record.deleted and record.metadata_xml is not None
+    )
     harvested = record.source != LOCAL_SOURCE
     specs = published_set_specs(record.source, record.sets)
     provenance = None
@@ -199,7 +225,14 @@ def prepare_record(
         sets_json=sets_json,
         metadata_json=metadata_json,
         metadata_xml=None if record.deleted else record.metadata_xml,
-        content_hash=content_hash(record, normalised, sets_json, metadata_json),
+        publishes_received=publishes_received,
+        content_hash=content_hash(
+            record,
+            normalised,
+            sets_json,
+            metadata_json,
+            record.metadata_xml if publishes_received else None,
+        ),
         local_identifier=local_identifier(repository_identifier, record.source, record.identifier),
         set_specs=tuple(specs),
         memberships=tuple(with_ancestors(specs)),
@@ -209,8 +242,12 @@ def prepare_record(
     )
     if not render_now:
         return prepared
-    header, full = prepared.rendered(STAMP_PLACEHOLDER)
-    return dataclasses.replace(prepared, record=None, header_template=header, record_template=full)
+    header, full, kept = prepared.published(STAMP_PLACEHOLDER)
+    # The templates hold what the record says; a payload published as received goes into
+    # the record template only (the pipe from a page process carries it once).
+    return dataclasses.replace(
+        prepared, record=None, metadata_xml=kept, header_template=header, record_template=full
+    )
 
 
 def save_records(
@@ -264,7 +301,7 @@ def write_prepared(
             continue
         if change_seq is None:
             change_seq = next_count(conn, "change_seq")
-        header_xml, record_xml = item.rendered(now)
+        published = item.published(now)
         values = [  # in _ROW_COLUMNS order
             item.source,
             item.identifier,
@@ -275,12 +312,13 @@ def write_prepared(
             int(item.deleted),
             item.sets_json,
             item.metadata_json,
-            item.metadata_xml,
+            published.metadata_xml,
+            int(item.publishes_received),
             item.harvest_date,
             item.content_hash,
             change_seq,
-            header_xml,
-            record_xml,
+            published.header_xml,
+            published.record_xml,
         ]
         if existing is None:
             record_id = int(conn.execute(_INSERT_RECORD, values).lastrowid or 0)

@@ -67,11 +67,11 @@ def relink(
                 source=sources[record.source],
                 harvest_date=None if harvest_date is None else str(harvest_date),
             )
-            header_xml, record_xml = prepared.rendered(now, links.get(record_id, ()))
+            published = prepared.published(now, links.get(record_id, ()))
             conn.execute(
-                f"UPDATE {RECORDS} SET header_xml = ?, record_xml = ?, local_datestamp = ?,"
-                " change_seq = ? WHERE id = ?",
-                [header_xml, record_xml, now, change_seq, record_id],
+                f"UPDATE {RECORDS} SET header_xml = ?, record_xml = ?, metadata_xml = ?,"
+                " local_datestamp = ?, change_seq = ? WHERE id = ?",
+                [*published, now, change_seq, record_id],
             )
             conn.execute(
                 f"UPDATE {RECORD_SETS} SET local_datestamp = ?, change_seq = ? WHERE record_id = ?",

@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lxml import etree
 
 from harvester import jobs as harvesting
 from oaiformat.datestamps import parse_strict
 from oaiformat.dublin_core import DCValue
 from oaiformat.identifiers import LOCAL_SOURCE
+from oaiformat.namespaces import NS_OAI_DC
 from oaiformat.record import Record
 from provider.settings import ProviderSettings
 from store.batches import placeholders
@@ -49,6 +51,7 @@ from tests.harvester.remote import (
     summary,
 )
 from tests.xsd import ResponseValidator
+from works.update import refresh
 
 # The provider's clock during the first harvest, a write after it, and the next harvest.
 T1 = datetime(2024, 5, 2, tzinfo=UTC)
@@ -540,3 +543,64 @@ def test_withdraw_tombstones_the_source_and_its_next_harvest_brings_it_back(
     counts = _harvest_src(mirror, remote)
     assert counts["updated"] == SAMPLE_SIZE - SAMPLE_DELETED
     assert mirrored(mirror.db, "src") == published(provider_db)
+
+
+def _payloads(db_path: Path, sql: str) -> dict[str, bytes]:
+    """identifier -> the canonical XML of the oai_dc:dc each (identifier, XML) row holds."""
+    found = {}
+    with contextlib.closing(sqlite3.connect(db_path)) as conn:
+        for identifier, xml in conn.execute(sql):
+            raw = xml.encode() if isinstance(xml, str) else bytes(xml)
+            root = etree.fromstring(raw)
+            dc = root if root.tag == f"{{{NS_OAI_DC}}}dc" else root.find(f".//{{{NS_OAI_DC}}}dc")
+            assert dc is not None, identifier
+            found[str(identifier)] = etree.tostring(dc, method="c14n")
+    return found
+
+
+def test_the_mirror_publishes_what_it_received_as_it_came(
+    mirror: Mirror,
+    remote: RunningProvider,
+    provider_db: Path,
+    response_validator: ResponseValidator,
+    tmp_path: Path,
+) -> None:
+    # A second deposit of a sample paper: the remote publishes both with same-work links.
+    sample = json.loads(SAMPLE.read_text(encoding="utf-8").splitlines()[0])
+    sample["identifier"] = f"oai:{REPOSITORY_IDENTIFIER}:again"
+    again = tmp_path / "again.jsonl"
+    again.write_text(json.dumps(sample) + "\n", encoding="utf-8")
+    provider_store = open_store(provider_db)
+    try:
+        import_file(provider_store, again, REPOSITORY_IDENTIFIER, lambda: T1)
+        assert refresh(provider_store, REPOSITORY_IDENTIFIER).relinked == 2
+    finally:
+        provider_store.close()
+    _harvest_src(mirror, remote)
+    sent = _payloads(
+        provider_db, "SELECT local_identifier, record_xml FROM records WHERE deleted = 0"
+    )
+    kept = _payloads(
+        mirror.db, "SELECT identifier, metadata_xml FROM record_received WHERE source = 'src'"
+    )
+    assert kept == sent
+    with contextlib.closing(sqlite3.connect(mirror.db)) as conn:
+        rows = conn.execute(
+            "SELECT identifier, publishes_received, metadata_xml IS NULL, metadata_xml"
+            " FROM records WHERE source = 'src' AND deleted = 0"
+        ).fetchall()
+    # The remote's own same-work links name its records, not the mirror's: those records
+    # are rendered from their fields; every other record is published as it came.
+    linked = {row[0] for row in rows if "same-work:" in (row[3] or "")}
+    assert linked and len(linked) < len(rows)
+    for identifier, flag, stored_once, _ in rows:
+        assert (flag, stored_once) == ((0, 0) if identifier in linked else (1, 1)), identifier
+    published = _payloads(
+        mirror.db, "SELECT identifier, record_xml FROM records WHERE source = 'src' AND deleted = 0"
+    )
+    assert {i: published[i] for i in sent if i not in linked} == {
+        i: sent[i] for i in sent if i not in linked
+    }
+    with serve(str(mirror.db), response_validator) as mirror_provider:
+        reply = mirror_provider.get(verb="ListRecords", metadataPrefix="oai_dc")
+        assert reply.status == 200 and b"<oai_dc:dc" in reply.body
