@@ -26,7 +26,9 @@ _DATESTAMP = f"{_OAI}datestamp"
 _SET_SPEC = f"{_OAI}setSpec"
 _METADATA = f"{_OAI}metadata"
 DC_ROOT = f"{{{NS_OAI_DC}}}dc"
-_DC_PREFIX = f"{{{NS_DC}}}"
+# Tag -> name of the 15 DC elements.
+_DC_NAMES = {f"{{{NS_DC}}}{name}": name for name in dublin_core.ELEMENTS}
+_NOT_CONTENT = (etree.Comment, etree.PI)
 _XML_LANG = f"{{{NS_XML}}}lang"
 _SCHEMA_LOCATION = f"{{{NS_XSI}}}schemaLocation"
 # Where a payload published as received ends: such a payload must not hold it (in a
@@ -70,30 +72,32 @@ def read_dc(payload: etree._Element) -> DCReading:
     is_oai_dc = payload.tag == DC_ROOT
     # oai_dc.xsd refuses text between the elements (sickle__ListRecords.xml carries a stray
     # "(?s)"), other elements, and elements inside DC elements.
-    valid = not (is_oai_dc and (payload.text or "").strip())
+    text = payload.text
+    valid = not (is_oai_dc and text and not text.isspace())
     # Publishable is judged strictly (anything the schema might refuse is rendered from the
     # fields instead): only the schema's location on the root, only a well-formed xml:lang
     # on elements, no entity references left unresolved.
     publishable = valid and is_oai_dc and _root_attributes_valid(payload)
     metadata: dict[str, list[DCValue]] = {}
-    for child in payload:
+    for child in payload:  # a harvest reads every record here: kept lean
         tag = child.tag
-        if is_oai_dc and valid and (child.tail or "").strip():
-            valid = False
-        if not isinstance(tag, str):
-            # Comments and processing instructions are not content.
-            publishable = publishable and (tag is etree.Comment or tag is etree.PI)
-            continue
-        name = tag[len(_DC_PREFIX) :] if tag.startswith(_DC_PREFIX) else ""
-        if not dublin_core.is_element(name):
-            valid = valid and not is_oai_dc
+        if is_oai_dc and valid:
+            tail = child.tail
+            valid = not (tail and not tail.isspace())
+        name = _DC_NAMES.get(tag)
+        if name is None:
+            if isinstance(tag, str):
+                valid = valid and not is_oai_dc
+            else:  # comments and processing instructions are not content; entities are
+                publishable = publishable and tag in _NOT_CONTENT
             continue
         lang = child.get(_XML_LANG)
-        if len(child) == 0:
-            text = (child.text or "").strip()
-        else:
+        if len(child):
             valid = valid and not is_oai_dc
             text = element_text(child)
+        else:
+            text = child.text
+            text = text.strip() if text else ""
         if publishable and (
             len(child.attrib) != (lang is not None)
             or (lang is not None and not LANGUAGE.fullmatch(lang))
@@ -101,7 +105,11 @@ def read_dc(payload: etree._Element) -> DCReading:
         ):
             publishable = False
         if text:
-            metadata.setdefault(name, []).append(DCValue(text, lang or None))
+            value = DCValue(text, lang or None)
+            if (values := metadata.get(name)) is None:
+                metadata[name] = [value]
+            else:
+                values.append(value)
     return DCReading(metadata, valid, publishable and valid)
 
 

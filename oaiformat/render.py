@@ -85,9 +85,7 @@ def _dublin_core(metadata: Metadata, links: Sequence[str]) -> str:
                 continue
             lang = item.lang
             attribute = (
-                f' xml:lang="{escape_attribute(lang)}"'
-                if lang and LANGUAGE.fullmatch(lang)
-                else ""
+                f' xml:lang="{escape_attribute(lang)}"' if lang and LANGUAGE.fullmatch(lang) else ""
             )
             parts.append(f"<dc:{name}{attribute}>{escape_text(item.value)}</dc:{name}>")
         if name == "relation":
@@ -107,10 +105,10 @@ def dublin_core_xml(metadata: Metadata) -> str:
 
 def _provenance(origin: Provenance, altered: bool) -> str:
     # altered: the metadata is rebuilt from the stored fields, not the bytes received.
+    flag = "true" if altered else "false"
     return (
         f"{_PROVENANCE_OPEN}<originDescription"
-        f' harvestDate="{escape_attribute(origin.harvest_date)}"'
-        f" altered=\"{'true' if altered else 'false'}\">"
+        f' harvestDate="{escape_attribute(origin.harvest_date)}" altered="{flag}">'
         f"<baseURL>{escape_text(origin.base_url)}</baseURL>"
         f"<identifier>{escape_text(origin.identifier)}</identifier>"
         f"<datestamp>{escape_text(origin.datestamp)}</datestamp>"
