@@ -67,8 +67,10 @@ def _read(item: etree._Element) -> _Shown:
     dc = item.find(_DC_ROOT)
     if dc is not None:
         for element in dc:
-            text = element.text or ""
-            if not text.startswith(SAME_WORK):
+            if not isinstance(element.tag, str):
+                continue  # a comment of metadata published as it came
+            text = (element.text or "").strip()
+            if text and not text.startswith(SAME_WORK):
                 fields.append((etree.QName(element).localname, text, element.get(_LANG)))
     described = item.find(f".//{{{NS_PROVENANCE}}}originDescription")
     origin = None

@@ -11,6 +11,7 @@ import gzip
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import unquote, urlencode, urljoin, urlsplit
 
 import pytest
@@ -19,6 +20,8 @@ from lxml import etree, html
 from oaiformat.namespaces import NS_OAI
 from provider.app import wants_html
 from provider.settings import ProviderSettings
+from store.db import open_store
+from store.transfer import import_file
 from tests import html5
 from tests.conftest import REPOSITORY_IDENTIFIER, RunningProvider, serve
 from tests.provider.replies import RawReply, send_raw
@@ -449,3 +452,47 @@ def test_a_list_of_identifiers_shows_the_records_titles_too(on: RunningProvider)
     titles = _text(records, "//ol/li/h2/a")
     assert titles and _text(identifiers, "//ol/li/h2/a") == titles
     assert _text(identifiers, "//ol/li/p[not(@class)]") == _text(records, "//ol/li/p[not(@class)]")
+
+
+def test_a_record_published_as_it_came_is_shown_by_its_fields(
+    tmp_path: Path, response_validator: ResponseValidator
+) -> None:
+    # Metadata as repositories send it: indented, commented, DC in a default namespace.
+    (tmp_path / "came.xml").write_text(
+        f'<OAI-PMH xmlns="{NS_OAI}"><ListRecords><record><header>'
+        f"<identifier>oai:{REPOSITORY_IDENTIFIER}:came</identifier>"
+        "<datestamp>2024-01-01</datestamp></header><metadata>"
+        '<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/"'
+        ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation='
+        '"http://www.openarchives.org/OAI/2.0/oai_dc/'
+        ' http://www.openarchives.org/OAI/2.0/oai_dc.xsd">\n'
+        "  <!-- exported by the repository -->\n"
+        '  <title xmlns="http://purl.org/dc/elements/1.1/" xml:lang="en">\n'
+        "    Peer support as it came\n  </title>\n"
+        "  <?sort-key came?>\n"
+        '  <creator xmlns="http://purl.org/dc/elements/1.1/">Stirrup, V.</creator>\n'
+        "</oai_dc:dc></metadata></record></ListRecords></OAI-PMH>",
+        encoding="utf-8",
+    )
+    db = tmp_path / "came.db"
+    store = open_store(db)
+    try:
+        import_file(store, tmp_path / "came.xml", REPOSITORY_IDENTIFIER, lambda: FIXED)
+        assert store.conn.execute("SELECT publishes_received FROM records").fetchone() == (1,)
+    finally:
+        store.close()
+    with serve(str(db), response_validator, _settings(), lambda: FIXED) as running:
+        identifier = f"oai:{REPOSITORY_IDENTIFIER}:came"
+        xml = _get(running, f"verb=GetRecord&metadataPrefix=oai_dc&identifier={identifier}", None)
+        assert b"<!-- exported by the repository -->" in xml.body
+        for query in (
+            f"verb=GetRecord&metadataPrefix=oai_dc&identifier={identifier}",
+            LIST_RECORDS,
+        ):
+            page = _page(_get(running, query))
+            assert "Peer support as it came" in " ".join(_text(page, "//main//*"))
+        record = _page(
+            _get(running, f"verb=GetRecord&metadataPrefix=oai_dc&identifier={identifier}")
+        )
+        assert _text(record, "//main/h1") == ["Peer support as it came"]
+        assert "Stirrup, V." in _text(record, "//dl/dd")
