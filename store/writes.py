@@ -12,12 +12,13 @@ import hashlib
 import json
 import re
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from oaiformat import dublin_core
 from oaiformat.datestamps import normalise
+from oaiformat.dublin_core import Metadata
 from oaiformat.identifiers import (
     LOCAL_SOURCE,
     local_identifier,
@@ -156,21 +157,21 @@ class PreparedRecord:
         """The header and record XML with `now` as the local datestamp and `links` (the
         other records of its work) as same-work relations, and the received XML the row
         keeps beside them."""
-        as_received = self.publishes_received and not links
         header, record = self.header_template, self.record_template
         if header is None or record is None or links:
             source = self.record
             if source is None:
                 raise ValueError(f"{self.identifier}: neither templates nor a record to render")
-            done = render(
+            done = render_published(
                 local_identifier=self.local_identifier,
                 local_datestamp=STAMP_PLACEHOLDER,
-                set_specs=list(self.set_specs),
+                set_specs=self.set_specs,
                 deleted=self.deleted,
-                metadata=None if self.deleted else source.metadata,
+                metadata=lambda: source.metadata,
                 provenance=self.provenance,
                 links=links,
-                received=self.metadata_xml if as_received else None,
+                received=self.metadata_xml,
+                publishes_received=self.publishes_received,
             )
             header, record = done.header_xml, done.record_xml
         stamp = f"<datestamp>{now}</datestamp>".encode()
@@ -178,8 +179,56 @@ class PreparedRecord:
         return Published(
             header.replace(_STAMP_ELEMENT, stamp, 1),
             record.replace(_STAMP_ELEMENT, stamp, 1),
-            None if as_received else self.metadata_xml,
+            None if self.publishes_received and not links else self.metadata_xml,
         )
+
+
+def render_published(
+    *,
+    local_identifier: str,
+    local_datestamp: str,
+    set_specs: Sequence[str],
+    deleted: bool,
+    metadata: Callable[[], Metadata],
+    provenance: Provenance | None,
+    links: Sequence[str],
+    received: str | None,
+    publishes_received: bool,
+) -> Published:
+    """A record rendered for publishing: its received XML as it came when it may be and
+    gains no links (then the row keeps no copy of it), else rendered from `metadata()`."""
+    as_received = publishes_received and not links and received is not None
+    done = render(
+        local_identifier=local_identifier,
+        local_datestamp=local_datestamp,
+        set_specs=list(set_specs),
+        deleted=deleted,
+        metadata=None if deleted or as_received else metadata(),
+        provenance=provenance,
+        links=links,
+        received=received if as_received else None,
+    )
+    return Published(done.header_xml, done.record_xml, None if as_received else received)
+
+
+def provenance_of(
+    source: SourceInfo | None,
+    identifier: str,
+    datestamp_raw: str,
+    normalised: str,
+    harvest_date: str | None,
+) -> Provenance | None:
+    """The provenance a harvested record is published with (None for a local record, or
+    without its source's base URL or a harvest date)."""
+    if source is None or source.name == LOCAL_SOURCE or not source.base_url or not harvest_date:
+        return None
+    return Provenance(
+        base_url=source.base_url,
+        identifier=identifier,
+        datestamp=_provenance_datestamp(datestamp_raw, normalised),
+        metadata_namespace=source.metadata_namespace,
+        harvest_date=harvest_date,
+    )
 
 
 def prepare_record(
@@ -207,15 +256,11 @@ def prepare_record(
     )
     harvested = record.source != LOCAL_SOURCE
     specs = published_set_specs(record.source, record.sets)
-    provenance = None
-    if harvested and source is not None and source.base_url and harvest_date:
-        provenance = Provenance(
-            base_url=source.base_url,
-            identifier=record.identifier,
-            datestamp=_provenance_datestamp(record.datestamp, normalised),
-            metadata_namespace=source.metadata_namespace,
-            harvest_date=harvest_date,
-        )
+    provenance = (
+        provenance_of(source, record.identifier, record.datestamp, normalised, harvest_date)
+        if harvested
+        else None
+    )
     prepared = PreparedRecord(
         source=record.source,
         identifier=record.identifier,

@@ -3,15 +3,20 @@ entries naming the other records of its work (this repository's identifiers)."""
 
 from __future__ import annotations
 
+import functools
+import json
 import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
 
+from oaiformat import dublin_core
+from oaiformat.identifiers import published_set_specs
 from store.batches import IDS, chunks, placeholders, rows_in
 from store.meta import next_count
-from store.records import RECORD_COLUMNS, SourceInfo, load_source, row_to_record
+from store.records import SourceInfo, load_source
+from store.schema import RECEIVED_XML
 from store.tables import RECORD_SETS, RECORDS, WORK_MEMBERS
-from store.writes import prepare_record
+from store.writes import provenance_of, render_published
 
 # A record names at most this many others: a work that large is more likely a matching
 # accident than a real work, and each link is published in every list page.
@@ -37,12 +42,23 @@ def work_links(conn: sqlite3.Connection, record_ids: Sequence[int]) -> dict[int,
     return links
 
 
-def relink(
-    conn: sqlite3.Connection, record_ids: Sequence[int], *, repository_identifier: str, now: str
-) -> int:
-    """Re-render these live records with their current same-work links, inside the caller's
-    transaction; their local datestamp moves to `now` (the dissemination changed). Returns
-    how many were re-rendered."""
+# What relink reads of a record to publish it again.
+_RELINK_COLUMNS = (
+    "id, source, identifier, local_identifier, datestamp_raw, datestamp, sets, harvest_date,"
+    f" metadata, {RECEIVED_XML}, publishes_received"
+)
+
+
+def _metadata(stored: str) -> dublin_core.Metadata:
+    """The DC values of a record's stored JSON (parsed only when rendered from them)."""
+    return dublin_core.from_json(json.loads(stored))
+
+
+def relink(conn: sqlite3.Connection, record_ids: Sequence[int], *, now: str) -> int:
+    """Re-render these live records with their current same-work links (under the
+    identifiers they are published with), inside the caller's transaction; their local
+    datestamp moves to `now` (the dissemination changed). Returns how many were
+    re-rendered."""
     if not record_ids:
         return 0
     change_seq = next_count(conn, "change_seq")
@@ -50,32 +66,39 @@ def relink(
     sources: dict[str, SourceInfo | None] = {}
     done = 0
     for chunk in chunks(record_ids):
-        marks = placeholders(chunk)
         rows = conn.execute(
-            f"SELECT id, harvest_date, {RECORD_COLUMNS} FROM {RECORDS}"
-            f" WHERE id IN ({marks}) AND deleted = 0",
+            f"SELECT {_RELINK_COLUMNS} FROM {RECORDS}"
+            f" WHERE id IN ({placeholders(chunk)}) AND deleted = 0",
             chunk,
         ).fetchall()
+        updates = []
         for row in rows:
-            record_id, harvest_date = int(row[0]), row[1]
-            record = row_to_record(row[2:])
-            if record.source not in sources:
-                sources[record.source] = load_source(conn, record.source)
-            prepared = prepare_record(
-                record,
-                repository_identifier=repository_identifier,
-                source=sources[record.source],
-                harvest_date=None if harvest_date is None else str(harvest_date),
+            record_id, source, identifier, local, raw, normalised, sets, harvest_date = row[:8]
+            metadata, received, publishes_received = row[8:]
+            if source not in sources:
+                sources[source] = load_source(conn, source)
+            published = render_published(
+                local_identifier=local,
+                local_datestamp=now,
+                set_specs=published_set_specs(source, json.loads(sets)),
+                deleted=False,
+                metadata=functools.partial(_metadata, metadata),
+                provenance=provenance_of(
+                    sources[source], identifier, raw, normalised, harvest_date
+                ),
+                links=links.get(record_id, ()),
+                received=received,
+                publishes_received=bool(publishes_received),
             )
-            published = prepared.published(now, links.get(record_id, ()))
-            conn.execute(
-                f"UPDATE {RECORDS} SET header_xml = ?, record_xml = ?, metadata_xml = ?,"
-                " local_datestamp = ?, change_seq = ? WHERE id = ?",
-                [*published, now, change_seq, record_id],
-            )
-            conn.execute(
-                f"UPDATE {RECORD_SETS} SET local_datestamp = ?, change_seq = ? WHERE record_id = ?",
-                [now, change_seq, record_id],
-            )
-            done += 1
+            updates.append((*published, now, change_seq, record_id))
+        conn.executemany(
+            f"UPDATE {RECORDS} SET header_xml = ?, record_xml = ?, metadata_xml = ?,"
+            " local_datestamp = ?, change_seq = ? WHERE id = ?",
+            updates,
+        )
+        conn.executemany(
+            f"UPDATE {RECORD_SETS} SET local_datestamp = ?, change_seq = ? WHERE record_id = ?",
+            [(now, change_seq, update[-1]) for update in updates],
+        )
+        done += len(updates)
     return done

@@ -146,7 +146,7 @@ def refresh_in_transaction(
     # Stamped when the work is done: a harvester reading meanwhile sees the old snapshot, so
     # an earlier stamp could fall before its next `from` and the change would never reach it.
     stamp = format_utc(clock()) if clock is not None else now
-    report.relinked = relink(conn, relinks, repository_identifier=repository_identifier, now=stamp)
+    report.relinked = relink(conn, relinks, now=stamp)
     write_meta(conn, WORKS_SEQ, str(current_change_seq(conn)))
     logger.info(
         "works: %d records re-derived, %d groups, %d matches, %d works written, %d relinked%s",

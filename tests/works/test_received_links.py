@@ -14,9 +14,10 @@ from oaiformat.reading import read_record
 from oaiformat.record import Record
 from oaiformat.xmlsafe import parse_bytes
 from store.db import Store, open_store
-from store.records import SourceInfo, ensure_source
-from store.writes import save_records
+from store.records import RECORD_COLUMNS, SourceInfo, ensure_source, load_source, row_to_record
+from store.writes import prepare_record, save_records
 from tests.xsd import ResponseValidator
+from works.linking import work_links
 from works.update import refresh
 
 RID = "repository.example.org"
@@ -74,6 +75,24 @@ def _rows(store: Store) -> dict[str, tuple[bool, bool, bytes, str]]:
     }
 
 
+def _assert_published_as_written(store: Store) -> None:
+    """Each record's row holds what writing the record with its current links writes."""
+    rows = store.conn.execute(
+        f"SELECT id, harvest_date, local_datestamp, header_xml, record_xml, metadata_xml,"
+        f" {RECORD_COLUMNS} FROM records"
+    ).fetchall()
+    links = work_links(store.conn, [row[0] for row in rows])
+    for record_id, harvest_date, stamp, header, xml, kept, *columns in rows:
+        record = row_to_record(columns)
+        prepared = prepare_record(
+            record,
+            repository_identifier=RID,
+            source=load_source(store.conn, record.source),
+            harvest_date=harvest_date,
+        )
+        assert prepared.published(stamp, links.get(record_id, ())) == (header, xml, kept)
+
+
 def _published(record_xml: bytes) -> bytes:
     return (
         b'<?xml version="1.0" encoding="UTF-8"?>'
@@ -98,6 +117,7 @@ def test_links_come_and_go_and_the_received_xml_stays(
     # Another source brings the same work: both are published with same-work links,
     # rendered from their fields, and keep the XML they came with beside it.
     _save(store, [same], "2024-05-01T00:01:00Z")
+    _assert_published_as_written(store)
     rows = _rows(store)
     for record in (first, same):
         kept, flag, xml, received = rows[record.identifier]
@@ -109,6 +129,7 @@ def test_links_come_and_go_and_the_received_xml_stays(
     # as it came again, stored once.
     other = _record("two", "oai:two:9", "Shipwrecks of the northern coast")
     _save(store, [other], "2024-05-01T00:02:00Z")
+    _assert_published_as_written(store)
     rows = _rows(store)
     for record in (first, other):
         kept, flag, xml, received = rows[record.identifier]
