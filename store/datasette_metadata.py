@@ -14,6 +14,7 @@ from typing import Any
 from store.schema import APPLIED_TABLE
 from store.schema_docs import SchemaDocs
 from store.tables import (
+    AUTHOR_FORMS,
     AUTHORS,
     DERIVED_AHEAD,
     HARVEST_RUNS,
@@ -41,6 +42,7 @@ HIDDEN = (
     MATCH_FEATURES,
     MATCH_KEYS,
     DERIVED_AHEAD,
+    AUTHOR_FORMS,
     RECORDS_FTS,
 )
 

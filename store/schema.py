@@ -10,6 +10,7 @@ import sqlite3
 from typing import TYPE_CHECKING
 
 from store.tables import (
+    AUTHOR_FORMS,
     AUTHOR_OVERRIDES,
     AUTHORS,
     DERIVED_AHEAD,
@@ -492,6 +493,32 @@ def m010_publish_as_received(db: Database) -> None:
     _run(db, RECEIVED_DDL)
 
 
+AUTHOR_FORMS_DDL = f"""
+CREATE TABLE {AUTHOR_FORMS} (
+    author_key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    records INTEGER NOT NULL,
+    PRIMARY KEY (author_key, name)
+) WITHOUT ROWID;
+-- As the authors table stands: the creators of every record as the last works update left
+-- them (a record derived ahead by a harvest since then counts as it was before).
+INSERT INTO {AUTHOR_FORMS} (author_key, name, records)
+SELECT author_key, name, count(*) FROM (
+    SELECT author_key, name FROM {RECORD_AUTHORS}
+    WHERE role = 'creator' AND record_id NOT IN (SELECT record_id FROM {DERIVED_AHEAD})
+    UNION ALL
+    SELECT json_extract(c.value, '$[0]'), json_extract(c.value, '$[1]')
+    FROM {DERIVED_AHEAD} d, json_each(d.old_creators) c
+) GROUP BY author_key, name;
+"""
+
+
+def m011_author_forms(db: Database) -> None:
+    """author_forms: how many records write each creator key each way, so that a refresh
+    ranks a key's forms without counting its records again (issue 10)."""
+    _run(db, AUTHOR_FORMS_DDL)
+
+
 MIGRATIONS = (
     m001_initial,
     m002_harvest,
@@ -503,6 +530,7 @@ MIGRATIONS = (
     m008_derived_ahead,
     m009_partial_review_index,
     m010_publish_as_received,
+    m011_author_forms,
 )
 
 

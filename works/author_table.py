@@ -12,7 +12,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from store.batches import IDS, chunks, placeholders, rows_in
-from store.tables import AUTHORS, RECORD_AUTHORS, WORK_MEMBERS
+from store.tables import AUTHOR_FORMS, AUTHORS, RECORD_AUTHORS, WORK_MEMBERS
 from works.names import CORPORATE_PREFIX, display_name, parse_name
 
 # The written forms kept per author, most frequent first, and how many of them compete for
@@ -70,11 +70,22 @@ _INSERT = (
 )
 
 
+def count_forms(conn: sqlite3.Connection) -> None:
+    """Count every creator key's written forms again (author_forms), from record_authors:
+    after a full recompute derived every record."""
+    conn.execute(f"DELETE FROM {AUTHOR_FORMS}")
+    conn.execute(
+        f"INSERT INTO {AUTHOR_FORMS} (author_key, name, records)"
+        f" SELECT author_key, name, count(*) FROM {RECORD_AUTHORS} WHERE role = 'creator'"
+        " GROUP BY author_key, name"
+    )
+
+
 def _kept_forms(conn: sqlite3.Connection) -> Iterator[tuple[str, list[str]]]:
-    """Every creator key with its kept forms, in key order (one key in memory at a time)."""
+    """Every creator key with its kept forms, in key order (one key in memory at a time),
+    from author_forms (count_forms)."""
     cursor = conn.execute(
-        f"SELECT author_key, name, count(*) FROM {RECORD_AUTHORS} WHERE role = 'creator'"
-        " GROUP BY author_key, name ORDER BY author_key"
+        f"SELECT author_key, name, records FROM {AUTHOR_FORMS} ORDER BY author_key, name"
     )
     for key, rows in itertools.groupby(cursor, key=lambda row: str(row[0])):
         yield key, _top([(str(name), int(count)) for _, name, count in rows])
@@ -109,8 +120,9 @@ def start_display_names(conn: sqlite3.Connection, submit: Submit) -> Callable[[]
 
 
 def rebuild_authors(conn: sqlite3.Connection, names: Mapping[str, str] | None = None) -> None:
-    """Recompute every authors row; the display names of keys that need a parse come from
-    `names` when given (start_display_names), else are parsed here."""
+    """Recompute every authors row from author_forms (count_forms); the display names of
+    keys that need a parse come from `names` when given (start_display_names), else are
+    parsed here."""
     conn.execute(f"DELETE FROM {AUTHORS}")
     counts = {
         str(key): (int(works), int(records))
@@ -147,18 +159,29 @@ def creator_rows(conn: sqlite3.Connection, record_ids: Sequence[int]) -> list[tu
 @dataclass
 class AuthorChanges:
     """What a refresh changed about creators: deltas of each key's record and work counts,
-    and the keys whose written forms changed."""
+    and of the records writing each (key, form)."""
 
     records: Counter[str] = field(default_factory=Counter)
     works: Counter[str] = field(default_factory=Counter)
-    forms: set[str] = field(default_factory=set)
+    forms: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
 def apply_changes(conn: sqlite3.Connection, changes: AuthorChanges) -> None:
-    """Update the authors rows by the deltas; forms and names are read again only for keys
-    whose forms changed (a refresh touching one record of a key with 80,000 records must
-    not count all of them again)."""
-    keys = sorted(set(changes.records) | set(changes.works) | changes.forms)
+    """Update author_forms and the authors rows by the deltas; forms and names are read
+    again only for keys whose forms changed, from author_forms (a refresh touching one
+    record of a key with 80,000 records must not count all of them again)."""
+    deltas = [(key, form, delta) for (key, form), delta in changes.forms.items() if delta]
+    conn.executemany(
+        f"INSERT INTO {AUTHOR_FORMS} (author_key, name, records) VALUES (?, ?, ?)"
+        " ON CONFLICT (author_key, name) DO UPDATE SET records = records + excluded.records",
+        deltas,
+    )
+    conn.executemany(
+        f"DELETE FROM {AUTHOR_FORMS} WHERE author_key = ? AND name = ? AND records <= 0",
+        [(key, form) for key, form, delta in deltas if delta < 0],
+    )
+    changed_forms = {key for key, _, _ in deltas}
+    keys = sorted(set(changes.records) | set(changes.works) | changed_forms)
     for chunk in chunks(keys):
         marks = placeholders(chunk)
         stored = {
@@ -168,12 +191,11 @@ def apply_changes(conn: sqlite3.Connection, changes: AuthorChanges) -> None:
                 chunk,
             )
         }
-        reread = [key for key in chunk if key in changes.forms or key not in stored]
+        reread = [key for key in chunk if key in changed_forms or key not in stored]
         forms: dict[str, list[tuple[str, int]]] = {}
         for key, name, count in conn.execute(
-            f"SELECT author_key, name, count(*) FROM {RECORD_AUTHORS}"
-            f" WHERE author_key IN ({placeholders(reread)}) AND role = 'creator'"
-            " GROUP BY author_key, name",
+            f"SELECT author_key, name, records FROM {AUTHOR_FORMS}"
+            f" WHERE author_key IN ({placeholders(reread)})",
             reread,
         ):
             forms.setdefault(str(key), []).append((str(name), int(count)))

@@ -162,6 +162,7 @@ def recompute_all(
                 for rows in _derived_batches(batches, overrides, pool, in_flight):
                     write_rows(conn, rows)
             report.records = len(changed)
+        author_table.count_forms(conn)
         # The authors' display names are parsed by the workers while this process compares
         # the candidate groups (both need only the derived rows).
         names = None if pool is None else author_table.start_display_names(conn, pool.submit)

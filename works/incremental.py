@@ -5,7 +5,7 @@ and the authors rows moved by deltas."""
 from __future__ import annotations
 
 import sqlite3
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -195,9 +195,8 @@ def _author_changes(
     new_pairs = {(r, k) for r, k, _ in new_rows}
     changes.records.update(k for _, k in new_pairs - old_pairs)
     changes.records.subtract(k for _, k in old_pairs - new_pairs)
-    old_forms = Counter((k, n) for _, k, n in old_rows)
-    new_forms = Counter((k, n) for _, k, n in new_rows)
-    changes.forms = {k for k, _ in (old_forms - new_forms) + (new_forms - old_forms)}
+    changes.forms.update((k, n) for _, k, n in new_rows)
+    changes.forms.subtract((k, n) for _, k, n in old_rows)
     changed = {r for r, _, _ in old_rows} | {r for r, _, _ in new_rows}
     others = [r for r in set(region.old_work) | set(region.new_work) if r not in changed]
     other_pairs = {(r, k) for r, k, _ in author_table.creator_rows(conn, others)}

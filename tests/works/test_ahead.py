@@ -349,3 +349,33 @@ def test_a_harvest_from_a_slow_server_keeps_the_works_up_to_date_as_a_full_recom
         assert_same_as_full(store.conn)
     finally:
         store.close()
+
+
+def test_author_forms_made_by_the_migration_are_those_of_the_last_works_update(
+    store: Store,
+) -> None:
+    rng = random.Random(23)  # noqa: S311 - test data, not secrets
+    records = [_random_record(rng, i) for i in range(80)]
+    harvest_page(store, records)
+    update_works(store)
+    conn = store.conn
+    counted = conn.execute("SELECT * FROM author_forms ORDER BY 1, 2").fetchall()
+    # Pages derived ahead since: their records' creators moved on in record_authors.
+    changes = random_changes(rng, records, 30, 1000, deleted=0.2, changed=_edited)
+    harvest_page(store, changes, "2024-06-01T00:00:00Z")
+    assert conn.execute("SELECT count(*) FROM derived_ahead").fetchone()[0] > 0
+    # A store of m010: no author_forms yet; opening it migrates.
+    with store.write() as writing:
+        writing.execute("DROP TABLE author_forms")
+        writing.execute("DELETE FROM _sqlite_migrations WHERE name = 'm011_author_forms'")
+    path = store.path
+    store.close()
+    migrated = open_store(path)
+    try:
+        assert migrated.conn.execute("SELECT * FROM author_forms ORDER BY 1, 2").fetchall() == (
+            counted
+        )
+        update_works(migrated, "2024-06-01T00:00:00Z")
+        assert_same_as_full(migrated.conn)
+    finally:
+        migrated.close()

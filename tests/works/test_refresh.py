@@ -168,6 +168,7 @@ def _snapshot(conn: sqlite3.Connection) -> tuple[object, ...]:
         conn.execute("SELECT * FROM work_members ORDER BY record_id").fetchall(),
         conn.execute("SELECT * FROM work_matches ORDER BY 1, 2, 3").fetchall(),
         conn.execute("SELECT * FROM authors ORDER BY key").fetchall(),
+        conn.execute("SELECT * FROM author_forms ORDER BY 1, 2").fetchall(),
         conn.execute("SELECT * FROM record_authors ORDER BY 1, 2, 3").fetchall(),
     )
 
