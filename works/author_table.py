@@ -208,7 +208,10 @@ def apply_changes(conn: sqlite3.Connection, changes: AuthorChanges) -> None:
             if records <= 0:
                 gone.append((key,))
             elif key in forms:
-                rows.append(_row(key, _top(forms[key]), (works, records)))
+                top = _top(forms[key])
+                # The display name comes from the first forms only: unchanged, it stands.
+                same = key in stored and json.loads(kept)[:DISPLAY_FROM] == top[:DISPLAY_FROM]
+                rows.append(_row(key, top, (works, records), name if same else None))
             else:
                 rows.append(
                     (key, name, kept, int(key.startswith(CORPORATE_PREFIX)), records, works)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -558,3 +559,19 @@ def test_no_refresh_reads_the_matches_by_their_decision(store: Store) -> None:
     assert any("record_a IN" in s for s in reads)  # the refresh did look matches up
     plans = [str(store.conn.execute(f"EXPLAIN QUERY PLAN {s}").fetchall()) for s in reads]
     assert not [p for p in plans if "work_matches_for_review" in p]
+
+
+def test_an_incremental_refresh_renames_an_author_whose_first_forms_change(store: Store) -> None:
+    def names() -> dict[str, tuple[str, list[str]]]:
+        rows = store.conn.execute("SELECT key, name, forms FROM authors").fetchall()
+        return {key: (name, json.loads(forms)) for key, name, forms in rows}
+
+    first = [rec("a", f"p{i}", dc(f"Peer support study {i}", ["Stirrup, V."])) for i in range(2)]
+    write(store, first)
+    assert names()["stirrup v"] == ("Stirrup, V.", ["Stirrup, V."])
+    # One record more writes the name out: the fullest form names the author now.
+    write(store, [rec("b", "q1", dc("Recovery colleges in practice", ["Stirrup, Valerie"]))])
+    assert names()["stirrup v"] == ("Stirrup, Valerie", ["Stirrup, V.", "Stirrup, Valerie"])
+    # Another record in a form already among the first: the name stands.
+    write(store, [rec("b", "q2", dc("Lived experience practice", ["Stirrup, V."]))])
+    assert names()["stirrup v"] == ("Stirrup, Valerie", ["Stirrup, V.", "Stirrup, Valerie"])
