@@ -11,7 +11,8 @@ from lxml import etree
 from oaiformat.namespaces import NS_DC, NS_OAI, NS_OAI_DC, NS_XSI, OAI_DC_SCHEMA
 from oaiformat.reading import read_record
 from oaiformat.render import Provenance, render
-from oaiformat.xmlsafe import parse_bytes
+from oaiformat.xmlsafe import make_parser, parse_bytes
+from tests.harvester import captures
 from tests.xsd import ResponseValidator
 
 _WHEN = "2024-05-01T00:00:00Z"
@@ -173,3 +174,29 @@ def test_every_payload_judged_publishable_makes_a_valid_response(
     if publishable:
         assert received is not None
         assert response_validator.problems(_published(received)) == [], payload
+
+
+def test_real_payloads_judged_publishable_make_valid_responses(
+    response_validator: ResponseValidator,
+) -> None:
+    """Every record of the real captures (tests/fixtures/real, and ../shared's when there)
+    whose oai_dc is judged publishable makes a response the schemas accept."""
+    folders = [f for f in (captures.LOCAL, captures.SHARED) if f.is_dir()]
+    judged = published = 0
+    for path in sorted(p for folder in folders for p in folder.glob("*.xml")):
+        try:
+            root = etree.parse(str(path), make_parser()).getroot()
+        except etree.XMLSyntaxError:
+            continue  # the captures of broken responses
+        for element in root.iter(f"{{{NS_OAI}}}record"):
+            try:
+                record, _ = read_record(element, "src")
+            except ValueError:
+                continue
+            judged += record.metadata_xml is not None
+            if record.publishable:
+                assert record.metadata_xml is not None
+                published += 1
+                problems = response_validator.problems(_published(record.metadata_xml))
+                assert problems == [], (path.name, record.identifier, problems[:2])
+    assert published >= 50 and judged >= published
