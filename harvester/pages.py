@@ -95,14 +95,19 @@ class _Collected:
     quarantined: list[Quarantined] = field(default_factory=list)
     invalid_dc: list[str] = field(default_factory=list)
 
-    def read(self, element: etree._Element, raw: bytes | None = None) -> None:
+    def read(
+        self, element: etree._Element, raw: bytes | None = None, *, altered: bool = False
+    ) -> None:
         """Read one <record> or <header>; `raw` is what to quarantine (default: the
-        element serialised)."""
+        element serialised). `altered`: a repair may have changed the record's bytes (then
+        its metadata is not published as it came: it did not come so)."""
         try:
             record, valid_dc = read_record(element, self.source)
         except ValueError as exc:
             self.quarantine(etree.tostring(element) if raw is None else raw, str(exc))
             return
+        if altered and record.publishable:
+            record = dataclasses.replace(record, publishable=False)
         self.records.append(record)
         if not valid_dc:
             self.invalid_dc.append(record.identifier)
@@ -148,6 +153,7 @@ def _response_date(
 
 def _from_tree(root: etree._Element, source: str, repaired: str | None) -> Unread:
     _check_root(root)
+    altered = repaired is not None  # the body, before the responseDate's own repair
     response_date, repaired = _response_date(root.find(f"{_OAI}responseDate"), repaired)
     error = root.find(f"{_OAI}error")
     if error is not None:
@@ -170,7 +176,7 @@ def _from_tree(root: etree._Element, source: str, repaired: str | None) -> Unrea
         collected = _Collected(source)
         for element in body:
             if element.tag in (f"{_OAI}record", _HEADER):
-                collected.read(element)
+                collected.read(element, altered=altered)
         return _list_page(response_date, collected, token_element, body.tag, repaired)
 
     return Unread(_text(token_element) or None, None, body.tag[len(_OAI) :], read)
@@ -267,12 +273,13 @@ def _salvage(body: bytes, source: str) -> Page:
         tag_end = raw.find(b">")
         wrapped = raw[: raw.find(b" ") if 0 < raw.find(b" ") < tag_end else tag_end]
         wrapped = wrapped + b" " + nsmap.encode() + raw[len(wrapped) :]
+        cleaned = strip_illegal_bytes(wrapped)
         try:
-            element = _parse(strip_illegal_bytes(wrapped))
+            element = _parse(cleaned)
         except etree.XMLSyntaxError as exc:
             collected.quarantine(raw, str(exc))
             continue
-        collected.read(element, raw)
+        collected.read(element, raw, altered=cleaned != wrapped)
     # The verb too: a salvaged ListIdentifiers answer must still be refused.
     return dataclasses.replace(
         page,
@@ -388,7 +395,8 @@ def parse_large(stream: IO[bytes], source: str, part_records: int) -> Iterator[t
                 if element.tag == f"{_OAI}resumptionToken":
                     token_element = element
                 elif element.tag in (f"{_OAI}record", _HEADER):
-                    collected.read(element)
+                    # Bytes dropped anywhere so far may have been this record's.
+                    collected.read(element, altered=cleaned.removed > 0)
                     element.clear()
                     while element.getprevious() is not None:
                         del verb[0]  # records read before this one: memory stays flat

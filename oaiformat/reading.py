@@ -62,7 +62,7 @@ class DCReading(NamedTuple):
     # An oai_dc payload is valid Simple DC (other formats are not judged).
     valid: bool
     # An oai_dc payload that oai_dc.xsd accepts as it is, naming no other mirror's records:
-    # it may be published byte for byte instead of being rendered from its fields.
+    # it may be published as it came instead of being rendered from its fields.
     publishable: bool
 
 
@@ -72,8 +72,7 @@ def read_dc(payload: etree._Element) -> DCReading:
     is_oai_dc = payload.tag == DC_ROOT
     # oai_dc.xsd refuses text between the elements (sickle__ListRecords.xml carries a stray
     # "(?s)"), other elements, and elements inside DC elements.
-    text = payload.text
-    valid = not (is_oai_dc and text and not text.isspace())
+    valid = not (is_oai_dc and not _xml_space(payload.text))
     # Publishable is judged strictly (anything the schema might refuse is rendered from the
     # fields instead): only the schema's location on the root, only a well-formed xml:lang
     # on elements, no entity references left unresolved.
@@ -82,8 +81,7 @@ def read_dc(payload: etree._Element) -> DCReading:
     for child in payload:  # a harvest reads every record here: kept lean
         tag = child.tag
         if is_oai_dc and valid:
-            tail = child.tail
-            valid = not (tail and not tail.isspace())
+            valid = _xml_space(child.tail)
         name = _DC_NAMES.get(tag)
         if name is None:
             if isinstance(tag, str):
@@ -96,8 +94,8 @@ def read_dc(payload: etree._Element) -> DCReading:
             valid = valid and not is_oai_dc
             text = element_text(child)
         else:
-            text = child.text
-            text = text.strip() if text else ""
+            written = child.text
+            text = written.strip() if written else ""
         if publishable and (
             len(child.attrib) != (lang is not None)
             or (lang is not None and not LANGUAGE.fullmatch(lang))
@@ -111,6 +109,12 @@ def read_dc(payload: etree._Element) -> DCReading:
             else:
                 values.append(value)
     return DCReading(metadata, valid, publishable and valid)
+
+
+def _xml_space(text: str | None) -> bool:
+    """True for no text, or XML's whitespace only (space, tab, CR, LF: a no-break space,
+    which str.isspace() accepts, is text to oai_dc.xsd)."""
+    return not text or not text.strip(" \t\r\n")
 
 
 def _root_attributes_valid(payload: etree._Element) -> bool:

@@ -131,7 +131,7 @@ def render(
     """Render a record's header and full record element (no metadata or about when deleted);
     `links` are the identifiers of the other records of its work. `received` is oai_dc XML
     to publish as it is instead of rendering `metadata` (oaiformat.reading judges which
-    may be), without links."""
+    may be). Raises ValueError when given both `received` and `links`."""
     if received is not None and links:
         raise ValueError("a payload published as received carries no same-work links")
     header = _header_body(local_identifier, local_datestamp, set_specs, deleted)

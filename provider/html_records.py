@@ -68,7 +68,7 @@ def _read(item: etree._Element) -> _Shown:
     if dc is not None:
         for element in dc:
             if not isinstance(element.tag, str):
-                continue  # a comment of metadata published as it came
+                continue  # a comment or processing instruction of metadata published as it came
             text = (element.text or "").strip()
             if text and not text.startswith(SAME_WORK):
                 fields.append((etree.QName(element).localname, text, element.get(_LANG)))

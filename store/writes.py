@@ -25,6 +25,7 @@ from oaiformat.identifiers import (
     published_set_specs,
     with_ancestors,
 )
+from oaiformat.reading import METADATA_END
 from oaiformat.record import Record
 from oaiformat.render import Provenance, render
 from store.meta import next_count, read_meta
@@ -41,14 +42,14 @@ def content_hash(
     normalised_datestamp: str,
     sets_json: str,
     metadata_json: str | None,
-    published_xml: str | None = None,
+    received_xml: str | None = None,
 ) -> str:
-    """Hash of everything the provider's dissemination of a record depends on:
-    `published_xml` is the received metadata when it is published as it came."""
+    """Hash of everything the provider's dissemination of a record depends on, and of the
+    metadata XML it came with (published as it came, or kept beside the rendering)."""
     parts = [str(record.deleted), record.datestamp, normalised_datestamp, sets_json]
     parts.append(metadata_json or "")
-    if published_xml is not None:
-        parts.append(published_xml)
+    if received_xml is not None:
+        parts.append(received_xml)
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -157,12 +158,14 @@ class PreparedRecord:
         """The header and record XML with `now` as the local datestamp and `links` (the
         other records of its work) as same-work relations, and the received XML the row
         keeps beside them."""
-        header, record = self.header_template, self.record_template
+        # Templates (made by prepare_record through this method) go with the received XML
+        # the row keeps, in metadata_xml.
+        header, record, kept = self.header_template, self.record_template, self.metadata_xml
         if header is None or record is None or links:
             source = self.record
             if source is None:
                 raise ValueError(f"{self.identifier}: neither templates nor a record to render")
-            done = render_published(
+            header, record, kept = render_published(
                 local_identifier=self.local_identifier,
                 local_datestamp=STAMP_PLACEHOLDER,
                 set_specs=self.set_specs,
@@ -173,13 +176,10 @@ class PreparedRecord:
                 received=self.metadata_xml,
                 publishes_received=self.publishes_received,
             )
-            header, record = done.header_xml, done.record_xml
         stamp = f"<datestamp>{now}</datestamp>".encode()
         # The header comes first in both, so the first datestamp element is the header's.
         return Published(
-            header.replace(_STAMP_ELEMENT, stamp, 1),
-            record.replace(_STAMP_ELEMENT, stamp, 1),
-            None if self.publishes_received and not links else self.metadata_xml,
+            header.replace(_STAMP_ELEMENT, stamp, 1), record.replace(_STAMP_ELEMENT, stamp, 1), kept
         )
 
 
@@ -197,7 +197,11 @@ def render_published(
 ) -> Published:
     """A record rendered for publishing: its received XML as it came when it may be and
     gains no links (then the row keeps no copy of it), else rendered from `metadata()`."""
-    as_received = publishes_received and not links and received is not None
+    # record_received cuts the XML back out of record_xml at the first "</metadata>"
+    # (oaiformat.reading judges no XML holding one publishable; checked again here).
+    as_received = (
+        publishes_received and not links and received is not None and METADATA_END not in received
+    )
     done = render(
         local_identifier=local_identifier,
         local_datestamp=local_datestamp,
@@ -276,7 +280,7 @@ def prepare_record(
             normalised,
             sets_json,
             metadata_json,
-            record.metadata_xml if publishes_received else None,
+            None if record.deleted else record.metadata_xml,
         ),
         local_identifier=local_identifier(repository_identifier, record.source, record.identifier),
         set_specs=tuple(specs),

@@ -15,7 +15,7 @@ import pytest
 from harvester.errors import MalformedResponse
 from harvester.pages import Page, parse, parse_large
 from tests.harvester import bodies, captures
-from tests.harvester.test_pages import EXPECTED, MALFORMED
+from tests.harvester.test_pages import EXPECTED, MALFORMED, publishable_page
 
 # Captures parse() reads whole, at most with its first repair (characters XML forbids and
 # text before the root dropped): the one a large body gets too.
@@ -145,3 +145,13 @@ def test_a_large_body_is_repaired_exactly_when_parse_repairs_it(
     ((large, final),) = parse_large(io.BytesIO(body), "src", 10)
     assert final and large.repaired == parse(body, "src").repaired
     assert (large.repaired is not None) == ((declared and bool(lead)) or lead.strip() != b"")
+
+
+def test_records_read_after_a_byte_was_dropped_are_not_published_as_they_came() -> None:
+    """A large body is cleaned as it streams: records read once a byte was dropped may have
+    lost it, so their metadata is rendered from their fields."""
+    sound = publishable_page(b"Peer support")
+    ((page, _),) = parse_large(io.BytesIO(sound), "src", 10)
+    assert page.records[0].publishable
+    ((page, _),) = parse_large(io.BytesIO(publishable_page(b"Peer\x01 support")), "src", 10)
+    assert page.repaired and not page.records[0].publishable

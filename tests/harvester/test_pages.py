@@ -207,3 +207,46 @@ def test_records_are_read_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> No
     assert calls == [] and unread.verb == "ListIdentifiers" and unread.token is None
     assert [r.identifier for r in unread.read().records] == ["oai:x:1", "oai:x:2"]
     assert calls == ["src", "src"]
+
+
+def publishable_page(title: bytes, identifier: bytes = b"oai:x:1") -> bytes:
+    return (
+        b'<?xml version="1.0" encoding="UTF-8"?>\n'
+        b'<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"'
+        b' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        b"<responseDate>2024-01-01T00:00:00Z</responseDate><request>http://x</request>"
+        b"<ListRecords><record><header><identifier>" + identifier + b"</identifier>"
+        b"<datestamp>2024-01-01</datestamp></header><metadata>"
+        b'<oai_dc:dc xmlns:oai_dc="http://www.openarchives.org/OAI/2.0/oai_dc/"'
+        b' xmlns:dc="http://purl.org/dc/elements/1.1/" xsi:schemaLocation='
+        b'"http://www.openarchives.org/OAI/2.0/oai_dc/'
+        b' http://www.openarchives.org/OAI/2.0/oai_dc.xsd">'
+        b"<dc:title>" + title + b"</dc:title></oai_dc:dc></metadata></record>"
+        b"</ListRecords></OAI-PMH>"
+    )
+
+
+def test_records_of_a_repaired_page_are_not_published_as_they_came() -> None:
+    """A repair may change a record's bytes: its metadata did not come as it would be
+    published, so it is rendered from its fields."""
+    sound = parse(publishable_page(b"Peer support"), "src")
+    assert sound.repaired is None and sound.records[0].publishable
+    # A control character XML forbids: the whole body is repaired.
+    repaired = parse(publishable_page(b"Peer\x01 support"), "src")
+    assert repaired.repaired and not repaired.records[0].publishable
+    assert repaired.records[0].metadata["title"][0].value == "Peer support"
+
+    # A stray "&" in another record: the records are read one by one, that one is
+    # quarantined, and only the one whose bytes were stripped is not published as it came.
+    def record(title: bytes, identifier: bytes) -> bytes:
+        page = publishable_page(title, identifier)
+        return page[page.index(b"<record>") : page.index(b"</ListRecords>")]
+
+    records = record(b"Broken & record", b"oai:x:2") + record(b"Recovery\x02 colleges", b"oai:x:3")
+    body = publishable_page(b"Peer support").replace(b"</ListRecords>", records + b"</ListRecords>")
+    salvaged = parse(body, "src")
+    assert salvaged.repaired == "records read one by one" and len(salvaged.quarantined) == 1
+    assert [(r.identifier, r.publishable) for r in salvaged.records] == [
+        ("oai:x:1", True),
+        ("oai:x:3", False),
+    ]

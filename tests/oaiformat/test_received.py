@@ -101,6 +101,8 @@ def _dc(attributes: str, children: str = "") -> str:
         ("element attribute", _dc(_LOCATION, '<dc:title id="a">T</dc:title>')),
         ("bad language", _dc(_LOCATION, '<dc:title xml:lang="not a tag">T</dc:title>')),
         ("stray text", _dc(_LOCATION, "(?s)<dc:title>T</dc:title>")),
+        ("a no-break space between elements", _dc(_LOCATION, "\xa0<dc:title>T</dc:title>")),
+        ("an ideographic space after one", _dc(_LOCATION, "<dc:title>T</dc:title>\u3000")),
         ("nested element", _dc(_LOCATION, "<dc:title><b>T</b></dc:title>")),
         ("foreign element", _dc(_LOCATION, "<dc:audience>T</dc:audience>")),
         ("another mirror's link", _dc(_LOCATION, "<dc:relation>same-work:m:1</dc:relation>")),
@@ -136,7 +138,7 @@ def _children(draw: st.DrawFn) -> str:
     if kind == "pi":
         return "<?note a?>"
     if kind == "space":
-        return "\n  "
+        return draw(st.sampled_from(["\n  ", "\t", "\r\n", " \xa0", "\u2003"]))
     defect = draw(st.sampled_from(_DEFECTS))
     name = "audience" if defect == "foreign" else draw(st.sampled_from(_NAMES))
     lang = draw(st.sampled_from(_LANGS))

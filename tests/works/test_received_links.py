@@ -4,6 +4,7 @@ go; whatever the record's state, record_received gives the XML it came with."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -152,3 +153,20 @@ def test_a_payload_changed_only_in_layout_is_published_again(store: Store) -> No
     assert counts.updated == 1
     [(_, _, _, received)] = _rows(store).values()
     assert received == changed.metadata_xml
+
+
+def test_received_xml_changed_outside_the_dc_fields_is_kept_again(store: Store) -> None:
+    """The content hash covers the XML a record came with, published as it came or not: a
+    payload that changed only where the DC fields do not see it (a foreign attribute of a
+    payload rendered from its fields) is written again, and record_received gives it."""
+    first = _record("one", "oai:one:1", "Peer support")
+    assert first.metadata_xml is not None
+    odd = first.metadata_xml.replace("<dc:date>", '<dc:date scheme="W3CDTF">')
+    before = dataclasses.replace(first, metadata_xml=odd, publishable=False)
+    after = dataclasses.replace(before, metadata_xml=odd.replace("W3CDTF", "ISO8601"))
+    _save(store, [before], "2024-05-01T00:00:00Z")
+    with store.write() as conn:
+        counts = save_records(conn, [after], repository_identifier=RID, now="2024-05-02T00:00:00Z")
+    assert counts.updated == 1
+    [(kept, flag, _, received)] = _rows(store).values()
+    assert (kept, flag, received) == (True, False, after.metadata_xml)
