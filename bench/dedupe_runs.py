@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench_common import REPOSITORY_IDENTIFIER, ROOT
+from bench_common import ROOT
 from dedupe_corpus import NOW
 
 from store.db import open_store
@@ -62,7 +62,6 @@ def child(mode: str, db: str, profile: str | None) -> None:
     with store.write() as conn:
         report = refresh_in_transaction(
             conn,
-            repository_identifier=REPOSITORY_IDENTIFIER,
             now=NOW[mode],
             full=mode != "incremental",
         )

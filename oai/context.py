@@ -96,7 +96,7 @@ class Context:
         change: Callable[[sqlite3.Connection], Sequence[int]] | None = None,
     ) -> WorksReport:
         """Bring the store's works up to date (what every write command ends with)."""
-        return refresh(store, self.config.provider.repository_identifier, full=full, change=change)
+        return refresh(store, full=full, change=change)
 
 
 def now() -> str:

@@ -117,7 +117,7 @@ def run(config: Config, *, port: int, folder: Path, echo: Callable[[str], None])
         echo(format_summary(summary_rows(summaries)))
         store = open_store(mirror)
         try:
-            echo(describe_works(refresh_works(store, repository_identifier)))
+            echo(describe_works(refresh_works(store)))
             works = related(store.conn, CONFERENCE_PAPER)
         finally:
             store.close()

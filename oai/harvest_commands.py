@@ -113,7 +113,7 @@ def harvest(
             # Each page's records are derived with the page, and the works are brought up
             # to date while the harvest waits for its servers: the works update after the
             # last page has little left to do.
-            work = DeriveAhead(config.provider.repository_identifier)
+            work = DeriveAhead(refresh_between_pages=True)
             summaries = _harvest_sources(obj, selected, jobs, interrupt, work)
             if interrupt.is_set():
                 # The next write command brings works up to date; stopping comes first.

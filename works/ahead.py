@@ -74,12 +74,12 @@ PACE_REFRESHES = 5
 
 class DeriveAhead:
     """The harvest's page work (harvester.persist.PageWork): derive in the page process,
-    write in the page's transaction, and bring the works up to date while the writer waits
-    for a server (given the repository identifier their same-work links are published
-    under; without it, the works update after the harvest does it all)."""
+    write in the page's transaction, and (when `refresh_between_pages`) bring the works up
+    to date while the writer waits for a server; else the works update after the harvest
+    does it all."""
 
-    def __init__(self, repository_identifier: str | None = None) -> None:
-        self.repository_identifier = repository_identifier
+    def __init__(self, refresh_between_pages: bool = False) -> None:
+        self.refresh_between_pages = refresh_between_pages
         # What the refreshes between pages did, for the harvest's summary.
         self.reports: list[WorksReport] = []
         # The last refreshes' seconds per record: whether the next fits the time there is.
@@ -101,7 +101,7 @@ class DeriveAhead:
         CATCH_UP_AT_MOST records are behind and the median pace of the last refreshes says
         this one ends within `seconds`. A failure is logged once; the update after the
         harvest catches up."""
-        if self.repository_identifier is None or self._failed:
+        if not self.refresh_between_pages or self._failed:
             return
         # Imported here: the page process, which unpickles this class, never refreshes, and
         # the update's imports (works.full, linking, ...) would slow its start.
@@ -124,7 +124,7 @@ class DeriveAhead:
                 )
                 return
             started = time.monotonic()
-            self.reports.append(update.refresh(store, self.repository_identifier))
+            self.reports.append(update.refresh(store))
             took = time.monotonic() - started
             self._paces.append(took / behind)
             logger.debug(

@@ -51,7 +51,6 @@ def changed_records(conn: sqlite3.Connection, since: int) -> list[int]:
 
 def refresh(
     store: Store,
-    repository_identifier: str,
     *,
     clock: Clock = utc_now,
     full: bool = False,
@@ -69,7 +68,6 @@ def refresh(
     with store.write() as conn:
         return refresh_in_transaction(
             conn,
-            repository_identifier=repository_identifier,
             now=format_utc(clock()),
             full=full,
             records=change(conn) if change is not None else (),
@@ -101,7 +99,6 @@ def _count_records(
 def refresh_in_transaction(
     conn: sqlite3.Connection,
     *,
-    repository_identifier: str,
     now: str,
     full: bool = False,
     records: Sequence[int] = (),

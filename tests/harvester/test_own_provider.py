@@ -573,7 +573,7 @@ def test_the_mirror_publishes_what_it_received_as_it_came(
     provider_store = open_store(provider_db)
     try:
         import_file(provider_store, again, REPOSITORY_IDENTIFIER, lambda: T1)
-        assert refresh(provider_store, REPOSITORY_IDENTIFIER).relinked == 2
+        assert refresh(provider_store).relinked == 2
     finally:
         provider_store.close()
     _harvest_src(mirror, remote)

@@ -128,7 +128,7 @@ def build_works(path: Path, *, hostile: bool = True) -> str:
                 f"INSERT INTO {SETS} (source, set_spec, set_name) VALUES (?, ?, ?)",
                 [LOCAL_SOURCE, "type", KINDS_SET_NAME],
             )
-        refresh(store, REPOSITORY_IDENTIFIER, clock=lambda: parse_strict(NOW)[0])
+        refresh(store, clock=lambda: parse_strict(NOW)[0])
     finally:
         store.close()
     return str(path)

@@ -69,7 +69,7 @@ def mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
             _paper("zenodo", "oai:zenodo.org:5678", "Smith, Alice", "Unusual superconductors"),
         ]
         save_records(conn, papers, repository_identifier=REPOSITORY_IDENTIFIER, now=NOW)
-    refresh(store, REPOSITORY_IDENTIFIER)
+    refresh(store)
     store.close()
     return path
 
@@ -235,7 +235,7 @@ def test_a_store_from_before_m006_gains_year_and_work_in_records_flat(tmp_path: 
     path = tmp_path / "old.db"
     old = open_store(path)
     fill_store(old)
-    refresh(old, REPOSITORY_IDENTIFIER)
+    refresh(old)
     # Back to the view m001 made, as a store m006 has not reached yet has it.
     with old.write() as conn:
         conn.execute("DROP VIEW records_flat")

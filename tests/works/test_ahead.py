@@ -69,7 +69,7 @@ def import_records(store: Store, records: Sequence[Record], now: str = NOW) -> N
 
 def update_works(store: Store, now: str = NOW) -> WorksReport:
     with store.write() as conn:
-        return refresh(conn, repository_identifier=REPOSITORY_IDENTIFIER, now=now)
+        return refresh(conn, now=now)
 
 
 def state(conn: sqlite3.Connection) -> tuple[object, ...]:
@@ -88,7 +88,7 @@ def assert_same_as_full(conn: sqlite3.Connection) -> None:
     copy = sqlite3.connect(":memory:")
     conn.backup(copy)
     copy.execute("BEGIN")
-    full = refresh(copy, repository_identifier=REPOSITORY_IDENTIFIER, now=NOW, full=True)
+    full = refresh(copy, now=NOW, full=True)
     assert full.relinked == 0
     assert state(copy) == kept
 
@@ -169,7 +169,7 @@ def test_an_override_before_the_update_rederives_records_derived_ahead(store: St
     # An override saved while a harvest is between pages: its refresh names the records.
     with store.write() as c:
         changed = overrides.split(c, key, identifier, f"{key} (other)", note=None, now=NOW)
-        refresh(c, repository_identifier=REPOSITORY_IDENTIFIER, now=NOW, records=changed)
+        refresh(c, now=NOW, records=changed)
     assert_same_as_full(conn)
     assert conn.execute(
         "SELECT count(*) FROM record_authors WHERE author_key = ?", [f"{key} (other)"]
@@ -208,7 +208,7 @@ def test_a_record_an_override_applies_to_is_derived_again_by_the_write(store: St
     key = conn.execute("SELECT author_key FROM record_authors LIMIT 1").fetchone()[0]
     with store.write() as c:
         changed = overrides.join(c, key, "someone else", note=None, now=NOW)
-        refresh(c, repository_identifier=REPOSITORY_IDENTIFIER, now=NOW, records=changed)
+        refresh(c, now=NOW, records=changed)
     # The page process derives without overrides; the write applies the join.
     harvest_page(store, [_edited(rng, r, 100 + i) for i, r in enumerate(records)])
     assert not conn.execute(
@@ -233,7 +233,7 @@ def test_works_brought_up_to_date_between_pages_equal_a_full_recompute(
     records += [_variant(rng, rng.choice(records), i) for i in range(60)]
     records += [_edited(rng, rng.choice(records), i) for i in range(20)]  # written again
     rng.shuffle(records)
-    work = ahead.DeriveAhead(REPOSITORY_IDENTIFIER)
+    work = ahead.DeriveAhead(refresh_between_pages=True)
     behind_at_refresh = []
     for page in _pages(records, 20):
         harvest_page(store, page)
@@ -257,12 +257,12 @@ def test_no_refresh_between_pages_that_would_not_fit_or_is_not_worth_it(
     monkeypatch.setattr(ahead, "CATCH_UP_AT_MOST", 50)
     rng = random.Random(29)  # noqa: S311 - test data, not secrets
     records = [_random_record(rng, i) for i in range(100)]
-    work = ahead.DeriveAhead(REPOSITORY_IDENTIFIER)
+    work = ahead.DeriveAhead(refresh_between_pages=True)
     harvest_page(store, records[:20])
     work.idle(store, seconds=60.0)  # 20 behind: not worth a refresh
     assert work.reports == []
     harvest_page(store, records[20:40])
-    ahead.DeriveAhead().idle(store, seconds=60.0)  # no repository identifier: never
+    ahead.DeriveAhead().idle(store, seconds=60.0)  # not asked to refresh between pages: never
     assert _behind(store) == 40
     work.idle(store, seconds=60.0)  # the first refresh: its pace is not known yet
     assert len(work.reports) == 1 and _behind(store) == 0
@@ -279,10 +279,10 @@ def test_no_refresh_between_pages_that_would_not_fit_or_is_not_worth_it(
 
 
 def test_the_page_process_copy_keeps_no_refresh_state() -> None:
-    work = ahead.DeriveAhead(REPOSITORY_IDENTIFIER)
+    work = ahead.DeriveAhead(refresh_between_pages=True)
     work.reports.append(WorksReport(records=3))
     copy = pickle.loads(pickle.dumps(work))  # noqa: S301 - our own object
-    assert copy.repository_identifier is None and copy.reports == []
+    assert not copy.refresh_between_pages and copy.reports == []
     assert copy.prepare([]) == {}
 
 
@@ -295,7 +295,7 @@ def test_one_slow_refresh_between_pages_puts_off_none_of_the_next(
     monkeypatch.setattr(ahead, "CATCH_UP_FROM", 10)
     rng = random.Random(31)  # noqa: S311 - test data, not secrets
     records = [_random_record(rng, i) for i in range(40)]
-    work = ahead.DeriveAhead(REPOSITORY_IDENTIFIER)
+    work = ahead.DeriveAhead(refresh_between_pages=True)
     work._paces.clear()
     work._paces.extend([1e-6, 1e-6, 10.0])  # seconds per record
     harvest_page(store, records[:20])
@@ -339,7 +339,7 @@ def test_a_harvest_from_a_slow_server_keeps_the_works_up_to_date_as_a_full_recom
                 for n, chunk in enumerate(chunks, start=1)
             )
         )
-        work = ahead.DeriveAhead(REPOSITORY_IDENTIFIER)
+        work = ahead.DeriveAhead(refresh_between_pages=True)
         summary = harvest_in_page_process(server.url, db, work)
     assert summary.status == "completed" and summary.records_seen == len(records)
     assert work.reports, "no refresh between pages"

@@ -75,7 +75,7 @@ def clustered(
         for source in sorted({r.source for r in records}):
             ensure_source(conn, SourceInfo(source, f"https://{source}.example.org/oai"), NOW)
         save_records(conn, records, repository_identifier="mirror.example.org", now=NOW)
-        refresh(conn, repository_identifier="mirror.example.org", now=NOW)
+        refresh(conn, now=NOW)
         works: dict[int, list[str]] = defaultdict(list)
         for work_id, source, identifier in conn.execute(
             "SELECT work_id, source, identifier FROM works_flat"

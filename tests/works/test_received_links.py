@@ -62,7 +62,7 @@ def _save(store: Store, records: list[Record], now: str) -> None:
     with store.write() as conn:
         save_records(conn, records, repository_identifier=RID, now=now, harvest_date=now)
     clock = datetime.fromisoformat(now.replace("Z", "+00:00")).astimezone(UTC)
-    refresh(store, RID, clock=lambda: clock)
+    refresh(store, clock=lambda: clock)
 
 
 def _rows(store: Store) -> dict[str, tuple[bool, bool, bytes, str]]:

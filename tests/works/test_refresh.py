@@ -57,7 +57,7 @@ def write(store: Store, records: Sequence[Record], now: str = NOW) -> WorksRepor
         for source in sorted({r.source for r in records}):
             ensure_source(conn, SourceInfo(source, f"http://{source}.example.org/oai"), now)
         save_records(conn, records, repository_identifier=REPOSITORY_IDENTIFIER, now=now)
-        return refresh(conn, repository_identifier=REPOSITORY_IDENTIFIER, now=now)
+        return refresh(conn, now=now)
 
 
 def memberships(conn: sqlite3.Connection) -> set[frozenset[str]]:
@@ -245,7 +245,6 @@ def test_incremental_refreshes_give_what_a_full_recompute_gives(store: Store) ->
         processes = 2 if round_ == 3 else 1
         full = refresh(
             copy,
-            repository_identifier=REPOSITORY_IDENTIFIER,
             now=NOW,
             full=True,
             processes=processes,
@@ -317,7 +316,7 @@ def test_overrides_split_and_join_and_survive_new_versions(store: Store) -> None
         changed = overrides.split(
             c, "smith j", "chem", "smith j (chemist)", note="a chemist", now=NOW
         )
-        refresh(c, repository_identifier=REPOSITORY_IDENTIFIER, now=NOW, records=changed)
+        refresh(c, now=NOW, records=changed)
     assert {a["key"]: a["works"] for a in authors(conn)} == {"smith j": 2, "smith j (chemist)": 1}
     # A new version of the record keeps its override.
     write(
@@ -328,12 +327,12 @@ def test_overrides_split_and_join_and_survive_new_versions(store: Store) -> None
     assert {a["key"] for a in authors(conn)} == {"smith j", "smith j (chemist)"}
     with store.write() as c:
         changed = overrides.join(c, "smith j (chemist)", "smith j", note=None, now=NOW)
-        refresh(c, repository_identifier=REPOSITORY_IDENTIFIER, now=NOW, records=changed)
+        refresh(c, now=NOW, records=changed)
     assert {a["key"]: a["works"] for a in authors(conn)} == {"smith j": 3}
     with store.write() as c:
         ids = [o["id"] for o in overrides.listing(c)]
         changed = [r for i in ids for r in overrides.remove(c, i)]
-        refresh(c, repository_identifier=REPOSITORY_IDENTIFIER, now=NOW, records=changed)
+        refresh(c, now=NOW, records=changed)
     assert {a["key"]: a["works"] for a in authors(conn)} == {"smith j": 3}
     assert overrides.listing(conn) == []
 
@@ -355,13 +354,13 @@ def _same_as_full(conn: sqlite3.Connection) -> None:
     copy = sqlite3.connect(":memory:")
     conn.backup(copy)
     copy.execute("BEGIN")
-    refresh(copy, repository_identifier=REPOSITORY_IDENTIFIER, now=NOW, full=True, processes=1)
+    refresh(copy, now=NOW, full=True, processes=1)
     assert _snapshot(copy) == _snapshot(conn)
 
 
 def _override(store: Store, change: Callable[[sqlite3.Connection], list[int]]) -> None:
     with store.write() as conn:
-        refresh(conn, repository_identifier=REPOSITORY_IDENTIFIER, now=NOW, records=change(conn))
+        refresh(conn, now=NOW, records=change(conn))
 
 
 def test_chained_overrides_and_their_removal_match_a_full_recompute(store: Store) -> None:
@@ -511,11 +510,11 @@ def test_display_names_parsed_by_the_workers_are_those_parsed_here(
     inline = sqlite3.connect(":memory:")
     store.conn.backup(inline)
     inline.execute("BEGIN")
-    refresh(inline, repository_identifier=REPOSITORY_IDENTIFIER, now=NOW, full=True, processes=1)
+    refresh(inline, now=NOW, full=True, processes=1)
     pooled = sqlite3.connect(":memory:")
     store.conn.backup(pooled)
     pooled.execute("BEGIN")
-    refresh(pooled, repository_identifier=REPOSITORY_IDENTIFIER, now=NOW, full=True, processes=2)
+    refresh(pooled, now=NOW, full=True, processes=2)
     names = pooled.execute("SELECT key, name, forms FROM authors ORDER BY key").fetchall()
     assert names == inline.execute("SELECT key, name, forms FROM authors ORDER BY key").fetchall()
     several = [(key, name) for key, name, forms in names if forms.count('"') > 2]
