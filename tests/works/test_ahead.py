@@ -20,7 +20,7 @@ from tests.conftest import REPOSITORY_IDENTIFIER
 from tests.harvester import bodies, faults
 from tests.harvester.faults import Reply, Stall
 from tests.harvester.harness import harvest_in_page_process
-from tests.works.test_refresh import _random_record, _snapshot, _variant, random_changes, rec
+from tests.works.generated import random_changes, random_record, rec, snapshot, variant
 from works import ahead, full, overrides, update
 from works.report import WorksReport
 from works.update import refresh_in_transaction as refresh
@@ -78,7 +78,7 @@ def state(conn: sqlite3.Connection) -> tuple[object, ...]:
     ).fetchall()
     features = conn.execute("SELECT * FROM match_features ORDER BY record_id").fetchall()
     keys = conn.execute("SELECT * FROM match_keys ORDER BY 1, 2").fetchall()
-    return (*_snapshot(conn), search_rows, features, keys)
+    return (*snapshot(conn), search_rows, features, keys)
 
 
 def assert_same_as_full(conn: sqlite3.Connection) -> None:
@@ -96,7 +96,7 @@ def assert_same_as_full(conn: sqlite3.Connection) -> None:
 def _edited(rng: random.Random, record: Record, index: int) -> Record:
     """The same record (source and identifier) with other metadata: a variant of it, or a
     record of its own."""
-    other = _variant(rng, record, index) if record.metadata else _random_record(rng, index)
+    other = variant(rng, record, index) if record.metadata else random_record(rng, index)
     return rec(record.source, record.identifier, {k: list(v) for k, v in other.metadata.items()})
 
 
@@ -114,8 +114,8 @@ def test_pages_derived_ahead_then_clustered_equal_a_full_recompute(
         monkeypatch.setattr(update, "FULL_SHARE", 0.0)
         monkeypatch.setattr(full, "BULK_FROM", 1)
     rng = random.Random(17)  # noqa: S311 - test data, not secrets
-    records = [_random_record(rng, i) for i in range(150)]
-    records += [_variant(rng, rng.choice(records), i) for i in range(60)]
+    records = [random_record(rng, i) for i in range(150)]
+    records += [variant(rng, rng.choice(records), i) for i in range(60)]
     rng.shuffle(records)
     for number, page in enumerate(_pages(records, 20)):
         harvest_page(store, page, in_page_process=number % 2 == 0)
@@ -144,8 +144,8 @@ def test_pages_derived_ahead_then_clustered_equal_a_full_recompute(
 
 def test_a_record_written_again_after_its_page_is_derived_again(store: Store) -> None:
     rng = random.Random(3)  # noqa: S311 - test data, not secrets
-    records = [_random_record(rng, i) for i in range(60)]
-    records += [_variant(rng, r, i) for i, r in enumerate(records[:20])]
+    records = [random_record(rng, i) for i in range(60)]
+    records += [variant(rng, r, i) for i, r in enumerate(records[:20])]
     harvest_page(store, records)
     update_works(store)
     harvest_page(store, [_edited(rng, r, 100 + i) for i, r in enumerate(records[:10])])
@@ -157,7 +157,7 @@ def test_a_record_written_again_after_its_page_is_derived_again(store: Store) ->
 
 def test_an_override_before_the_update_rederives_records_derived_ahead(store: Store) -> None:
     rng = random.Random(5)  # noqa: S311 - test data, not secrets
-    records = [_random_record(rng, i) for i in range(80)]
+    records = [random_record(rng, i) for i in range(80)]
     harvest_page(store, records)
     update_works(store)
     harvest_page(store, [_edited(rng, r, 100 + i) for i, r in enumerate(records[:30])])
@@ -180,7 +180,7 @@ def test_a_page_derivation_cannot_handle_is_left_to_the_update(
     store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     rng = random.Random(9)  # noqa: S311 - test data, not secrets
-    records = [_random_record(rng, i) for i in range(40)]
+    records = [random_record(rng, i) for i in range(40)]
     harvest_page(store, records[:20])
 
     def broken(*_: object) -> None:
@@ -201,7 +201,7 @@ def test_a_page_derivation_cannot_handle_is_left_to_the_update(
 
 def test_a_record_an_override_applies_to_is_derived_again_by_the_write(store: Store) -> None:
     rng = random.Random(21)  # noqa: S311 - test data, not secrets
-    records = [_random_record(rng, i) for i in range(40)]
+    records = [random_record(rng, i) for i in range(40)]
     harvest_page(store, records)
     update_works(store)
     conn = store.conn
@@ -229,8 +229,8 @@ def test_works_brought_up_to_date_between_pages_equal_a_full_recompute(
     after the last page, the works are what a full recompute makes of the store."""
     monkeypatch.setattr(ahead, "CATCH_UP_FROM", 30)
     rng = random.Random(23)  # noqa: S311 - test data, not secrets
-    records = [_random_record(rng, i) for i in range(120)]
-    records += [_variant(rng, rng.choice(records), i) for i in range(60)]
+    records = [random_record(rng, i) for i in range(120)]
+    records += [variant(rng, rng.choice(records), i) for i in range(60)]
     records += [_edited(rng, rng.choice(records), i) for i in range(20)]  # written again
     rng.shuffle(records)
     work = ahead.DeriveAhead(refresh_between_pages=True)
@@ -256,7 +256,7 @@ def test_no_refresh_between_pages_that_would_not_fit_or_is_not_worth_it(
     monkeypatch.setattr(ahead, "CATCH_UP_FROM", 30)
     monkeypatch.setattr(ahead, "CATCH_UP_AT_MOST", 50)
     rng = random.Random(29)  # noqa: S311 - test data, not secrets
-    records = [_random_record(rng, i) for i in range(100)]
+    records = [random_record(rng, i) for i in range(100)]
     work = ahead.DeriveAhead(refresh_between_pages=True)
     harvest_page(store, records[:20])
     work.idle(store, seconds=60.0)  # 20 behind: not worth a refresh
@@ -294,7 +294,7 @@ def test_one_slow_refresh_between_pages_puts_off_none_of_the_next(
     does."""
     monkeypatch.setattr(ahead, "CATCH_UP_FROM", 10)
     rng = random.Random(31)  # noqa: S311 - test data, not secrets
-    records = [_random_record(rng, i) for i in range(40)]
+    records = [random_record(rng, i) for i in range(40)]
     work = ahead.DeriveAhead(refresh_between_pages=True)
     work._paces.clear()
     work._paces.extend([1e-6, 1e-6, 10.0])  # seconds per record
@@ -322,8 +322,8 @@ def test_a_harvest_from_a_slow_server_keeps_the_works_up_to_date_as_a_full_recom
     after the last page: the store is what a full recompute makes of it."""
     monkeypatch.setattr(ahead, "CATCH_UP_FROM", 5)
     rng = random.Random(37)  # noqa: S311 - test data, not secrets
-    records = [_random_record(rng, i) for i in range(60)]
-    records += [_variant(rng, rng.choice(records), i) for i in range(30)]
+    records = [random_record(rng, i) for i in range(60)]
+    records += [variant(rng, rng.choice(records), i) for i in range(30)]
     rng.shuffle(records)
     # One identifier each (the generator's identifiers are per source).
     records = [
@@ -355,7 +355,7 @@ def test_author_forms_made_by_the_migration_are_those_of_the_last_works_update(
     store: Store,
 ) -> None:
     rng = random.Random(23)  # noqa: S311 - test data, not secrets
-    records = [_random_record(rng, i) for i in range(80)]
+    records = [random_record(rng, i) for i in range(80)]
     harvest_page(store, records)
     update_works(store)
     conn = store.conn

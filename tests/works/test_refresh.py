@@ -17,6 +17,16 @@ from store.errors import UnknownRecord
 from store.records import SourceInfo, ensure_source
 from store.writes import save_records
 from tests.conftest import REPOSITORY_IDENTIFIER, serve
+from tests.works.generated import (
+    SURNAMES,
+    WORDS,
+    dc,
+    random_changes,
+    random_record,
+    rec,
+    snapshot,
+    variant,
+)
 from tests.xsd import ResponseValidator
 from works import author_table, overrides, update
 from works.browse import authors, related, works
@@ -27,29 +37,6 @@ from works.update import refresh_in_transaction as refresh
 
 NOW = "2024-05-01T12:00:00Z"
 LATER = "2024-05-02T12:00:00Z"
-
-
-def dc(
-    title: str,
-    creators: Sequence[str],
-    year: str = "2017",
-    identifiers: Sequence[str] = (),
-    relations: Sequence[str] = (),
-) -> dict[str, list[DCValue]]:
-    metadata = {
-        "title": [DCValue(title)],
-        "creator": [DCValue(c) for c in creators],
-        "date": [DCValue(year)],
-        "identifier": [DCValue(i) for i in identifiers],
-        "relation": [DCValue(r) for r in relations],
-    }
-    return {name: values for name, values in metadata.items() if values}
-
-
-def rec(source: str, identifier: str, metadata: dict[str, list[DCValue]] | None) -> Record:
-    if metadata is None:
-        return Record(source, identifier, "2024-01-01", deleted=True)
-    return Record(source, identifier, "2024-01-01", metadata=metadata)
 
 
 def write(store: Store, records: Sequence[Record], now: str = NOW) -> WorksReport:
@@ -161,83 +148,17 @@ def test_deleted_records_leave_their_work(store: Store) -> None:
     assert not [r for r in search(conn, "transfer") if r["identifier"] == "ktp-2"]
 
 
-def _snapshot(conn: sqlite3.Connection) -> tuple[object, ...]:
-    return (
-        conn.execute(
-            "SELECT id, representative_id, title, year, members, signature FROM works ORDER BY id"
-        ).fetchall(),
-        conn.execute("SELECT * FROM work_members ORDER BY record_id").fetchall(),
-        conn.execute("SELECT * FROM work_matches ORDER BY 1, 2, 3").fetchall(),
-        conn.execute("SELECT * FROM authors ORDER BY key").fetchall(),
-        conn.execute("SELECT * FROM author_forms ORDER BY 1, 2").fetchall(),
-        conn.execute("SELECT * FROM record_authors ORDER BY 1, 2, 3").fetchall(),
-    )
-
-
-SURNAMES = ["Stirrup", "Jones", "Kaur", "MacInnes", "Smith", "García-López", "van der Berg"]
-WORDS = "peer support lived experience practice mental health recovery training care trust".split()
-
-
-def _random_record(rng: random.Random, index: int) -> Record:
-    title = " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 7)))
-    if rng.random() < 0.2:
-        title += f" part {rng.randint(1, 2)}"
-    creators = [f"{rng.choice(SURNAMES)}, {rng.choice('VJFD')}." for _ in range(rng.randint(1, 3))]
-    identifiers = [f"10.5555/w{rng.randint(0, 40)}"] if rng.random() < 0.3 else []
-    return rec(
-        rng.choice("ab"),
-        f"r{index}",
-        dc(title, creators, str(rng.randint(2014, 2019)), identifiers),
-    )
-
-
-def _variant(rng: random.Random, original: Record, index: int) -> Record:
-    title = original.metadata["title"][0].value
-    if rng.random() < 0.5:
-        title = title.upper()
-    elif len(title) > 30:
-        cut = rng.randrange(len(title))
-        title = title[:cut] + title[cut + 1 :]
-    metadata = {name: list(values) for name, values in original.metadata.items()}
-    metadata["title"] = [DCValue(title)]
-    return rec("c", f"v{index}", metadata)
-
-
-def random_changes(
-    rng: random.Random,
-    records: Sequence[Record],
-    count: int,
-    first_index: int,
-    *,
-    deleted: float = 0.3,
-    changed: Callable[[random.Random, Record, int], Record] = _variant,
-) -> list[Record]:
-    """`count` changes to the records: deletions (a `deleted` share), changed records (by
-    default new variants of them) and new records, numbered from `first_index`."""
-    changes: list[Record] = []
-    for i in range(count):
-        kind = rng.random()
-        target = rng.choice(records)
-        if kind < deleted:
-            changes.append(rec(target.source, target.identifier, None))
-        elif kind < 0.7:
-            changes.append(changed(rng, target, first_index + i))
-        else:
-            changes.append(_random_record(rng, first_index + i))
-    return changes
-
-
 def test_incremental_refreshes_give_what_a_full_recompute_gives(store: Store) -> None:
     rng = random.Random(7)  # noqa: S311 - test data, not secrets
-    records = [_random_record(rng, i) for i in range(150)]
-    records += [_variant(rng, rng.choice(records), i) for i in range(60)]
+    records = [random_record(rng, i) for i in range(150)]
+    records += [variant(rng, rng.choice(records), i) for i in range(60)]
     write(store, records)
     conn = store.conn
     for round_ in range(4):
         changes = random_changes(rng, records, 25, 1000 * (round_ + 1))
         report = write(store, changes, f"2024-06-0{round_ + 1}T00:00:00Z")
         assert not report.full
-        incremental = _snapshot(conn)
+        incremental = snapshot(conn)
         copy = sqlite3.connect(":memory:")
         conn.backup(copy)
         copy.execute("BEGIN")
@@ -250,7 +171,7 @@ def test_incremental_refreshes_give_what_a_full_recompute_gives(store: Store) ->
             processes=processes,
         )
         assert full.full
-        assert _snapshot(copy) == incremental, f"round {round_}"
+        assert snapshot(copy) == incremental, f"round {round_}"
     assert any(len(m) > 1 for m in memberships(conn))
 
 
@@ -355,7 +276,7 @@ def _same_as_full(conn: sqlite3.Connection) -> None:
     conn.backup(copy)
     copy.execute("BEGIN")
     refresh(copy, now=NOW, full=True, processes=1)
-    assert _snapshot(copy) == _snapshot(conn)
+    assert snapshot(copy) == snapshot(conn)
 
 
 def _override(store: Store, change: Callable[[sqlite3.Connection], list[int]]) -> None:
@@ -434,7 +355,7 @@ PLACES = [
 
 def _placed_record(rng: random.Random, index: int) -> Record:
     """A record whose place of publication may conflict with its near-duplicates'."""
-    base = _random_record(rng, index)
+    base = random_record(rng, index)
     metadata = {name: list(values) for name, values in base.metadata.items()}
     place = rng.choice(PLACES)
     if place:
@@ -444,7 +365,7 @@ def _placed_record(rng: random.Random, index: int) -> Record:
 
 def _shaped_records(rng: random.Random) -> list[Record]:
     records = [_placed_record(rng, i) for i in range(120)]
-    return records + [_variant(rng, rng.choice(records), i) for i in range(60)]
+    return records + [variant(rng, rng.choice(records), i) for i in range(60)]
 
 
 @pytest.mark.parametrize("seed", [3, 11])
@@ -462,7 +383,7 @@ def test_incremental_works_under_conflicts_equal_a_full_recompute(store: Store, 
             gone = rng.choice(written)
             changes += [
                 rec(gone.source, gone.identifier, None),
-                _variant(rng, rng.choice(written), 5000 + round_),
+                variant(rng, rng.choice(written), 5000 + round_),
             ]
         written += batch
         write(store, changes, f"2024-06-0{round_ + 1}T00:00:00Z")
@@ -533,9 +454,9 @@ def test_a_change_is_large_past_a_quarter_of_the_live_records(
     not count), 10 changed is a quarter, 11 is more; of 60, 11 is not."""
     monkeypatch.setattr(update, "SMALL_CHANGE", 0)
     rng = random.Random(3)  # noqa: S311 - test data, not secrets
-    records = [_random_record(rng, i) for i in range(live)]
+    records = [random_record(rng, i) for i in range(live)]
     write(store, records + [rec("a", f"gone-{i}", None) for i in range(30)])
-    others = [_random_record(rng, i).metadata for i in range(edited)]
+    others = [random_record(rng, i).metadata for i in range(edited)]
     edits = [
         rec(r.source, r.identifier, {k: list(v) for k, v in other.items()})
         for r, other in zip(records, others, strict=False)
