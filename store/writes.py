@@ -7,7 +7,6 @@ runs inside the caller's transaction; save_records() does both for a batch.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import re
@@ -158,8 +157,8 @@ class PreparedRecord:
         """The header and record XML with `now` as the local datestamp and `links` (the
         other records of its work) as same-work relations, and the received XML the row
         keeps beside them."""
-        # Templates (made by prepare_record through this method) go with the received XML
-        # the row keeps, in metadata_xml.
+        # Templates (prepare_record makes them with render_published) go with the received
+        # XML the row keeps, in metadata_xml.
         header, record, kept = self.header_template, self.record_template, self.metadata_xml
         if header is None or record is None or links:
             source = self.record
@@ -265,7 +264,24 @@ def prepare_record(
         if harvested
         else None
     )
-    prepared = PreparedRecord(
+    local = local_identifier(repository_identifier, record.source, record.identifier)
+    received = None if record.deleted else record.metadata_xml
+    templates: Published | None = None
+    if render_now:
+        # The templates hold what the record says; a payload published as received goes
+        # into the record template only (the pipe from a page process carries it once).
+        templates = render_published(
+            local_identifier=local,
+            local_datestamp=STAMP_PLACEHOLDER,
+            set_specs=specs,
+            deleted=record.deleted,
+            metadata=lambda: record.metadata,
+            provenance=provenance,
+            links=(),
+            received=received,
+            publishes_received=publishes_received,
+        )
+    return PreparedRecord(
         source=record.source,
         identifier=record.identifier,
         deleted=record.deleted,
@@ -273,29 +289,17 @@ def prepare_record(
         datestamp=normalised,
         sets_json=sets_json,
         metadata_json=metadata_json,
-        metadata_xml=None if record.deleted else record.metadata_xml,
+        metadata_xml=received if templates is None else templates.metadata_xml,
         publishes_received=publishes_received,
-        content_hash=content_hash(
-            record,
-            normalised,
-            sets_json,
-            metadata_json,
-            None if record.deleted else record.metadata_xml,
-        ),
-        local_identifier=local_identifier(repository_identifier, record.source, record.identifier),
+        content_hash=content_hash(record, normalised, sets_json, metadata_json, received),
+        local_identifier=local,
         set_specs=tuple(specs),
         memberships=tuple(with_ancestors(specs)),
         harvest_date=harvest_date if harvested else None,
         provenance=provenance,
-        record=record,
-    )
-    if not render_now:
-        return prepared
-    header, full, kept = prepared.published(STAMP_PLACEHOLDER)
-    # The templates hold what the record says; a payload published as received goes into
-    # the record template only (the pipe from a page process carries it once).
-    return dataclasses.replace(
-        prepared, record=None, metadata_xml=kept, header_template=header, record_template=full
+        record=record if templates is None else None,
+        header_template=None if templates is None else templates.header_xml,
+        record_template=None if templates is None else templates.record_xml,
     )
 
 
