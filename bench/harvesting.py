@@ -31,7 +31,9 @@ server, on a fresh temporary database, the contenders interleaved run by run:
 
 Every contender runs as its own process (so the server's and the benchmark's CPU and memory
 are not counted); wall time is from start to exit, and peak RSS is the process's
-`ru_maxrss` from `os.wait4`. The reference's peak RSS includes all N pages held in memory.
+`ru_maxrss` from `os.wait4`. Each run's line also gives what its store takes on disk (the
+file and its WAL, and the records table alone). The reference's peak RSS includes all N
+pages held in memory.
 Targets (issue 10; "x" is the Sickle loop's seconds over ours, the same run):
 
 * the whole `oai harvest`, works update included, >= 1x the Sickle loop;

@@ -143,6 +143,17 @@ def count_rows(db: Path, sql: str) -> int:
         conn.close()
 
 
+def stored_size(db: Path, records: int) -> str:
+    """What a finished contender's database takes on disk: the file (and its WAL), and its
+    records table alone (ours keeps works, search and links in other tables)."""
+    size = sum(p.stat().st_size for p in (db, Path(f"{db}-wal")) if p.exists())
+    table = count_rows(db, "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name = 'records'")
+    return (
+        f"store {size / 1e6:,.0f} MB ({size / max(records, 1):,.0f} bytes a record;"
+        f" records table {table / 1e6:,.0f} MB)"
+    )
+
+
 # --------------------------------------------------------------------------------------
 # The peers (the subprocess side of harvesting.py --peer-MODE)
 
@@ -363,7 +374,10 @@ def measure_ours(url: str, db: Path, config: Path, expected: tuple[int, int]) ->
     if stored != expected:
         raise RuntimeError(f"ours stored (records, live) {stored}, expected {expected}")
     shape = works_shape(db)
-    note = f"{stored[0]:,} stored, {stored[0] - stored[1]:,} tombstones; {shape.describe()}"
+    note = (
+        f"{stored[0]:,} stored, {stored[0] - stored[1]:,} tombstones, {stored_size(db, stored[0])};"
+        f" {shape.describe()}"
+    )
     return Run(finished.seconds, finished.maxrss_kib, note, breakdown(finished, report), shape)
 
 
@@ -383,7 +397,9 @@ def measure_peer(mode: str, url: str, db: Path, batch: int, expected: int) -> Ru
             f" {report['extract_seconds']:.2f} s, write {report['write_seconds']:.2f} s"
         )
         return Run(report["seconds"], finished.maxrss_kib, note)
-    return Run(finished.seconds, finished.maxrss_kib, f"{stored:,} stored")
+    return Run(
+        finished.seconds, finished.maxrss_kib, f"{stored:,} stored, {stored_size(db, stored)}"
+    )
 
 
 @dataclass
