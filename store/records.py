@@ -94,10 +94,11 @@ def row_to_record(row: sqlite3.Row | tuple[object, ...]) -> Record:
     )
 
 
-RECORD_COLUMNS = (
-    "source, identifier, datestamp_raw, deleted, sets, metadata,"
-    f" {RECEIVED_XML}, publishes_received"
-)
+_RECORD_FIELDS = "source, identifier, datestamp_raw, deleted, sets, metadata"
+RECORD_COLUMNS = f"{_RECORD_FIELDS}, {RECEIVED_XML}, publishes_received"
+# The same for readers of the fields only (export): no received XML (NULL), which is cut
+# out of each row's record_xml (0.28 -> 0.65-1.1 s to read 100k rows).
+RECORD_FIELD_COLUMNS = f"{_RECORD_FIELDS}, NULL, 0"
 
 
 def find_record_id(conn: sqlite3.Connection, identifier: str) -> int:

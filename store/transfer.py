@@ -28,7 +28,7 @@ from oaiformat.xmlsafe import make_parser
 from store.db import Store
 from store.errors import ImportFormatError
 from store.records import (
-    RECORD_COLUMNS,
+    RECORD_FIELD_COLUMNS,
     SaveCounts,
     SourceInfo,
     ensure_source,
@@ -292,7 +292,7 @@ def export_rows(store: Store, source: str | None = None) -> Iterator[dict[str, A
 
 def _export_records(store: Store, source: str) -> Iterator[dict[str, Any]]:
     cursor = store.conn.execute(
-        f"SELECT {RECORD_COLUMNS}, local_identifier, local_datestamp FROM {RECORDS}"
+        f"SELECT {RECORD_FIELD_COLUMNS}, local_identifier, local_datestamp FROM {RECORDS}"
         " WHERE source = ? ORDER BY identifier",
         [source],
     )
