@@ -104,6 +104,25 @@ def _published(record_xml: bytes) -> bytes:
     )
 
 
+def _assert_linked(
+    store: Store, records: list[Record], linked: bool, validator: ResponseValidator
+) -> None:
+    """Each row holds what writing its record writes; `linked` records are rendered with
+    same-work links and keep their received XML beside them, the others publish it as it
+    came and keep no copy; every one makes a valid response."""
+    _assert_published_as_written(store)
+    rows = _rows(store)
+    for record in records:
+        kept, flag, xml, received = rows[record.identifier]
+        assert (kept, flag, received) == (linked, True, record.metadata_xml)
+        if linked:
+            assert b"same-work:" in xml and b'altered="true"' in xml
+        else:
+            assert b"same-work:" not in xml
+            assert f"<metadata>{record.metadata_xml}</metadata>".encode() in xml
+        assert validator.problems(_published(xml)) == []
+
+
 def test_links_come_and_go_and_the_received_xml_stays(
     store: Store, response_validator: ResponseValidator
 ) -> None:
@@ -121,26 +140,13 @@ def test_links_come_and_go_and_the_received_xml_stays(
     # Another source brings the same work: both are published with same-work links,
     # rendered from their fields, and keep the XML they came with beside it.
     _save(store, [same], "2024-05-01T00:01:00Z")
-    _assert_published_as_written(store)
-    rows = _rows(store)
-    for record in (first, same):
-        kept, flag, xml, received = rows[record.identifier]
-        assert (kept, flag, received) == (True, True, record.metadata_xml)
-        assert b"same-work:" in xml and b'altered="true"' in xml
-        assert response_validator.problems(_published(xml)) == []
+    _assert_linked(store, [first, same], True, response_validator)
 
     # The second record becomes another work: the first loses its link and is published
     # as it came again, stored once.
     other = _record("two", "oai:two:9", "Shipwrecks of the northern coast")
     _save(store, [other], "2024-05-01T00:02:00Z")
-    _assert_published_as_written(store)
-    rows = _rows(store)
-    for record in (first, other):
-        kept, flag, xml, received = rows[record.identifier]
-        assert (kept, flag, received) == (False, True, record.metadata_xml)
-        assert b"same-work:" not in xml
-        assert f"<metadata>{record.metadata_xml}</metadata>".encode() in xml
-        assert response_validator.problems(_published(xml)) == []
+    _assert_linked(store, [first, other], False, response_validator)
 
 
 def test_a_payload_changed_only_in_layout_is_published_again(store: Store) -> None:
