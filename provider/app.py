@@ -12,8 +12,7 @@ import threading
 import time
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import parse_qsl
 from wsgiref.util import application_uri
 
@@ -92,8 +91,7 @@ def _compress(body: bytes, coding: str) -> bytes:
     return zlib.compress(body, 5)
 
 
-@dataclass(frozen=True)
-class _Answer:
+class _Answer(NamedTuple):
     """One HTTP answer, with what the access log says of it."""
 
     status: str
@@ -131,9 +129,18 @@ def _read_args(environ: WSGIEnvironment) -> dict[str, list[str]] | str:
             return "413 Content Too Large"
         raw = environ["wsgi.input"].read(length).decode("utf-8", "replace") if length > 0 else ""
     args: dict[str, list[str]] = {}
-    for name, value in parse_qsl(raw, keep_blank_values=True, encoding="utf-8", errors="replace"):
+    for name, value in query_pairs(raw):
         args.setdefault(name, []).append(value)
     return args
+
+
+def query_pairs(raw: str) -> list[tuple[str, str]]:
+    """The (name, value) pairs of a form-urlencoded string, blank values kept: what
+    parse_qsl gives, without its unquoting when nothing is quoted (harvesters' requests,
+    whose tokens and prefixes are plain)."""
+    if "%" in raw or "+" in raw:
+        return parse_qsl(raw, keep_blank_values=True, encoding="utf-8", errors="replace")
+    return [pair.partition("=")[::2] for pair in raw.split("&") if pair]
 
 
 class ProviderApp:
@@ -200,6 +207,13 @@ class ProviderApp:
         method = environ["REQUEST_METHOD"]
         answer = self._answer(environ, method)
         # One access line per request, whatever its outcome (operators grep these).
+        if logger.isEnabledFor(logging.INFO):
+            self._log_access(environ, method, answer, started)
+        start_response(answer.status, answer.headers)
+        return [] if method == "HEAD" else [answer.body]
+
+    @staticmethod
+    def _log_access(environ: WSGIEnvironment, method: str, answer: _Answer, started: float) -> None:
         logger.info(
             '%s "%s %s" %s verb=%s error=%s %d bytes %.1f ms "%s"',
             environ.get("REMOTE_ADDR", "-"),
@@ -212,8 +226,6 @@ class ProviderApp:
             (time.perf_counter() - started) * 1000,
             environ.get("HTTP_USER_AGENT", "-"),
         )
-        start_response(answer.status, answer.headers)
-        return [] if method == "HEAD" else [answer.body]
 
     def _answer(self, environ: WSGIEnvironment, method: str) -> _Answer:
         """The answer to one request; HEAD is answered as GET (its body is not sent)."""

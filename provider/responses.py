@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -36,8 +37,7 @@ from provider.errors import OAIError
 _XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 
 
-@dataclass(frozen=True)
-class TokenInfo:
+class TokenInfo(NamedTuple):
     """A resumptionToken element: text (empty on the last page) and its attributes."""
 
     text: str

@@ -175,21 +175,24 @@ class Repository:
             at = self._resumed(request, request.resumption_token, now)
         else:
             at = self._started(conn, request)
-        page_size = self.settings.page_size
-        rows = queries.list_page(
-            conn, at.query, at.after, page_size + 1, full_records=request.verb == "ListRecords"
+        page = queries.list_page(
+            conn,
+            at.query,
+            at.after,
+            self.settings.page_size,
+            full_records=request.verb == "ListRecords",
         )
-        if not rows:
+        fragments = page.fragments
+        if not fragments:
             if at.after is None:
                 raise NoRecordsMatch("no record matches the arguments")
             raise BadResumptionToken("the resumption token points past the end of the list")
-        more = len(rows) > page_size
-        rows = rows[:page_size]
+        served = at.cursor + len(fragments)
         size = at.size
         if size < 0:
-            size = queries.count_list(conn, at.query) if more else len(rows)
+            size = queries.count_list(conn, at.query) if page.next_after else len(fragments)
         token = None
-        if more:
+        if page.next_after is not None:
             query = at.query
             state = tokens.ListState(
                 request.verb,
@@ -198,15 +201,14 @@ class Repository:
                 query.until,
                 query.set_spec,
                 query.max_change_seq,
-                (rows[-1][0], rows[-1][1]),
-                at.cursor + len(rows),
-                max(size, at.cursor + len(rows) + 1),
+                page.next_after,
+                served,
+                max(size, served + 1),
                 self._expires(now),
             )
             token = self._token_info(state, at.cursor, now)
         elif at.after is not None:
-            token = responses.TokenInfo("", at.cursor, max(size, at.cursor + len(rows)), None)
-        fragments = [row[2] for row in rows]
+            token = responses.TokenInfo("", at.cursor, max(size, served), None)
         return responses.with_fragments(date, base_url, echo, request.verb, fragments, token)
 
     def _resumed(self, request: ListRequest, token: str, now: datetime) -> _ListPosition:
@@ -251,8 +253,7 @@ class Repository:
         )
 
 
-@dataclass(frozen=True)
-class _ListPosition:
+class _ListPosition(NamedTuple):
     """Where a list request stands: its query, the last key served, the cursor, the
     complete list size (-1 until counted) and the metadata prefix."""
 

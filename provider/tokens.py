@@ -10,17 +10,18 @@ import base64
 import binascii
 import hmac
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from provider.errors import BadResumptionToken
 
 _SIGNATURE_BYTES = 16
 _LARGEST = 1 << 53  # integers JSON carries exactly; also far beyond any datestamp in seconds
+# One encoder for every token: json.dumps given arguments builds a new one each call.
+_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
-@dataclass(frozen=True)
-class ListState:
+class ListState(NamedTuple):
     """Where a list stands: its query, the last key served, and its counters.
 
     `after` is the (local datestamp, local identifier) of the last record served, or for
@@ -71,7 +72,7 @@ def encode(state: ListState, secret: str) -> str:
         state.complete_list_size,
         state.expires,
     ]
-    payload = _b64(json.dumps(body, separators=(",", ":")).encode())
+    payload = _b64(_JSON.encode(body).encode())
     return f"{payload}.{_sign(secret, state.verb, payload)}"
 
 
