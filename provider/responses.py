@@ -231,9 +231,17 @@ def _refuse_illegal(value: str) -> str:
     return value
 
 
+# The escapers hand back the value itself when it holds nothing to escape or drop (the
+# common case): only a value they changed is searched for forbidden characters.
 def _text(value: str) -> str:
-    return escape_text(_refuse_illegal(value))
+    escaped = escape_text(value)
+    if escaped is not value:
+        _refuse_illegal(value)
+    return escaped
 
 
 def _attribute(value: str) -> str:
-    return escape_attribute(_refuse_illegal(value))
+    escaped = escape_attribute(value)
+    if escaped is not value:
+        _refuse_illegal(value)
+    return escaped
