@@ -126,8 +126,30 @@ def _bulk_indexes_after(conn: sqlite3.Connection, bulk: bool = True) -> Iterator
             conn.execute(f"DROP INDEX {name}")
     yield
     if bulk:
-        for statement in BULK_INDEXES.values():
-            conn.execute(statement)
+        with _parallel_sorting(conn):
+            for statement in BULK_INDEXES.values():
+                conn.execute(statement)
+
+
+# The page cache (KiB) an index build is given, with a second sorter thread. SQLite's
+# sorter sorts in one thread what fits in the page cache; given less, it sorts runs in a
+# helper thread while it reads, then merges them. 100k records' two indexes: 0.95-1.02 s
+# with the writer's 32 MB cache, 0.49-0.57 s with 2 MB.
+SORT_CACHE_KIB = 2000
+
+
+@contextlib.contextmanager
+def _parallel_sorting(conn: sqlite3.Connection) -> Iterator[None]:
+    """Index builds sorted in two threads; the connection's cache and threads restored after."""
+    cache = int(conn.execute("PRAGMA cache_size").fetchone()[0])
+    threads = int(conn.execute("PRAGMA threads").fetchone()[0])
+    conn.execute(f"PRAGMA cache_size = -{SORT_CACHE_KIB}")
+    conn.execute("PRAGMA threads = 2")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA threads = {threads}")
+        conn.execute(f"PRAGMA cache_size = {cache}")
 
 
 def recompute_all(

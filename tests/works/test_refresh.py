@@ -15,6 +15,7 @@ from oaiformat.record import Record
 from store.db import Store, open_store
 from store.errors import UnknownRecord
 from store.records import SourceInfo, ensure_source
+from store.schema import BULK_INDEXES
 from store.writes import save_records
 from tests.conftest import REPOSITORY_IDENTIFIER, serve
 from tests.works.generated import (
@@ -495,3 +496,20 @@ def test_an_incremental_refresh_renames_an_author_whose_first_forms_change(store
     # Another record in a form already among the first: the name stands.
     write(store, [rec("b", "q2", dc("Lived experience practice", ["Stirrup, V."]))])
     assert names()["stirrup v"] == ("Stirrup, Valerie", ["Stirrup, V.", "Stirrup, Valerie"])
+
+
+def test_a_full_recompute_builds_its_indexes_and_leaves_the_connection_as_it_was(
+    store: Store,
+) -> None:
+    rng = random.Random(5)  # noqa: S311 - test data, not secrets
+    write(store, [random_record(rng, i) for i in range(40)])
+    conn = store.conn
+    settings = ("cache_size", "threads")
+    before = {name: conn.execute(f"PRAGMA {name}").fetchone()[0] for name in settings}
+    with store.write() as conn:
+        report = refresh(conn, now=LATER, full=True)
+        assert {name: conn.execute(f"PRAGMA {name}").fetchone()[0] for name in settings} == before
+    assert report.full and report.records == 40
+    built = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert set(BULK_INDEXES) <= built
+    assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
