@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import logging
 import threading
 import time
@@ -82,6 +83,25 @@ def _accepted_coding(header: str) -> str | None:
         if weights.get(coding, weights.get("*", 0.0)) > 0:
             return coding
     return None
+
+
+# Bodies from this size on go to the server as a file when it offers wsgi.file_wrapper:
+# waitress copies a returned bytes body into its output buffer and then out of it again,
+# while it sends a wrapped file from where it is (a page of 100 records, 150 KB: the
+# server's CPU over a 100k walk 0.93 -> 0.70 s). Below it, one buffer with the headers
+# is the cheaper send.
+FILE_WRAPPER_FROM = 16384
+
+
+def _body_iterable(environ: WSGIEnvironment, body: bytes) -> Iterable[bytes]:
+    """The WSGI iterable of a response body: the server's file wrapper around it when
+    the server has one and the body is large, else a list."""
+    wrapper = environ.get("wsgi.file_wrapper")
+    if wrapper is None or len(body) < FILE_WRAPPER_FROM:
+        return [body]
+    # BytesIO shares the body's bytes until written to: nothing is copied here.
+    wrapped: Iterable[bytes] = wrapper(io.BytesIO(body), len(body))
+    return wrapped
 
 
 def _compress(body: bytes, coding: str) -> bytes:
@@ -210,7 +230,9 @@ class ProviderApp:
         if logger.isEnabledFor(logging.INFO):
             self._log_access(environ, method, answer, started)
         start_response(answer.status, answer.headers)
-        return [] if method == "HEAD" else [answer.body]
+        if method == "HEAD":
+            return []
+        return _body_iterable(environ, answer.body)
 
     @staticmethod
     def _log_access(environ: WSGIEnvironment, method: str, answer: _Answer, started: float) -> None:

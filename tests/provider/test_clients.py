@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import re
 import subprocess
@@ -9,18 +11,22 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from wsgiref.util import setup_testing_defaults
 
 import pytest
 from oaipmh_scythe import Scythe
 from sickle import Sickle
 from sickle.iterator import OAIResponseIterator
 
+from oai.serving import request_once
 from oaiformat.namespaces import NS_OAI
+from provider.app import FILE_WRAPPER_FROM, make_app
+from provider.settings import ProviderSettings
 from store.db import open_store
 from store.transfer import export_rows
 from tests.conftest import REPOSITORY_IDENTIFIER, filled_store_file
@@ -333,3 +339,64 @@ def test_harvest_while_another_process_imports(
     assert changed <= set(incremental)
     assert {i: incremental[i] for i in changed} == {i: after[i] for i in changed}
     assert served_ids | set(incremental) == set(after)
+
+
+def test_a_large_page_arrives_whole_through_waitress(
+    tmp_path: Path, response_validator: ResponseValidator
+) -> None:
+    """A page above FILE_WRAPPER_FROM goes to waitress as a wrapped file: plain, gzipped and
+    HEAD, it arrives as the app answers it in process, with its Content-Length."""
+    db_path, _ = make_store(tmp_path)
+    config_path = tmp_path / "large-pages.toml"
+    config_path.write_text(CONFIG.replace(f"page_size = {PAGE_SIZE}", "page_size = 100"), "utf-8")
+    settings = ProviderSettings(repository_identifier=REPOSITORY_IDENTIFIER, page_size=100)
+    query = "verb=ListRecords&metadataPrefix=oai_dc"
+    _, in_process = request_once(make_app(str(db_path), settings), f"/oai?{query}")
+    assert len(in_process) >= FILE_WRAPPER_FROM
+    with oai_serve(db_path, config_path) as running:
+        lengths = {}
+        for method, coding in (("GET", "identity"), ("GET", "gzip"), ("HEAD", "identity")):
+            request = urllib.request.Request(
+                f"{running.url}?{query}", method=method, headers={"Accept-Encoding": coding}
+            )
+            with urllib.request.urlopen(request, timeout=30) as reply:
+                raw = reply.read()
+                lengths[method, coding] = int(reply.headers["Content-Length"])
+            if method == "HEAD":
+                assert raw == b""
+                continue
+            assert len(raw) == lengths[method, coding]
+            body = gzip.decompress(raw) if coding == "gzip" else raw
+            assert not response_validator.problems(body)
+            # The same records and token; only the date and the endpoint's URL differ.
+            assert body.partition(b"</request>")[2] == in_process.partition(b"</request>")[2]
+        assert lengths["HEAD", "identity"] == lengths["GET", "identity"]
+
+
+def _start_response(
+    status: str, headers: list[tuple[str, str]], exc_info: Any = None
+) -> Callable[[bytes], object]:
+    return lambda data: None
+
+
+def test_only_large_bodies_are_handed_to_the_servers_file_wrapper(tmp_path: Path) -> None:
+    db_path, _ = make_store(tmp_path)
+    app = make_app(str(db_path), ProviderSettings(repository_identifier=REPOSITORY_IDENTIFIER))
+    wrapped: list[int] = []
+
+    def file_wrapper(file: io.BytesIO, block_size: int) -> list[bytes]:
+        wrapped.append(block_size)
+        return [file.read()]
+
+    for query, large in (
+        ("verb=ListRecords&metadataPrefix=oai_dc", True),
+        ("verb=Identify", False),
+    ):
+        environ: dict[str, Any] = {}
+        setup_testing_defaults(environ)
+        environ.update(QUERY_STRING=query, PATH_INFO="/oai", REQUEST_METHOD="GET")
+        environ["wsgi.file_wrapper"] = file_wrapper
+        body = b"".join(app(environ, _start_response))
+        assert (len(body) >= FILE_WRAPPER_FROM) == large
+        assert wrapped == ([len(body)] if large else [])
+        wrapped.clear()
