@@ -10,7 +10,7 @@ resumptionToken; the time it spends verifying bodies (an error check and a recor
 whole-body byte searches) is left out of the wall time, so the figures are the server's.
 Server peak RSS is VmHWM from /proc, read after the walk. Targets:
 
-* ours >= 10x pyoai throughput (records/s);
+* ours >= 10x pyoai throughput (records/s), at 100k records and more;
 * ours: median latency of the last 10 pages <= 1.2x that of pages 2-11, at 1M records;
 * ours: server peak RSS (VmHWM) at 1M within 1.2x of that at 10k.
 
@@ -68,6 +68,8 @@ REQUEST_TIMEOUT_S = 600.0
 BASE_TIME = datetime(2024, 1, 1, tzinfo=UTC)
 
 TARGET_SPEEDUP = 10.0
+# The throughput target holds at 100k and 1M records (issue 10); smaller lists are shown.
+SPEEDUP_FROM = 100_000
 TARGET_LATENCY_RATIO = 1.2
 TARGET_RSS_RATIO = 1.2
 # The help of --repeat: which walk is reported.
@@ -273,10 +275,9 @@ def serve_peer(db: str) -> None:
         warnings.simplefilter("ignore", DeprecationWarning)
         import cgi
 
-        # pyoai (the peer) is installed on demand, not with the test tools mypy runs with,
-        # and ships no type hints: its names are Any here.
-        from oaipmh import common, metadata, server  # type: ignore[import-not-found]
-        from oaipmh.datestamp import datestamp_to_datetime  # type: ignore[import-not-found]
+        # pyoai (the peer, the bench extra) ships no type hints: its names are Any here.
+        from oaipmh import common, metadata, server
+        from oaipmh.datestamp import datestamp_to_datetime
     import waitress
 
     # pyoai 2.5 decodes its resumption tokens with cgi.parse_qs, gone since Python 3.8.
@@ -504,9 +505,12 @@ def report(results: list[Result], loads: dict[int, float | None], skipped: list[
     for size in sorted(ours):
         if size in peer:
             speedup = ours[size].walk.rate / peer[size].walk.rate
+            judged = size >= SPEEDUP_FROM
+            mark = verdict(speedup >= TARGET_SPEEDUP) if judged else "info"
+            note = "" if judged else f" (the target is stated from {SPEEDUP_FROM:,} records)"
             print(
-                f"  [{verdict(speedup >= TARGET_SPEEDUP)}] throughput ours/pyoai at {size:,}:"
-                f" {speedup:.1f}x (target >= {TARGET_SPEEDUP:.0f}x)"
+                f"  [{mark}] throughput ours/pyoai at {size:,}:"
+                f" {speedup:.1f}x (target >= {TARGET_SPEEDUP:.0f}x){note}"
             )
         vs_elsewhere = ours[size].walk.rate / PYOAI_ELSEWHERE
         print(
