@@ -58,7 +58,7 @@ def _live_batches(conn: sqlite3.Connection, changed: set[int]) -> Iterator[list[
         if not rows:
             return
         last = int(rows[-1][0])
-        yield [SourceRow(int(i), str(s), str(x), m, int(i) in changed) for i, s, x, m in rows]
+        yield [(int(i), str(s), str(x), m, int(i) in changed) for i, s, x, m in rows]
 
 
 def _derived_batches(
