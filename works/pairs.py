@@ -6,11 +6,13 @@ pairs); an incremental refresh reuses the results of pairs its changes did not t
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import sqlite3
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,11 +113,15 @@ def insert_matches(conn: sqlite3.Connection, rows: Sequence[MatchRow]) -> None:
 
 
 def grouped_matches(
-    rows: Iterable[Sequence[Any]], report: WorksReport, previous: Previous | None = None
+    rows: Iterable[Sequence[Any]],
+    report: WorksReport,
+    previous: Previous | None = None,
+    comparisons: Comparisons | None = None,
 ) -> Iterator[MatchRow]:
     """The matches of candidate groups read as (group key, feature columns...) rows ordered
     by group key, one group in memory at a time."""
-    comparisons = Comparisons()
+    if comparisons is None:
+        comparisons = Comparisons()
     current: int | None = None
     members: list[Features] = []
     for row in itertools.chain(rows, [(None,)]):
@@ -130,17 +136,75 @@ def grouped_matches(
             members.append(Features.from_row(row[1:]))
 
 
-def all_group_matches(conn: sqlite3.Connection, report: WorksReport) -> None:
+def all_group_matches(
+    conn: sqlite3.Connection, report: WorksReport, pool: Executor | None = None
+) -> None:
     """Stream every candidate group of two or more members, in key order, and keep its
-    matches: memory holds one group at a time."""
+    matches: memory holds one group at a time (a few batches of groups when `pool`'s worker
+    processes compare them)."""
     cursor = conn.execute(
         f"{GROUP_ROWS} WHERE k.group_key IN (SELECT group_key FROM {MATCH_KEYS}"
         " GROUP BY group_key HAVING count(*) > 1) ORDER BY k.group_key"
     )
+    matches = grouped_matches(cursor, report) if pool is None else _pooled(cursor, report, pool)
     batch: list[MatchRow] = []
-    for match in grouped_matches(cursor, report):
+    for match in matches:
         batch.append(match)
         if len(batch) >= 10_000:
             insert_matches(conn, batch)
             batch = []
     insert_matches(conn, batch)
+
+
+# Group rows a worker compares at a time (whole groups: a batch ends between two groups).
+_BATCH_ROWS = 20_000
+_IN_FLIGHT = 4
+
+
+def _group_batches(rows: Iterable[Sequence[Any]]) -> Iterator[list[Sequence[Any]]]:
+    """The rows of groups in key order, cut between groups into batches of about
+    _BATCH_ROWS rows."""
+    batch: list[Sequence[Any]] = []
+    current = None
+    for row in rows:
+        if row[0] != current and len(batch) >= _BATCH_ROWS:
+            yield batch
+            batch = []
+        current = row[0]
+        batch.append(row)
+    if batch:
+        yield batch
+
+
+def batch_matches(rows: list[Sequence[Any]]) -> tuple[list[MatchRow], int]:
+    """The matches of a batch of whole groups and how many groups of two or more it held
+    (runs in a worker process of a full recompute)."""
+    report = WorksReport()
+    return list(grouped_matches(rows, report, comparisons=_worker_comparisons())), report.groups
+
+
+@functools.cache
+def _worker_comparisons() -> Comparisons:
+    """One memory of recent pairs for every batch a worker process compares."""
+    return Comparisons()
+
+
+def _pooled(
+    rows: Iterable[Sequence[Any]], report: WorksReport, pool: Executor
+) -> Iterator[MatchRow]:
+    """The matches of the groups, in order, compared by `pool`'s worker processes while
+    this one reads the next groups and writes the matches found."""
+    pending: deque[Future[tuple[list[MatchRow], int]]] = deque()
+
+    def collect() -> list[MatchRow]:
+        found, groups = pending.popleft().result()
+        report.groups += groups
+        report.matches += len(found)
+        return found
+
+    for batch in _group_batches(rows):
+        pending.append(pool.submit(batch_matches, batch))
+        if len(pending) >= _IN_FLIGHT:
+            yield from collect()
+    while pending:
+        yield from collect()

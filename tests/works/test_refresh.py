@@ -29,7 +29,7 @@ from tests.works.generated import (
     variant,
 )
 from tests.xsd import ResponseValidator
-from works import author_table, overrides, update
+from works import author_table, overrides, pairs, update
 from works.browse import authors, related, works
 from works.errors import BadOverride
 from works.report import WorksReport
@@ -513,3 +513,24 @@ def test_a_full_recompute_builds_its_indexes_and_leaves_the_connection_as_it_was
     built = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert set(BULK_INDEXES) <= built
     assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+
+
+def test_groups_compared_by_the_workers_give_the_matches_compared_here(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full recompute in worker processes sends its candidate groups to them in batches
+    cut between groups; every match, work and report count is what one process finds."""
+    rng = random.Random(23)  # noqa: S311 - test data, not secrets
+    records = [random_record(rng, i) for i in range(80)]
+    records += [variant(rng, rng.choice(records), i) for i in range(40)]
+    write(store, records)
+    monkeypatch.setattr(pairs, "_BATCH_ROWS", 5)  # many batches, a group never split
+    states = []
+    for processes in (1, 2):
+        conn = sqlite3.connect(":memory:")
+        store.conn.backup(conn)
+        conn.execute("BEGIN")
+        report = refresh(conn, now=LATER, full=True, processes=processes)
+        states.append((snapshot(conn), report.groups, report.matches, report.works))
+    assert states[0] == states[1]
+    assert states[0][1] > 20 and states[0][2] > 20  # many groups, many matches
