@@ -150,3 +150,25 @@ def open_store(path: str | Path) -> Store:
     except sqlite3.DatabaseError as exc:
         raise SchemaError(f"{path}: not a store this program can open ({exc})") from exc
     return store
+
+
+# The page cache (KiB) a large sort is given, with a second sorter thread. SQLite's
+# sorter sorts in one thread what fits in the page cache; given less, it sorts runs in a
+# helper thread while it reads, then merges them. 100k records' two indexes: 0.95-1.02 s
+# with the writer's 32 MB cache, 0.49-0.57 s with 2 MB.
+SORT_CACHE_KIB = 2000
+
+
+@contextlib.contextmanager
+def parallel_sorting(conn: sqlite3.Connection) -> Iterator[None]:
+    """Sorts (index builds, GROUP BY, ORDER BY) in two threads within a small page cache;
+    the connection's cache size and threads restored after."""
+    cache = int(conn.execute("PRAGMA cache_size").fetchone()[0])
+    threads = int(conn.execute("PRAGMA threads").fetchone()[0])
+    conn.execute(f"PRAGMA cache_size = -{SORT_CACHE_KIB}")
+    conn.execute("PRAGMA threads = 2")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA threads = {threads}")
+        conn.execute(f"PRAGMA cache_size = {cache}")

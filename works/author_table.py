@@ -12,6 +12,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from store.batches import IDS, chunks, placeholders, rows_in
+from store.db import parallel_sorting
 from store.tables import AUTHOR_FORMS, AUTHORS, RECORD_AUTHORS, WORK_MEMBERS
 from works.names import CORPORATE_PREFIX, display_name, parse_name
 
@@ -124,15 +125,18 @@ def rebuild_authors(conn: sqlite3.Connection, names: Mapping[str, str] | None = 
     keys that need a parse come from `names` when given (start_display_names), else are
     parsed here."""
     conn.execute(f"DELETE FROM {AUTHORS}")
-    counts = {
-        str(key): (int(works), int(records))
-        for key, works, records in conn.execute(
-            f"SELECT a.author_key, count(DISTINCT m.work_id), count(DISTINCT a.record_id)"
-            f" FROM {RECORD_AUTHORS} a"
-            f" JOIN {WORK_MEMBERS} m ON m.record_id = a.record_id"
-            " WHERE a.role = 'creator' GROUP BY a.author_key"
-        )
-    }
+    # Each work's members looked up in record_authors, then grouped by a sort: walking the
+    # key index instead looked each row's work up at random (1M records: 5.0 s, now 1.9 s).
+    with parallel_sorting(conn):
+        counts = {
+            str(key): (int(works), int(records))
+            for key, works, records in conn.execute(
+                f"SELECT a.author_key, count(DISTINCT m.work_id), count(DISTINCT a.record_id)"
+                f" FROM {WORK_MEMBERS} m CROSS JOIN {RECORD_AUTHORS} a"
+                " ON a.record_id = m.record_id"
+                " WHERE a.role = 'creator' GROUP BY a.author_key"
+            ).fetchall()
+        }
     rows = []
     for key, top in _kept_forms(conn):
         name = None
