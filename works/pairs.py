@@ -16,6 +16,7 @@ from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import Any
 
+from store.db import parallel_sorting
 from store.tables import MATCH_FEATURES, MATCH_KEYS, WORK_MATCHES
 from works.features import Features
 from works.report import WorksReport
@@ -142,11 +143,8 @@ def all_group_matches(
     """Stream every candidate group of two or more members, in key order, and keep its
     matches: memory holds one group at a time (a few batches of groups when `pool`'s worker
     processes compare them)."""
-    cursor = conn.execute(
-        f"{GROUP_ROWS} WHERE k.group_key IN (SELECT group_key FROM {MATCH_KEYS}"
-        " GROUP BY group_key HAVING count(*) > 1) ORDER BY k.group_key"
-    )
-    matches = grouped_matches(cursor, report) if pool is None else _pooled(cursor, report, pool)
+    rows = _group_rows(conn)
+    matches = grouped_matches(rows, report) if pool is None else _pooled(rows, report, pool)
     batch: list[MatchRow] = []
     for match in matches:
         batch.append(match)
@@ -154,6 +152,29 @@ def all_group_matches(
             insert_matches(conn, batch)
             batch = []
     insert_matches(conn, batch)
+
+
+def _group_rows(conn: sqlite3.Connection) -> Iterator[Sequence[Any]]:
+    """Every member of every group of two or more, as (group key, feature columns...) in
+    key order. The members are listed in record order first, so that their features are
+    read in the table's order, and the rows then sorted by key: looking each member's
+    features up in key order read them at random (1M records: 10.0 s, now 6.9 s)."""
+    conn.execute("DROP TABLE IF EXISTS temp.group_members")
+    with parallel_sorting(conn):
+        conn.execute(
+            f"CREATE TEMP TABLE group_members AS SELECT group_key, record_id FROM {MATCH_KEYS}"
+            f" WHERE group_key IN (SELECT group_key FROM {MATCH_KEYS} GROUP BY group_key"
+            " HAVING count(*) > 1) ORDER BY record_id"
+        )
+        cursor = conn.execute(
+            f"SELECT g.group_key, f.* FROM temp.group_members g CROSS JOIN {MATCH_FEATURES} f"
+            " ON f.record_id = g.record_id ORDER BY g.group_key"
+        )
+        first = cursor.fetchone()  # the sort is done here, within the small cache
+    if first is not None:
+        yield first
+        yield from cursor
+    conn.execute("DROP TABLE temp.group_members")
 
 
 # Group rows a worker compares at a time (whole groups: a batch ends between two groups).
