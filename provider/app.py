@@ -85,19 +85,23 @@ def _accepted_coding(header: str) -> str | None:
     return None
 
 
-# Bodies from this size on go to the server as a file when it offers wsgi.file_wrapper:
-# waitress copies a returned bytes body into its output buffer and then out of it again,
-# while it sends a wrapped file from where it is (a page of 100 records, 150 KB: the
-# server's CPU over a 100k walk 0.93 -> 0.70 s). Below it, one buffer with the headers
-# is the cheaper send.
+# Bodies from this size on go to waitress as a file (its wsgi.file_wrapper): it copies a
+# returned bytes body into its output buffer and then out of it again, while it sends a
+# wrapped file from where it is (a page of 100 records, 150 KB: the server's CPU over a
+# 100k walk 0.93 -> 0.70 s). Below it, one buffer with the headers is the cheaper send.
+# Other servers get a list: some sent an in-memory file empty (uWSGI before 2.0.19).
 FILE_WRAPPER_FROM = 16384
 
 
 def _body_iterable(environ: WSGIEnvironment, body: bytes) -> Iterable[bytes]:
-    """The WSGI iterable of a response body: the server's file wrapper around it when
-    the server has one and the body is large, else a list."""
+    """The WSGI iterable of a response body: waitress's file wrapper around it when the
+    body is large, else a list."""
     wrapper = environ.get("wsgi.file_wrapper")
-    if wrapper is None or len(body) < FILE_WRAPPER_FROM:
+    if (
+        wrapper is None
+        or len(body) < FILE_WRAPPER_FROM
+        or not getattr(wrapper, "__module__", "").startswith("waitress.")
+    ):
         return [body]
     # BytesIO shares the body's bytes until written to: nothing is copied here.
     wrapped: Iterable[bytes] = wrapper(io.BytesIO(body), len(body))
@@ -229,10 +233,10 @@ class ProviderApp:
         # One access line per request, whatever its outcome (operators grep these).
         if logger.isEnabledFor(logging.INFO):
             self._log_access(environ, method, answer, started)
+        # Made before start_response: a failure here still gets the one 500 answer.
+        body: Iterable[bytes] = [] if method == "HEAD" else _body_iterable(environ, answer.body)
         start_response(answer.status, answer.headers)
-        if method == "HEAD":
-            return []
-        return _body_iterable(environ, answer.body)
+        return body
 
     @staticmethod
     def _log_access(environ: WSGIEnvironment, method: str, answer: _Answer, started: float) -> None:

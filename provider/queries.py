@@ -66,7 +66,8 @@ def list_page(
     Keyset paging on the (local_datestamp, local_identifier) index: the cost of a page does
     not grow with its position in the list. The page's last key, and whether a record
     follows it, come from the covering index alone; the rows then give one column, not the
-    keys of every record too (a page of 100 records: 81 -> 69 us).
+    keys of every record too (a page of 100 records: 81 -> 69 us). The caller holds one
+    read transaction around it: both queries must see the same records.
     """
     column = "record_xml" if full_records else "header_xml"
     table, where, params = _selection(query)
@@ -75,6 +76,7 @@ def list_page(
         params.extend(after)
     order = f" ORDER BY {table}.local_datestamp, {table}.local_identifier"
     # The limit-th key and the one after it: two rows when the list goes on past this page.
+    # Its OFFSET counts from the keyset, within this page: no page costs more than another.
     ends = conn.execute(
         f"SELECT {table}.local_datestamp, {table}.local_identifier FROM {table}{where}{order}"
         " LIMIT 2 OFFSET ?",

@@ -190,7 +190,8 @@ class Repository:
         served = at.cursor + len(fragments)
         size = at.size
         if size < 0:
-            size = queries.count_list(conn, at.query) if page.next_after else len(fragments)
+            more = page.next_after is not None
+            size = queries.count_list(conn, at.query) if more else len(fragments)
         token = None
         if page.next_after is not None:
             query = at.query

@@ -169,7 +169,7 @@ def recompute_all(
         # The authors' display names are parsed by the workers while this process compares
         # the candidate groups (both need only the derived rows).
         names = None if pool is None else author_table.start_display_names(conn, pool.submit)
-        all_group_matches(conn, report, pool)
+        all_group_matches(conn, report, pool, in_flight)
         author_names = None if names is None else names()
     decisions = load_decisions(conn)
     pairs = conn.execute(f"{PAIRS} GROUP BY record_a, record_b").fetchall() + decisions.same

@@ -138,13 +138,18 @@ def grouped_matches(
 
 
 def all_group_matches(
-    conn: sqlite3.Connection, report: WorksReport, pool: Executor | None = None
+    conn: sqlite3.Connection,
+    report: WorksReport,
+    pool: Executor | None = None,
+    in_flight: int = 4,
 ) -> None:
     """Stream every candidate group of two or more members, in key order, and keep its
-    matches: memory holds one group at a time (a few batches of groups when `pool`'s worker
-    processes compare them)."""
+    matches: memory holds one group at a time (`in_flight` batches of groups when `pool`'s
+    worker processes compare them)."""
     rows = _group_rows(conn)
-    matches = grouped_matches(rows, report) if pool is None else _pooled(rows, report, pool)
+    matches = (
+        grouped_matches(rows, report) if pool is None else _pooled(rows, report, pool, in_flight)
+    )
     batch: list[MatchRow] = []
     for match in matches:
         batch.append(match)
@@ -171,18 +176,20 @@ def _group_rows(conn: sqlite3.Connection) -> Iterator[Sequence[Any]]:
             " ON f.record_id = g.record_id ORDER BY g.group_key"
         )
         first = cursor.fetchone()  # the sort is done here, within the small cache
-    if first is not None:
-        yield first
-        yield from cursor
-    conn.execute("DROP TABLE temp.group_members")
+    try:
+        if first is not None:
+            yield first
+            yield from cursor
+    finally:
+        cursor.close()  # SQLite drops no table a statement is still reading
+        conn.execute("DROP TABLE IF EXISTS temp.group_members")
 
 
 # Group rows a worker compares at a time (whole groups: a batch ends between two groups).
-# The main process holds the batches in flight: all_group_matches' peak RSS and time with
-# 2,000 / 5,000 / 20,000 rows, 100k records: 74 / 89 / 155 MiB, 1.77 / 1.71 / 1.77 s;
-# 1M: 112 / 125 / 194 MiB, 27.2 / 23.5 / 23.2 s.
+# The main process holds the batches in flight: all_group_matches' peak RSS (the main
+# process's) and time with 2,000 / 5,000 / 20,000 rows, 100k records: 74 / 89 / 155 MiB,
+# 1.77 / 1.71 / 1.77 s; 1M: 112 / 125 / 194 MiB, 27.2 / 23.5 / 23.2 s.
 _BATCH_ROWS = 5_000
-_IN_FLIGHT = 4
 
 
 def _group_batches(rows: Iterable[Sequence[Any]]) -> Iterator[list[Sequence[Any]]]:
@@ -209,12 +216,14 @@ def batch_matches(rows: list[Sequence[Any]]) -> tuple[list[MatchRow], int]:
 
 @functools.cache
 def _worker_comparisons() -> Comparisons:
-    """One memory of recent pairs for every batch a worker process compares."""
+    """One memory of recent pairs for every batch a worker process compares (up to 100,000
+    pairs a worker). It holds judgements by record id: right only because a pool lives for
+    one recompute (works.full._workers), whose features do not change under it."""
     return Comparisons()
 
 
 def _pooled(
-    rows: Iterable[Sequence[Any]], report: WorksReport, pool: Executor
+    rows: Iterable[Sequence[Any]], report: WorksReport, pool: Executor, in_flight: int
 ) -> Iterator[MatchRow]:
     """The matches of the groups, in order, compared by `pool`'s worker processes while
     this one reads the next groups and writes the matches found."""
@@ -228,7 +237,7 @@ def _pooled(
 
     for batch in _group_batches(rows):
         pending.append(pool.submit(batch_matches, batch))
-        if len(pending) >= _IN_FLIGHT:
+        if len(pending) >= in_flight:
             yield from collect()
     while pending:
         yield from collect()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import re
 import subprocess
@@ -11,6 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import wsgiref.util
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +22,7 @@ import pytest
 from oaipmh_scythe import Scythe
 from sickle import Sickle
 from sickle.iterator import OAIResponseIterator
+from waitress.buffers import ReadOnlyFileBasedBuffer
 
 from oai.serving import request_once
 from oaiformat.namespaces import NS_OAI
@@ -379,24 +380,22 @@ def _start_response(
     return lambda data: None
 
 
-def test_only_large_bodies_are_handed_to_the_servers_file_wrapper(tmp_path: Path) -> None:
+@pytest.mark.parametrize("server", ["waitress", "another"])
+def test_only_large_bodies_are_handed_to_waitress_as_a_file(tmp_path: Path, server: str) -> None:
+    """waitress gets large bodies as its file wrapper; small ones, and every body for a
+    server whose wrapper was not measured, as a list."""
     db_path, _ = make_store(tmp_path)
     app = make_app(str(db_path), ProviderSettings(repository_identifier=REPOSITORY_IDENTIFIER))
-    wrapped: list[int] = []
-
-    def file_wrapper(file: io.BytesIO, block_size: int) -> list[bytes]:
-        wrapped.append(block_size)
-        return [file.read()]
-
-    for query, large in (
-        ("verb=ListRecords&metadataPrefix=oai_dc", True),
-        ("verb=Identify", False),
-    ):
+    lists = "verb=ListRecords&metadataPrefix=oai_dc"
+    for query, large in ((lists, True), ("verb=Identify", False)):
         environ: dict[str, Any] = {}
         setup_testing_defaults(environ)
         environ.update(QUERY_STRING=query, PATH_INFO="/oai", REQUEST_METHOD="GET")
-        environ["wsgi.file_wrapper"] = file_wrapper
-        body = b"".join(app(environ, _start_response))
+        environ["wsgi.file_wrapper"] = (
+            ReadOnlyFileBasedBuffer if server == "waitress" else wsgiref.util.FileWrapper
+        )
+        answer = app(environ, _start_response)
+        body = b"".join(answer)
         assert (len(body) >= FILE_WRAPPER_FROM) == large
-        assert wrapped == ([len(body)] if large else [])
-        wrapped.clear()
+        assert isinstance(answer, ReadOnlyFileBasedBuffer) == (large and server == "waitress")
+        assert isinstance(answer, list) == (not large or server != "waitress")

@@ -54,7 +54,7 @@ def _listed(db: str, query: str) -> list[str]:
 
 
 def _page_sizes(count: int) -> list[int]:
-    divisor = next(size for size in range(count // 2, 1, -1) if count % size == 0)
+    divisor = next((size for size in range(count // 2, 1, -1) if count % size == 0), 1)
     return sorted({1, divisor, count - 1, count, count + 1, divisor + 1})
 
 
