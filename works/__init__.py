@@ -15,6 +15,7 @@ Modules:
     pairs         candidate groups compared pair by pair; matches written
     incremental   refresh of the records written since the last one, and what they touch
     full          recompute of every work (two worker processes on large stores)
+    workers       the recompute's worker processes, and work sent to them in order
     clusters      matched records clustered under cannot-links, written as works and members
     linking       same-work links: records re-rendered when their work changes
     author_table  the authors table: fullest name, forms, record and work counts

@@ -5,11 +5,10 @@ rebuilt, the authors table rebuilt."""
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
+import functools
 import sqlite3
-from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor
 
 from store.batches import IDS, execute_in
 from store.db import parallel_sorting
@@ -41,6 +40,7 @@ from works.derive import (
 from works.pair_overrides import load_decisions
 from works.pairs import PAIRS, all_group_matches
 from works.report import WorksReport
+from works.workers import in_order, worker_pool
 
 _BATCH = 2000
 # Records derived again from which their rows go into tables without their bulk indexes
@@ -67,30 +67,9 @@ def _derived_batches(
     batches: Iterator[list[SourceRow]], overrides: Overrides, pool: Executor | None, in_flight: int
 ) -> Iterator[DerivedRows]:
     """Each batch derived, in order: in this process, or spread over the pool's worker
-    processes (`in_flight` batches at most, so memory stays bounded) while this one writes."""
-    if pool is None:
-        for batch in batches:
-            yield derive_batch(batch, overrides)
-        return
-    pending: deque[Future[DerivedRows]] = deque()
-    for batch in batches:
-        pending.append(pool.submit(derive_batch, batch, overrides))
-        if len(pending) >= in_flight:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
-
-
-@contextlib.contextmanager
-def _workers(processes: int) -> Iterator[Executor | None]:
-    """Worker processes for the recompute's pure work (derivation, then display names while
-    this process compares pairs), or None to do it all here."""
-    if processes <= 1:
-        yield None
-        return
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
-        yield pool
+    processes while this one writes."""
+    derive = functools.partial(derive_batch, overrides=overrides)
+    return map(derive, batches) if pool is None else in_order(pool, derive, batches, in_flight)
 
 
 def _batches_of(conn: sqlite3.Connection, record_ids: list[int]) -> Iterator[list[SourceRow]]:
@@ -155,7 +134,7 @@ def recompute_all(
     for table in (WORK_MATCHES, WORKS, WORK_MEMBERS):
         conn.execute(f"DELETE FROM {table}")
     in_flight = 2 * processes  # batches being derived at most: each worker has the next
-    with _workers(processes) as pool:
+    with worker_pool(processes) as pool:
         if derive is None:
             _derive_every_record(conn, changed, overrides, report, pool, in_flight)
         else:

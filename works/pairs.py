@@ -10,9 +10,9 @@ import functools
 import itertools
 import json
 import sqlite3
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ from store.tables import MATCH_FEATURES, MATCH_KEYS, WORK_MATCHES
 from works.features import Features
 from works.report import WorksReport
 from works.rules import compare, group_pairs
+from works.workers import in_order
 
 # Candidate groups as rows of (group key, the member's match_features columns).
 GROUP_ROWS = (
@@ -218,7 +219,7 @@ def batch_matches(rows: list[Sequence[Any]]) -> tuple[list[MatchRow], int]:
 def _worker_comparisons() -> Comparisons:
     """One memory of recent pairs for every batch a worker process compares (up to 100,000
     pairs a worker). It holds judgements by record id: right only because a pool lives for
-    one recompute (works.full._workers), whose features do not change under it."""
+    one recompute (works.workers.worker_pool), whose features do not change under it."""
     return Comparisons()
 
 
@@ -227,17 +228,7 @@ def _pooled(
 ) -> Iterator[MatchRow]:
     """The matches of the groups, in order, compared by `pool`'s worker processes while
     this one reads the next groups and writes the matches found."""
-    pending: deque[Future[tuple[list[MatchRow], int]]] = deque()
-
-    def collect() -> list[MatchRow]:
-        found, groups = pending.popleft().result()
+    for found, groups in in_order(pool, batch_matches, _group_batches(rows), in_flight):
         report.groups += groups
         report.matches += len(found)
-        return found
-
-    for batch in _group_batches(rows):
-        pending.append(pool.submit(batch_matches, batch))
-        if len(pending) >= in_flight:
-            yield from collect()
-    while pending:
-        yield from collect()
+        yield from found

@@ -1,0 +1,43 @@
+"""The worker processes of a full recompute: the pool, and work sent to it in order."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from typing import TypeVar
+
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
+
+
+@contextlib.contextmanager
+def worker_pool(processes: int) -> Iterator[Executor | None]:
+    """Worker processes for the recompute's pure work (deriving, comparing groups, display
+    names), or None to do it all here. The pool lives for one recompute."""
+    if processes <= 1:
+        yield None
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
+        yield pool
+
+
+def in_order(
+    pool: Executor,
+    function: Callable[[_Item], _Result],
+    items: Iterable[_Item],
+    in_flight: int,
+) -> Iterator[_Result]:
+    """`function` of each item, run by the pool's workers and given back in the items'
+    order, with at most `in_flight` items sent ahead (so memory stays bounded) while the
+    caller uses the results."""
+    pending: deque[Future[_Result]] = deque()
+    for item in items:
+        pending.append(pool.submit(function, item))
+        if len(pending) >= in_flight:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
