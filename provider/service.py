@@ -188,12 +188,12 @@ class Repository:
                 raise NoRecordsMatch("no record matches the arguments")
             raise BadResumptionToken("the resumption token points past the end of the list")
         served = at.cursor + len(fragments)
+        next_after = page.next_after
         size = at.size
         if size < 0:
-            more = page.next_after is not None
-            size = queries.count_list(conn, at.query) if more else len(fragments)
+            size = queries.count_list(conn, at.query) if next_after is not None else len(fragments)
         token = None
-        if page.next_after is not None:
+        if next_after is not None:
             query = at.query
             state = tokens.ListState(
                 request.verb,
@@ -202,7 +202,7 @@ class Repository:
                 query.until,
                 query.set_spec,
                 query.max_change_seq,
-                page.next_after,
+                next_after,
                 served,
                 max(size, served + 1),
                 self._expires(now),
