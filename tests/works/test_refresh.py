@@ -344,6 +344,34 @@ def test_a_large_windowed_group_refreshes_as_a_full_recompute_does(store: Store)
     assert any(len(m) > 1 for m in memberships(conn))
 
 
+def test_a_pair_the_window_never_met_is_compared_once_a_change_brings_it_within(
+    store: Store,
+) -> None:
+    # One group of 46 records (one creator, the same first title words): compared within a
+    # sliding window of 8 in title order. "marina" and its typo "mxrina" are one work, but
+    # eight titles sort between them ("mbbbbb" ... "miiiii"), so the window never pairs
+    # them. Withdrawing one of those eight brings the two unchanged records within it: the
+    # refresh must compare them (they were never compared before) and join them.
+    def title(word: str) -> str:
+        return f"Coastal survey report {word} northern waters"
+
+    between = [letter * 6 for letter in "bcdefghi"]
+    between = ["m" + word[1:] for word in between]
+    others = [f"{a}{b}ovqz" for a in "abcdefgh" for b in "kw"][:16]
+    others += [f"{a}{b}ovqz" for a in "pqrstuvw" for b in "kw"][:20]
+    words = ["marina", "mxrina", *between, *others]
+    records = [
+        rec("a", f"r{i}", dc(title(word), ["Pangaea, D."], "2019")) for i, word in enumerate(words)
+    ]
+    write(store, records)
+    conn = store.conn
+    _same_as_full(conn)
+    assert not any({"r0", "r1"} <= members for members in memberships(conn))
+    write(store, [rec("a", "r5", None)], LATER)  # "meeeee" withdrawn
+    _same_as_full(conn)
+    assert any({"r0", "r1"} <= members for members in memberships(conn))
+
+
 PLACES = [
     "Chest, 138(4), 909-915",
     "Chest, 138(4), 811a",
