@@ -6,7 +6,6 @@ the records inside the caller's transaction.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sqlite3
 from array import array
@@ -104,7 +103,7 @@ def _keyed(
             if key in seen:
                 break  # back where a chain went before: a join undoing a split
             seen.add(key)
-        keyed.append(name if key == name.key else dataclasses.replace(name, key=key))
+        keyed.append(name if key == name.key else name._replace(key=key))
     return keyed
 
 
