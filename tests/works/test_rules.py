@@ -253,3 +253,22 @@ def test_features_round_trip_through_their_row() -> None:
         7, "Knowlege transfer", ["corp:nhs trust", "stirrup v"], identifiers=["hdl:1/2"]
     )
     assert Features.from_row(features.row()) == features
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        # The 30th word straddles the 240th character, where the first reading stops.
+        "aaaaaaa " * 29 + "bbbbbbbbbbbbbbb c d e",
+        # 31 words within 240 characters, and more after.
+        "word " * 60,
+        # Fewer than 30 words in all, the last of them past 240 characters.
+        "x" * 230 + " yyyyyyyyyyyyyyyyyyyy zz",
+        # The 30 words end past 400 characters: the first 400 count, as always.
+        "longwordsxx " * 40,
+        "Überprüfung der Maßnahmen, ﬁnal " * 12,
+    ],
+)
+def test_the_context_is_the_first_30_words_of_the_first_400_characters(description: str) -> None:
+    features = features_of(1, ["Editorial"], [], [], [], [description], 0)
+    assert features.context == " ".join(words(description[:400])[:30])
