@@ -240,9 +240,45 @@ def test_the_summary_gives_the_page_process_peak_memory(
 ) -> None:
     """The run's peak_rss_kib is the larger of this process's and the page process's: here
     the page process's, which held far more than this process ever has."""
-    _play_two_pages(server)
+    # Pages that take their time: the page process does the work only for pages it waited for.
+    server.play(
+        Stall(0.1, Reply(bodies.page(["oai:x:1", "oai:x:2"], "t1", size=4))),
+        Stall(0.1, Reply(bodies.page(["oai:x:3", "oai:x:4"], size=4))),
+    )
     hungry = (peak_rss_kib() >> 10) + 300  # MiB: well beyond this process's peak so far
     summary = harvest_in_page_process(server.url, tmp_path / "m.db", HungryWork(hungry), SETTINGS)
     assert summary.status == "completed"
     assert summary.peak_rss_kib >= hungry << 10
     assert peak_rss_kib() < hungry << 10
+
+
+@pytest.mark.parametrize("stall", [0.0, 0.1])
+def test_the_page_process_does_the_work_only_for_pages_it_waited_for(
+    server: FaultServer, tmp_path: Path, stall: float
+) -> None:
+    """A page that is there when the page process asks for it (one is fetched ahead, and
+    large pages take long to read) leaves its work to the works update: done in the page
+    process, it would cost wall time. A page the process waited for gets it."""
+    pages, size = 8, 400
+    server.play(
+        *(
+            Stall(
+                stall,
+                Reply(
+                    bodies.page(
+                        [f"oai:x:{n}-{i}" for i in range(size)],
+                        None if n == pages else f"t{n}",
+                        size=pages * size,
+                    )
+                ),
+            )
+            for n in range(1, pages + 1)
+        )
+    )
+    work = Work()
+    summary = harvest_in_page_process(server.url, tmp_path / "m.db", work, SETTINGS)
+    assert summary.status == "completed" and summary.records_seen == pages * size
+    if stall:
+        assert len(work.calls) == pages
+    else:
+        assert len(work.calls) < pages / 2
