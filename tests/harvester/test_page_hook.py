@@ -188,6 +188,29 @@ def test_the_page_process_started_with_the_run_ends_with_a_run_that_fails_before
     assert multiprocessing.active_children() == []
 
 
+LARGE_PAGE = 400
+
+
+def _play_large_pages(server: FaultServer, stall: float, pages: int = 8) -> int:
+    """Play `pages` pages of LARGE_PAGE records, each answered after `stall` seconds."""
+    server.play(
+        *(
+            Stall(
+                stall,
+                Reply(
+                    bodies.page(
+                        [f"oai:x:{n}-{i}" for i in range(LARGE_PAGE)],
+                        None if n == pages else f"t{n}",
+                        size=pages * LARGE_PAGE,
+                    )
+                ),
+            )
+            for n in range(1, pages + 1)
+        )
+    )
+    return pages
+
+
 def test_no_time_is_given_while_the_page_process_is_busy(
     server: FaultServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -202,22 +225,10 @@ def test_no_time_is_given_while_the_page_process_is_busy(
         return answers[-1]
 
     monkeypatch.setattr(ProcessFeed, "slack", asked)
-    pages, size = 8, 400
-    server.play(
-        *(
-            Reply(
-                bodies.page(
-                    [f"oai:x:{n}-{i}" for i in range(size)],
-                    None if n == pages else f"t{n}",
-                    size=pages * size,
-                )
-            )
-            for n in range(1, pages + 1)
-        )
-    )
+    pages = _play_large_pages(server, stall=0.0)
     work = Work()
     summary = harvest_in_page_process(server.url, tmp_path / "m.db", work, SETTINGS)
-    assert summary.status == "completed" and summary.records_seen == pages * size
+    assert summary.status == "completed" and summary.records_seen == pages * LARGE_PAGE
     assert len(answers) >= pages - 1 and set(answers) == {0.0}
     assert work.idle_calls == []
 
@@ -259,25 +270,10 @@ def test_the_page_process_does_the_work_only_for_pages_it_waited_for(
     """A page that is there when the page process asks for it (one is fetched ahead, and
     large pages take long to read) leaves its work to the works update: done in the page
     process, it would cost wall time. A page the process waited for gets it."""
-    pages, size = 8, 400
-    server.play(
-        *(
-            Stall(
-                stall,
-                Reply(
-                    bodies.page(
-                        [f"oai:x:{n}-{i}" for i in range(size)],
-                        None if n == pages else f"t{n}",
-                        size=pages * size,
-                    )
-                ),
-            )
-            for n in range(1, pages + 1)
-        )
-    )
+    pages = _play_large_pages(server, stall)
     work = Work()
     summary = harvest_in_page_process(server.url, tmp_path / "m.db", work, SETTINGS)
-    assert summary.status == "completed" and summary.records_seen == pages * size
+    assert summary.status == "completed" and summary.records_seen == pages * LARGE_PAGE
     if stall:
         assert len(work.calls) == pages
     else:
