@@ -56,8 +56,9 @@ WAITING_SHARE = 0.25
 # The page work (deriving a page's records for the works) is done in the page process only
 # for a page it waited this long for. Against a static server pages are there at once (one
 # is fetched ahead), and the work made both processes slower: a 20k harvest with the work
-# on every page the writer kept up with, 7.1-7.4 s whole (page loop 4.2-4.6 s); with none,
-# 6.3 s (page loop 2.9 s), the works update after deriving them in its workers.
+# on every page the writer kept up with, 8.03-8.29 s whole (page loop 5.0-5.3 s); only on
+# pages waited for, 6.78-7.19 s (page loop 3.0-3.5 s), the works update after the list
+# deriving the rest in its worker processes.
 WORK_AFTER_WAIT_S = 0.005
 # Seconds a stopped walk may take to wind down before the child process is ended.
 FINISH_GRACE_SECONDS = 30.0
