@@ -28,8 +28,9 @@ from store.writes import PreparedRecord, current_change_seq, write_prepared
 class PageWork(Protocol):
     """Work done with pages, in two halves (the works package derives each page's records
     through it, handed in by `oai`). It must pickle: a harvest's page process gets a copy.
-    The page process skips it for pages that arrive while the writer is behind (then it
-    would cost wall time): work that must reach every record is done after the harvest."""
+    The page process skips it for pages that were there at once or arrive while the writer
+    is behind (then it would cost wall time): work that must reach every record is done
+    after the harvest."""
 
     def prepare(self, records: Sequence[PreparedRecord]) -> Any:
         """Pure CPU work on every record of a page, done where the page is parsed (the
@@ -253,8 +254,8 @@ def save_page(
     """
     with store.write() as conn:
         counts = write_prepared(conn, records, now=now)
-        # Only for a page the work was prepared for (the feed skips it while the writer is
-        # behind) and that changed something.
+        # Only for a page the work was prepared for (the feed skips it when it would cost
+        # wall time) and that changed something.
         changed = counts.added + counts.updated + counts.deleted
         if work is not None and prepared is not None and changed:
             work.write(conn, current_change_seq(conn), prepared)
