@@ -58,7 +58,10 @@ WAITING_SHARE = 0.25
 # is fetched ahead), and the work made both processes slower: a 20k harvest with the work
 # on every page the writer kept up with, 8.03-8.29 s whole (page loop 5.0-5.3 s); only on
 # pages waited for, 6.78-7.19 s (page loop 3.0-3.5 s), the works update after the list
-# deriving the rest in its worker processes.
+# deriving the rest in its worker processes. The parts of a large body after its first are
+# never waited for (they are read from the spooled file), so they are left to the writer's
+# refreshes between pages and the update after the list: deriving them here would hold up
+# the next request, which goes out once the body's last part is taken.
 WORK_AFTER_WAIT_S = 0.005
 # Seconds a stopped walk may take to wind down before the child process is ended.
 FINISH_GRACE_SECONDS = 30.0
