@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from store.batches import IDS, chunks, execute_in, placeholders, rows_in
-from store.tables import WORK_MATCHES, WORK_MEMBERS, WORKS
+from store.tables import MATCH_KEYS, WORK_MATCHES, WORK_MEMBERS, WORKS
 from works import author_table
 from works.ahead import Ahead
 from works.clusters import (
@@ -32,7 +32,7 @@ from works.derive import (
 )
 from works.features import Features
 from works.pair_overrides import Decisions, load_decisions
-from works.pairs import GROUP_ROWS, PAIRS, Previous, grouped_matches, insert_matches
+from works.pairs import PAIRS, Previous, group_member_matches, insert_matches
 from works.report import WorksReport
 from works.rules import candidate_keys, key_hash
 
@@ -157,6 +157,7 @@ def refresh_changed(
     for feature in stored_features(conn, sorted(ready)):
         groups.update(key_hash(k) for k in candidate_keys(feature))
     seeds = set(changed)
+    read: dict[int, Features] = {}
     for chunk in chunks(sorted(groups)):
         marks = placeholders(chunk)
         for group_key, a, b, decision, evidence in conn.execute(
@@ -166,10 +167,7 @@ def refresh_changed(
         ).fetchall():
             seeds.update((int(a), int(b)))
             previous.known[(int(group_key), int(a), int(b))] = (str(decision), str(evidence))
-        rows = conn.execute(
-            f"{GROUP_ROWS} WHERE k.group_key IN ({marks}) ORDER BY k.group_key", chunk
-        )
-        found = list(grouped_matches(rows, report, previous))
+        found = list(group_member_matches(_members(conn, chunk, read), report, previous))
         insert_matches(conn, found)
         seeds.update(x for row in found for x in row[1:3])
     region = _Region()
@@ -179,6 +177,30 @@ def refresh_changed(
     new_rows += author_table.creator_rows(conn, sorted(ready))
     author_table.apply_changes(conn, _author_changes(conn, old_rows, new_rows, region))
     return relinks
+
+
+# Members read for the groups of a refresh, kept while fewer than this: a record is in
+# several of the groups a change touches (100k records, 970 changed: 18,470 member rows
+# of 4,721 records).
+_KEPT_MEMBERS = 50_000
+
+
+def _members(
+    conn: sqlite3.Connection, group_keys: list[int], read: dict[int, Features]
+) -> list[tuple[int, Features]]:
+    """The members of these groups as (group key, features) in key order: the keys from
+    the key index alone, then each record's features read once (in record order) for the
+    groups of the whole refresh (`read` keeps them)."""
+    keys = conn.execute(
+        f"SELECT group_key, record_id FROM {MATCH_KEYS} WHERE group_key IN"
+        f" ({placeholders(group_keys)}) ORDER BY group_key, record_id",
+        group_keys,
+    ).fetchall()
+    if len(read) > _KEPT_MEMBERS:
+        read.clear()
+    missing = sorted({int(r) for _, r in keys if r not in read})
+    read.update((f.record_id, f) for f in stored_features(conn, missing))
+    return [(int(g), read[r]) for g, r in keys if r in read]
 
 
 def _author_changes(

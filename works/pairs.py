@@ -23,12 +23,6 @@ from works.report import WorksReport
 from works.rules import compare, group_pairs
 from works.workers import in_order
 
-# Candidate groups as rows of (group key, the member's match_features columns).
-GROUP_ROWS = (
-    f"SELECT k.group_key, f.* FROM {MATCH_KEYS} k"
-    f" JOIN {MATCH_FEATURES} f ON f.record_id = k.record_id"
-)
-
 # Pairs judged the same work, with their evidence (callers add "AND ..." and "GROUP BY
 # record_a, record_b": a pair found under several candidate keys is one match).
 PAIRS = f"SELECT record_a, record_b, min(evidence) FROM {WORK_MATCHES} WHERE decision = 'same'"
@@ -122,20 +116,32 @@ def grouped_matches(
 ) -> Iterator[MatchRow]:
     """The matches of candidate groups read as (group key, feature columns...) rows ordered
     by group key, one group in memory at a time."""
+    members = ((row[0], Features.from_row(row[1:])) for row in rows)
+    return group_member_matches(members, report, previous, comparisons)
+
+
+def group_member_matches(
+    members: Iterable[tuple[int, Features]],
+    report: WorksReport,
+    previous: Previous | None = None,
+    comparisons: Comparisons | None = None,
+) -> Iterator[MatchRow]:
+    """The matches of candidate groups given as (group key, member) ordered by group key,
+    one group in memory at a time."""
     if comparisons is None:
         comparisons = Comparisons()
     current: int | None = None
-    members: list[Features] = []
-    for row in itertools.chain(rows, [(None,)]):
-        if row[0] != current:
-            if current is not None and len(members) > 1:
+    group: list[Features] = []
+    for key, member in itertools.chain(members, [(None, None)]):
+        if key != current:
+            if current is not None and len(group) > 1:
                 report.groups += 1
-                found = _matches(current, members, comparisons, previous)
+                found = _matches(current, group, comparisons, previous)
                 report.matches += len(found)
                 yield from found
-            current, members = row[0], []
-        if row[0] is not None:
-            members.append(Features.from_row(row[1:]))
+            current, group = key, []
+        if member is not None:
+            group.append(member)
 
 
 def all_group_matches(
