@@ -172,3 +172,14 @@ def parallel_sorting(conn: sqlite3.Connection) -> Iterator[None]:
     finally:
         conn.execute(f"PRAGMA threads = {threads}")
         conn.execute(f"PRAGMA cache_size = {cache}")
+
+
+@contextlib.contextmanager
+def page_cache(conn: sqlite3.Connection, kib: int) -> Iterator[None]:
+    """A page cache of `kib` KiB for a block (the connection's own restored after)."""
+    cache = int(conn.execute("PRAGMA cache_size").fetchone()[0])
+    conn.execute(f"PRAGMA cache_size = -{kib}")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA cache_size = {cache}")

@@ -19,7 +19,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 
 from oaiformat.datestamps import Clock, format_utc, utc_now
-from store.db import Store
+from store.db import Store, page_cache
 from store.meta import read_meta, write_meta
 from store.tables import RECORDS
 from store.writes import current_change_seq
@@ -42,6 +42,26 @@ SMALL_CHANGE = 1000
 # recompute's CPU, SQLite most of the rest). A full recompute of 10k records: 1.47-1.51 s
 # in one process, 1.29-1.38 s with two (their start included).
 PARALLEL_FROM = 10_000
+# The page cache of an incremental refresh (a writer's own is 32 MB): 970 changes at 100k,
+# refresh and commit, 1.00-1.06 s with 32 MB, 0.97-0.99 s with 128 MB (5 runs each).
+INCREMENTAL_CACHE_KIB = 128_000
+
+
+def _finish(
+    conn: sqlite3.Connection,
+    relinks: list[int],
+    report: WorksReport,
+    now: str,
+    clock: Clock | None,
+) -> None:
+    """What every refresh ends with: the records whose links changed re-rendered, the works
+    marked up to date with the records."""
+    forget_ahead(conn)
+    # Stamped when the work is done: a harvester reading meanwhile sees the old snapshot, so
+    # an earlier stamp could fall before its next `from` and the change would never reach it.
+    stamp = format_utc(clock()) if clock is not None else now
+    report.relinked = relink(conn, relinks, now=stamp)
+    write_meta(conn, WORKS_SEQ, str(current_change_seq(conn)))
 
 
 def changed_records(conn: sqlite3.Connection, since: int) -> list[int]:
@@ -138,14 +158,14 @@ def refresh_in_transaction(
         relinks = recompute_all(
             conn, set(changed), written, now, report, processes, None if full else stale
         )
+        _finish(conn, relinks, report, now, clock)
     else:
-        relinks = refresh_changed(conn, changed, written, now, report, load_ahead(conn), ready)
-    forget_ahead(conn)
-    # Stamped when the work is done: a harvester reading meanwhile sees the old snapshot, so
-    # an earlier stamp could fall before its next `from` and the change would never reach it.
-    stamp = format_utc(clock()) if clock is not None else now
-    report.relinked = relink(conn, relinks, now=stamp)
-    write_meta(conn, WORKS_SEQ, str(current_change_seq(conn)))
+        # A change's rows sit on random pages of every index it touches (970 changes at
+        # 100k: 20,414 pages written): held in the cache until the commit, not spilled.
+        with page_cache(conn, INCREMENTAL_CACHE_KIB):
+            ahead = load_ahead(conn)
+            relinks = refresh_changed(conn, changed, written, now, report, ahead, ready)
+            _finish(conn, relinks, report, now, clock)
     logger.info(
         "works: %d records re-derived, %d groups, %d matches, %d works written, %d relinked%s",
         report.records,

@@ -7,6 +7,7 @@ import random
 import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -549,6 +550,29 @@ def test_a_full_recompute_builds_its_indexes_and_leaves_the_connection_as_it_was
     built = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert set(BULK_INDEXES) <= built
     assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+
+
+def test_an_incremental_refresh_works_in_a_larger_cache_and_leaves_the_connection_as_it_was(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn = store.conn
+    before = conn.execute("PRAGMA cache_size").fetchone()[0]
+    rng = random.Random(6)  # noqa: S311 - test data, not secrets
+    records = [random_record(rng, i) for i in range(40)]
+    write(store, records)
+    assert conn.execute("PRAGMA cache_size").fetchone()[0] == before
+    seen: list[int] = []
+    refresh_changed = incremental.refresh_changed
+
+    def watched(conn: sqlite3.Connection, *args: Any) -> list[int]:
+        seen.append(conn.execute("PRAGMA cache_size").fetchone()[0])
+        return refresh_changed(conn, *args)
+
+    monkeypatch.setattr(update, "refresh_changed", watched)
+    report = write(store, random_changes(rng, records, 5, 100), LATER)
+    assert not report.full and report.records == 5
+    assert seen == [-update.INCREMENTAL_CACHE_KIB]
+    assert conn.execute("PRAGMA cache_size").fetchone()[0] == before
 
 
 def test_groups_compared_by_the_workers_give_the_matches_compared_here(
