@@ -160,21 +160,6 @@ SORT_CACHE_KIB = 2000
 
 
 @contextlib.contextmanager
-def parallel_sorting(conn: sqlite3.Connection) -> Iterator[None]:
-    """Sorts (index builds, GROUP BY, ORDER BY) in two threads within a small page cache;
-    the connection's cache size and threads restored after."""
-    cache = int(conn.execute("PRAGMA cache_size").fetchone()[0])
-    threads = int(conn.execute("PRAGMA threads").fetchone()[0])
-    conn.execute(f"PRAGMA cache_size = -{SORT_CACHE_KIB}")
-    conn.execute("PRAGMA threads = 2")
-    try:
-        yield
-    finally:
-        conn.execute(f"PRAGMA threads = {threads}")
-        conn.execute(f"PRAGMA cache_size = {cache}")
-
-
-@contextlib.contextmanager
 def page_cache(conn: sqlite3.Connection, kib: int) -> Iterator[None]:
     """A page cache of `kib` KiB for a block (the connection's own restored after)."""
     cache = int(conn.execute("PRAGMA cache_size").fetchone()[0])
@@ -183,3 +168,16 @@ def page_cache(conn: sqlite3.Connection, kib: int) -> Iterator[None]:
         yield
     finally:
         conn.execute(f"PRAGMA cache_size = {cache}")
+
+
+@contextlib.contextmanager
+def parallel_sorting(conn: sqlite3.Connection) -> Iterator[None]:
+    """Sorts (index builds, GROUP BY, ORDER BY) in two threads within a small page cache;
+    the connection's cache size and threads restored after."""
+    threads = int(conn.execute("PRAGMA threads").fetchone()[0])
+    conn.execute("PRAGMA threads = 2")
+    try:
+        with page_cache(conn, SORT_CACHE_KIB):
+            yield
+    finally:
+        conn.execute(f"PRAGMA threads = {threads}")
