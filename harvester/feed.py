@@ -11,7 +11,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
-import gc
 import itertools
 import logging
 import multiprocessing
@@ -30,7 +29,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from harvester.client import Client, Fetched
 from harvester.errors import FetchError, HarvestError, Interrupted, MalformedResponse
-from harvester.memory import peak_rss_kib
+from harvester.memory import collect_rarely, peak_rss_kib
 from harvester.pages import Page, Unread, parse_large, parse_unread
 from harvester.settings import HarvesterSettings
 from harvester.stopping import RunStop
@@ -369,10 +368,7 @@ def _worker(
     # The thread fetching ahead gets the GIL back soon after its socket has data, rather
     # than after the 5 ms default, while this one prepares the last page.
     sys.setswitchinterval(0.0005)
-    # Like its parent (oai.harvest_commands): millions of short-lived objects, no cycles
-    # worth collecting.
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
+    collect_rarely()  # as its parent does (spawned, it does not inherit that)
 
     def sleep(seconds: float) -> None:
         # A retry wait (Retry-After may ask for an hour) ends as soon as the walk is stopped.

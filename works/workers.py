@@ -32,7 +32,9 @@ def worker_pool(processes: int) -> Iterator[Executor | None]:
 
 # A full recompute allocates millions of short-lived objects and no cycles worth collecting:
 # collecting after every 700 allocations (Python's default) cost its workers ~9% of deriving
-# (20k records: 98-100 us a record, 88-92 with this), its main process ~8% of its CPU.
+# (20k records: 98-100 us a record, 88-92 with this; a 100k recompute's main process 7.1 ->
+# 6.9 s of CPU, its workers 12.1-13.1 -> 11.0 s). The harvest's thresholds
+# (harvester.memory.collect_rarely), which the works package may not import.
 _RARE_COLLECTIONS = (100_000, 50, 100)
 
 
