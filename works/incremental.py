@@ -198,9 +198,9 @@ def _members(
     ).fetchall()
     if len(read) > _KEPT_MEMBERS:
         read.clear()
-    missing = sorted({int(r) for _, r in keys if r not in read})
+    missing = sorted({r for _, r in keys if r not in read})
     read.update((f.record_id, f) for f in stored_features(conn, missing))
-    return [(int(g), read[r]) for g, r in keys if r in read]
+    return [(g, read[r]) for g, r in keys if r in read]  # both columns INTEGER NOT NULL
 
 
 def _author_changes(
