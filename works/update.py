@@ -43,7 +43,7 @@ SMALL_CHANGE = 1000
 # in one process, 1.29-1.38 s with two (their start included).
 PARALLEL_FROM = 10_000
 # The page cache of an incremental refresh (a writer's own is 32 MB): 970 changes at 100k,
-# refresh and commit, 1.00-1.06 s with 32 MB, 0.97-0.99 s with 128 MB (5 runs each).
+# refresh and commit, 0.98-1.03 s with 32 MB, 0.95-0.97 s with 128 MB (5 runs each).
 INCREMENTAL_CACHE_KIB = 128_000
 
 
