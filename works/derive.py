@@ -225,25 +225,37 @@ def live_rows(conn: sqlite3.Connection, record_ids: Sequence[int]) -> list[Sourc
 
 def write_rows(conn: sqlite3.Connection, rows: DerivedRows) -> None:
     """Insert derived rows of records whose old rows are gone (see delete_derived)."""
-    conn.executemany(
-        f"INSERT INTO {RECORD_AUTHORS} (record_id, role, position, name, author_key)"
-        " VALUES (?, ?, ?, ?, ?)",
-        rows.authors,
-    )
-    conn.executemany(
-        f"INSERT INTO {MATCH_FEATURES} (record_id, title_key, numbers, year, creators, pids,"
-        " generic, context, weight, container, volume, issue, first_page, page_count, abstract,"
-        " kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        rows.features,
-    )
+    _insert_authors(conn, rows.authors)
+    _insert_features(conn, rows.features)
     conn.executemany(
         f"INSERT INTO {MATCH_KEYS} (group_key, record_id) VALUES (?, ?)",
         zip(rows.key_groups, rows.key_records, strict=True),
     )
+    _insert_search(conn, rows.search)
+
+
+def _insert_authors(conn: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -> None:
+    conn.executemany(
+        f"INSERT INTO {RECORD_AUTHORS} (record_id, role, position, name, author_key)"
+        " VALUES (?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+def _insert_features(conn: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -> None:
+    conn.executemany(
+        f"INSERT INTO {MATCH_FEATURES} (record_id, title_key, numbers, year, creators, pids,"
+        " generic, context, weight, container, volume, issue, first_page, page_count, abstract,"
+        " kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+def _insert_search(conn: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -> None:
     conn.executemany(
         f"INSERT INTO {RECORDS_FTS} (rowid, title, creators, subjects, description)"
         " VALUES (?, ?, ?, ?, ?)",
-        rows.search,
+        rows,
     )
 
 
@@ -251,6 +263,61 @@ def stored_features(conn: sqlite3.Connection, record_ids: Iterable[int]) -> list
     """The match_features rows of these records (those that have one)."""
     rows = rows_in(conn, f"SELECT * FROM {MATCH_FEATURES} WHERE record_id IN ({IDS})", record_ids)
     return [Features.from_row(row) for row in rows]
+
+
+def replace_derived(
+    conn: sqlite3.Connection, record_ids: Sequence[int], rows: DerivedRows
+) -> list[Features]:
+    """Bring the derived rows of these records to `rows` (derived from them now: none for a
+    record no longer live), writing only the rows that differ; returns their old features.
+    A record harvested again unchanged, or with one field edited, keeps most of its rows,
+    and each row deleted and inserted again costs random writes in hash-keyed indexes
+    (970 changed records at 100k: 8,000 match keys touched 4,800 pages of their index)."""
+    old = stored_features(conn, record_ids)
+    old_keys = {(key_hash(k), f.record_id) for f in old for k in candidate_keys(f)}
+    new_keys = set(zip(rows.key_groups, rows.key_records, strict=True))
+    conn.executemany(
+        f"DELETE FROM {MATCH_KEYS} WHERE group_key = ? AND record_id = ?",
+        sorted(old_keys - new_keys),
+    )
+    conn.executemany(
+        f"INSERT INTO {MATCH_KEYS} (group_key, record_id) VALUES (?, ?)",
+        sorted(new_keys - old_keys),
+    )
+    old_features = {f.row() for f in old}
+    new_features = set(rows.features)
+    _delete_by_id(conn, MATCH_FEATURES, "record_id", old_features - new_features)
+    _insert_features(conn, sorted(new_features - old_features))
+    columns = "record_id, role, position, name, author_key"
+    old_authors = _stored(conn, RECORD_AUTHORS, columns, "record_id", record_ids)
+    new_authors = set(rows.authors)
+    conn.executemany(
+        f"DELETE FROM {RECORD_AUTHORS} WHERE record_id = ? AND role = ? AND position = ?",
+        sorted(row[:3] for row in old_authors - new_authors),
+    )
+    _insert_authors(conn, sorted(new_authors - old_authors))
+    columns = "rowid, title, creators, subjects, description"
+    old_search = _stored(conn, RECORDS_FTS, columns, "rowid", record_ids)
+    new_search = set(rows.search)
+    _delete_by_id(conn, RECORDS_FTS, "rowid", old_search - new_search)
+    _insert_search(conn, sorted(new_search - old_search))
+    return old
+
+
+def _stored(
+    conn: sqlite3.Connection, table: str, columns: str, id_column: str, record_ids: Sequence[int]
+) -> set[tuple[Any, ...]]:
+    """The rows of these records in a derived table, as sets of column values."""
+    sql = f"SELECT {columns} FROM {table} WHERE {id_column} IN ({IDS})"
+    return {tuple(row) for row in rows_in(conn, sql, record_ids)}
+
+
+def _delete_by_id(
+    conn: sqlite3.Connection, table: str, id_column: str, rows: set[tuple[Any, ...]]
+) -> None:
+    """Delete rows of a table with one row a record, named by their first column."""
+    ids = sorted(row[0] for row in rows)
+    execute_in(conn, f"DELETE FROM {table} WHERE {id_column} IN ({IDS})", ids)
 
 
 def delete_derived(

@@ -23,16 +23,15 @@ from works.clusters import (
 )
 from works.derive import (
     AuthorRow,
-    delete_derived,
     derive_batch,
     live_rows,
     load_overrides,
+    replace_derived,
     stored_features,
-    write_rows,
 )
 from works.features import Features
 from works.pair_overrides import Decisions, load_decisions
-from works.pairs import PAIRS, Previous, group_member_matches, insert_matches
+from works.pairs import PAIRS, Previous, group_member_matches, replace_matches
 from works.report import WorksReport
 from works.rules import candidate_keys, key_hash
 
@@ -139,7 +138,8 @@ def refresh_changed(
     # What the last works update left: the stored rows, or for a record derived ahead
     # since, what derived_ahead kept of them.
     old_rows = author_table.creator_rows(conn, [r for r in changed if r not in ahead])
-    old_features = [f for f in delete_derived(conn, stale, search=True) if f.record_id not in ahead]
+    derived = derive_batch(live_rows(conn, stale), overrides)
+    old_features = [f for f in replace_derived(conn, stale, derived) if f.record_id not in ahead]
     for record_id in changed:
         if (was := ahead.get(record_id)) is not None:
             old_rows += [(record_id, key, name) for key, name in was.old_creators]
@@ -150,8 +150,6 @@ def refresh_changed(
         for group_key in {key_hash(k) for k in candidate_keys(feature)}:
             by_group[group_key].append(feature)
     previous = Previous(set(changed), by_group)
-    derived = derive_batch(live_rows(conn, stale), overrides)
-    write_rows(conn, derived)
     report.records = len(changed)
     groups = set(by_group) | set(derived.key_groups)
     for feature in stored_features(conn, sorted(ready)):
@@ -160,15 +158,16 @@ def refresh_changed(
     read: dict[int, Features] = {}
     for chunk in chunks(sorted(groups)):
         marks = placeholders(chunk)
-        for group_key, a, b, decision, evidence in conn.execute(
-            f"DELETE FROM {WORK_MATCHES} WHERE group_key IN ({marks})"
-            " RETURNING group_key, record_a, record_b, decision, evidence",
+        stored = conn.execute(
+            f"SELECT group_key, record_a, record_b, decision, evidence FROM {WORK_MATCHES}"
+            f" WHERE group_key IN ({marks})",
             chunk,
-        ).fetchall():
-            seeds.update((int(a), int(b)))
-            previous.known[(int(group_key), int(a), int(b))] = (str(decision), str(evidence))
+        ).fetchall()
+        for group_key, a, b, decision, evidence in stored:
+            seeds.update((a, b))
+            previous.known[(group_key, a, b)] = (decision, evidence)
         found = list(group_member_matches(_members(conn, chunk, read), report, previous))
-        insert_matches(conn, found)
+        replace_matches(conn, stored, found)
         seeds.update(x for row in found for x in row[1:3])
     region = _Region()
     relinks = _recluster(conn, seeds, written, now, report, region)

@@ -108,6 +108,21 @@ def insert_matches(conn: sqlite3.Connection, rows: Sequence[MatchRow]) -> None:
     )
 
 
+def replace_matches(
+    conn: sqlite3.Connection, old: Iterable[Sequence[Any]], new: Iterable[MatchRow]
+) -> None:
+    """Replace the stored pairs `old` of some groups by `new` (their pairs recomputed),
+    writing only those that differ: most pairs of a recomputed group are unchanged, and
+    the table has four indexes."""
+    before = {tuple(row) for row in old}
+    after = set(new)
+    conn.executemany(
+        f"DELETE FROM {WORK_MATCHES} WHERE group_key = ? AND record_a = ? AND record_b = ?",
+        sorted(row[:3] for row in before - after),
+    )
+    insert_matches(conn, sorted(after - before))
+
+
 def grouped_matches(
     rows: Iterable[Sequence[Any]],
     report: WorksReport,

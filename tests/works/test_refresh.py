@@ -594,3 +594,35 @@ def test_groups_compared_by_the_workers_give_the_matches_compared_here(
         states.append((snapshot(conn), report.groups, report.matches, report.works))
     assert states[0] == states[1]
     assert states[0][1] > 20 and states[0][2] > 20  # many groups, many matches
+
+
+def test_a_refresh_rewrites_only_the_derived_rows_and_pairs_that_changed(store: Store) -> None:
+    """A record harvested again with a new title keeps its author rows and its creator's
+    key, and the pairs of the other records in its groups stay as they were: each row
+    deleted and inserted again costs writes in hash-keyed indexes."""
+    same_doi = dc("LXP project report", ["Kaur, J."], identifiers=["https://doi.org/10.5555/lxp"])
+    write(store, [*SEED, rec("c", "lxp-doi-3", same_doi)])
+    conn = store.conn
+    conn.execute("CREATE TEMP TABLE deleted_rows (tab TEXT, record_a INTEGER, record_b INTEGER)")
+    for table, record_a, record_b in [
+        ("record_authors", "record_id", "record_id"),
+        ("match_features", "record_id", "record_id"),
+        ("match_keys", "record_id", "record_id"),
+        ("work_matches", "record_a", "record_b"),
+    ]:
+        conn.execute(
+            f"CREATE TEMP TRIGGER gone_{table} AFTER DELETE ON main.{table} BEGIN INSERT INTO"
+            f" deleted_rows VALUES ('{table}', OLD.{record_a}, OLD.{record_b}); END"
+        )
+    (edited,) = conn.execute("SELECT id FROM records WHERE identifier = 'lxp-doi-2'").fetchone()
+    (keys,) = conn.execute(
+        "SELECT count(*) FROM match_keys WHERE record_id = ?", [edited]
+    ).fetchone()
+    assert conn.execute("SELECT count(*) FROM work_matches").fetchone()[0] >= 3
+    new_title = dc("Lived experience practitioners", ["Jones, F."], identifiers=["doi:10.5555/LXP"])
+    write(store, [rec("a", "lxp-doi-2", new_title)], LATER)
+    deleted = conn.execute("SELECT tab, record_a, record_b FROM deleted_rows").fetchall()
+    assert {tab for tab, _, _ in deleted} == {"match_features", "match_keys", "work_matches"}
+    assert all(edited in (a, b) for _, a, b in deleted)
+    assert 0 < sum(tab == "match_keys" for tab, _, _ in deleted) < keys
+    _same_as_full(conn)
