@@ -5,7 +5,7 @@ and the authors rows moved by deltas."""
 from __future__ import annotations
 
 import sqlite3
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -195,6 +195,9 @@ def _members(
         f" ({placeholders(group_keys)}) ORDER BY group_key, record_id",
         group_keys,
     ).fetchall()
+    # A group of one has no pairs (at 1M, 58,206 of the 82,178 groups a 1% change touches).
+    sizes = Counter(g for g, _ in keys)
+    keys = [(g, r) for g, r in keys if sizes[g] > 1]
     if len(read) > _KEPT_MEMBERS:
         read.clear()
     missing = sorted({r for _, r in keys if r not in read})

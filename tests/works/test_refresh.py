@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from tests.xsd import ResponseValidator
 from works import author_table, incremental, overrides, pairs, update
 from works.browse import authors, related, works
 from works.errors import BadOverride
+from works.features import Features
 from works.report import WorksReport
 from works.search import search
 from works.update import refresh_in_transaction as refresh
@@ -626,3 +628,28 @@ def test_a_refresh_rewrites_only_the_derived_rows_and_pairs_that_changed(store: 
     assert all(edited in (a, b) for _, a, b in deleted)
     assert 0 < sum(tab == "match_keys" for tab, _, _ in deleted) < keys
     _same_as_full(conn)
+
+
+def test_a_refresh_reads_no_members_of_groups_of_one(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record alone in a group has no pair there: the members read to compare the groups
+    a change touches leave out groups of one (most of them)."""
+    write(store, SEED)
+    read: list[tuple[int, Features]] = []
+    members = incremental._members
+
+    def spy(conn: sqlite3.Connection, keys: list[int], kept: dict[int, Features]) -> Any:
+        found = members(conn, keys, kept)
+        read.extend(found)
+        return found
+
+    monkeypatch.setattr(incremental, "_members", spy)
+    alone = dc("Cartography of medieval harbours", ["Quist, Z."], "1999")
+    duplicate = dc("Knowledge transfer partnerships", ["Jones, F."], "2018")
+    write(store, [rec("a", "alone", alone), rec("b", "ktp-3", duplicate)], LATER)
+    ids = dict(store.conn.execute("SELECT identifier, id FROM records").fetchall())
+    assert ids["ktp-3"] in {f.record_id for _, f in read}
+    assert ids["alone"] not in {f.record_id for _, f in read}
+    assert min(Counter(group for group, _ in read).values()) > 1
+    _same_as_full(store.conn)
