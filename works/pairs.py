@@ -20,7 +20,7 @@ from store.db import parallel_sorting
 from store.tables import MATCH_FEATURES, MATCH_KEYS, WORK_MATCHES
 from works.features import Features
 from works.report import WorksReport
-from works.rules import compare, group_pairs
+from works.rules import compare, group_pairs, title_order
 from works.workers import in_order
 
 # Pairs judged the same work, with their evidence (callers add "AND ..." and "GROUP BY
@@ -68,17 +68,20 @@ class Previous:
     by_group: dict[int, list[Features]]
     known: dict[tuple[int, int, int], tuple[str, str]] = field(default_factory=dict)
 
-    def reusable(self, group_key: int, members: Sequence[Features]) -> set[tuple[int, int]]:
-        """Pairs of unchanged records the group compared before the change."""
+    def old_positions(
+        self, group_key: int, members: Sequence[Features]
+    ) -> tuple[dict[int, int], int]:
+        """Where the group paired its unchanged records before the change: their positions
+        in its old title order and its old reach (see rules.title_order); none when fewer
+        than two are left. Positions, not the set of old pairs: at 1M a 1% change touches
+        groups holding two million pairs."""
         old = [m for m in members if m.record_id not in self.changed]
         if len(old) < 2:
-            return set()
-        old += self.by_group.get(group_key, [])
-        return {
-            (a.record_id, b.record_id)
-            for a, b in group_pairs(old)
-            if a.record_id not in self.changed and b.record_id not in self.changed
-        }
+            return {}, 0
+        ordered, reach = title_order(old + self.by_group.get(group_key, []))
+        changed = self.changed
+        positions = {f.record_id: i for i, f in enumerate(ordered) if f.record_id not in changed}
+        return positions, reach
 
 
 def _matches(
@@ -87,13 +90,17 @@ def _matches(
     comparisons: Comparisons,
     previous: Previous | None,
 ) -> list[MatchRow]:
-    reusable = previous.reusable(group_key, members) if previous is not None else set()
+    positions, reach = ({}, 0) if previous is None else previous.old_positions(group_key, members)
     known = previous.known if previous is not None else {}
     found = []
     for a, b in group_pairs(members):
-        pair = (a.record_id, b.record_id)
-        reuse = pair in reusable
-        judged = known.get((group_key, *pair)) if reuse else comparisons.judge(a, b)
+        before_a = positions.get(a.record_id)
+        before_b = positions.get(b.record_id)
+        # A pair of unchanged records the group compared before has the same result now.
+        if before_a is not None and before_b is not None and abs(before_a - before_b) < reach:
+            judged = known.get((group_key, a.record_id, b.record_id))
+        else:
+            judged = comparisons.judge(a, b)
         if judged is not None:
             found.append((group_key, a.record_id, b.record_id, *judged))
     return found

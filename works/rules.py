@@ -310,12 +310,18 @@ def compare(a: Features, b: Features) -> Match | None:
     return Match("review", {**evidence, "not_merged": ["no shared creator"]})
 
 
+def title_order(members: Sequence[Features]) -> tuple[list[Features], int]:
+    """A group's members in the order it pairs them (title, then record id), and the reach
+    of its pairs: members i < j in that order are paired when j - i < reach."""
+    ordered = sorted(members, key=lambda f: (f.title_key, f.record_id))
+    size = len(ordered)
+    return ordered, size if size <= WINDOWED_GROUP else WINDOW + 1
+
+
 def group_pairs(members: Sequence[Features]) -> Iterable[tuple[Features, Features]]:
     """The pairs of one candidate group to compare: all of them in a small group, neighbours
     within WINDOW in title order in a large one. Each pair is (lower id, higher id)."""
-    ordered = sorted(members, key=lambda f: (f.title_key, f.record_id))
-    size = len(ordered)
-    reach = size if size <= WINDOWED_GROUP else WINDOW + 1
+    ordered, reach = title_order(members)
     for i, first in enumerate(ordered):
         for second in ordered[i + 1 : i + reach]:
             if first.record_id < second.record_id:
