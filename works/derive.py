@@ -1,7 +1,8 @@
 """Rows derived from one record's DC: its authors, matching features and keys, search row.
 
-derive() is pure; write_rows() and delete_derived() keep the derived tables in step with
-the records inside the caller's transaction.
+derive() is pure; write_rows() and delete_derived() (in bulk), or replace_derived() (an
+incremental refresh: only the rows that differ), keep the derived tables in step with the
+records inside the caller's transaction.
 """
 
 from __future__ import annotations
