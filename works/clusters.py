@@ -142,16 +142,21 @@ def evidence_tree(
     return tree
 
 
-def write_components(
-    conn: sqlite3.Connection,
+# A works row (id, representative_id, year, members, signature, updated_at) and a
+# work_members row (record_id, work_id, matched_record_id, evidence).
+WorkRow = tuple[int, int, int | None, int, str, str]
+MemberRow = tuple[int, int, int | None, str | None]
+
+
+def component_rows(
     components: Iterable[list[int]],
     features: dict[int, Features],
     edges: dict[int, list[tuple[int, str]]],
     now: str,
-) -> int:
-    """Insert a work and its members for each component; returns how many."""
-    works = []
-    members = []
+) -> tuple[list[WorkRow], list[MemberRow]]:
+    """A work and its members for each component (its id its lowest record id)."""
+    works: list[WorkRow] = []
+    members: list[MemberRow] = []
     for component in components:
         chosen = representative(features[m] for m in component)
         work_id = component[0]
@@ -159,6 +164,13 @@ def write_components(
         works.append((work_id, chosen.record_id, chosen.year, len(component), signature, now))
         for member, (matched, evidence) in evidence_tree(chosen.record_id, edges).items():
             members.append((member, work_id, matched, evidence))
+    return works, members
+
+
+def insert_works(
+    conn: sqlite3.Connection, works: Sequence[WorkRow], members: Sequence[MemberRow]
+) -> None:
+    """Insert works rows, titled from their representatives, and work_members rows."""
     conn.executemany(
         f"INSERT INTO {WORKS} (id, representative_id, year, members, signature, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
@@ -172,25 +184,16 @@ def write_components(
     execute_in(
         conn, f"UPDATE {WORKS} SET title = {WORK_TITLE} WHERE id IN ({IDS})", [w[0] for w in works]
     )
+
+
+def write_components(
+    conn: sqlite3.Connection,
+    components: Iterable[list[int]],
+    features: dict[int, Features],
+    edges: dict[int, list[tuple[int, str]]],
+    now: str,
+) -> int:
+    """Insert a work and its members for each component; returns how many."""
+    works, members = component_rows(components, features, edges, now)
+    insert_works(conn, works, members)
     return len(works)
-
-
-def signatures(conn: sqlite3.Connection, record_ids: Iterable[int]) -> dict[int, str]:
-    """Record -> the member list of its work, for records in works of two or more."""
-    rows = rows_in(
-        conn,
-        f"SELECT m.record_id, w.signature FROM {WORK_MEMBERS} m"
-        f" JOIN {WORKS} w ON w.id = m.work_id WHERE m.record_id IN ({IDS}) AND w.members > 1",
-        sorted(record_ids),
-    )
-    return {int(r): str(s) for r, s in rows}
-
-
-def work_ids(conn: sqlite3.Connection, record_ids: Iterable[int]) -> dict[int, int]:
-    """Record -> its work, for those in one."""
-    rows = rows_in(
-        conn,
-        f"SELECT record_id, work_id FROM {WORK_MEMBERS} WHERE record_id IN ({IDS})",
-        sorted(record_ids),
-    )
-    return {int(r): int(w) for r, w in rows}

@@ -653,3 +653,35 @@ def test_a_refresh_reads_no_members_of_groups_of_one(
     assert ids["alone"] not in {f.record_id for _, f in read}
     assert min(Counter(group for group, _ in read).values()) > 1
     _same_as_full(store.conn)
+
+
+def test_a_refresh_rebuilds_only_the_works_that_changed(store: Store) -> None:
+    """A work whose members, representative and year stay keeps its row and updated_at;
+    one whose representative was edited is rebuilt, with that record's new title."""
+    write(store, SEED)
+    conn = store.conn
+
+    def ktp_work() -> tuple[Any, ...]:
+        return tuple(
+            conn.execute(
+                "SELECT w.id, r.identifier, w.members, w.title, w.updated_at FROM works w"
+                " JOIN records r ON r.id = w.representative_id WHERE w.id ="
+                " (SELECT work_id FROM work_members JOIN records ON id = record_id"
+                " WHERE identifier = 'ktp')"
+            ).fetchone()
+        )
+
+    first = ktp_work()
+    assert first[1:] == ("ktp-2", 2, "Knowledge Transfer Partnerships.", NOW)
+    fixed = dc(
+        "Knowledge transfer partnerships",
+        ["MacInnes, D., Jones, F., Stirrup, V., Dimond, I and Green, D"],
+    )
+    write(store, [rec("a", "ktp", fixed)], LATER)
+    assert ktp_work() == first
+    _same_as_full(conn)
+    retitled = dc("Knowledge transfer partnerships", ["Stirrup, Vicki", "Jones, Fiona"], "2018")
+    later = "2024-05-03T12:00:00Z"
+    write(store, [rec("b", "ktp-2", retitled)], later)
+    assert ktp_work() == (first[0], "ktp-2", 2, "Knowledge transfer partnerships", later)
+    _same_as_full(conn)
