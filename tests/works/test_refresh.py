@@ -685,3 +685,34 @@ def test_a_refresh_rebuilds_only_the_works_that_changed(store: Store) -> None:
     write(store, [rec("b", "ktp-2", retitled)], later)
     assert ktp_work() == (first[0], "ktp-2", 2, "Knowledge transfer partnerships", later)
     _same_as_full(conn)
+
+
+GIVEN = (
+    "Jack Jacob Jade Jake James Jamie Jan Jane Janet Jared Jasmine Jason Jasper Jay Jean Jeff"
+    " Jenna Jess Jill Jim Joan Joe Joel John Jon Jordan Jose Josh Joy Judy Jules June"
+).split()
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_key_written_many_ways_ranks_its_forms_as_a_full_recompute_does(
+    store: Store, seed: int
+) -> None:
+    """'Smith, J.' written in 32 ways: a refresh re-ranks the key's kept forms from those
+    it kept and those that changed, and must still find a form that was not kept passing
+    one that was."""
+    rng = random.Random(seed)  # noqa: S311 - test data, not secrets
+
+    def record(index: int, given: str) -> Record:
+        title = f"{rng.choice(WORDS)} {rng.choice(WORDS)} {rng.choice(WORDS)} {index}"
+        return rec("a", f"s{index}", dc(title, [f"Smith, {given}"], str(2000 + index % 20)))
+
+    # Skewed: the first names are written most, so ranks are close and change.
+    write(store, [record(i, rng.choice(GIVEN[: rng.randint(1, len(GIVEN))])) for i in range(160)])
+    conn = store.conn
+    (kept,) = conn.execute("SELECT forms FROM authors WHERE key = 'smith j'").fetchone()
+    assert len(json.loads(kept)) == author_table.MAX_FORMS
+    for round_ in range(8):
+        changes = [record(rng.randrange(160), rng.choice(GIVEN)) for _ in range(12)]
+        changes += [rec("a", f"s{rng.randrange(160)}", None) for _ in range(3)]
+        write(store, changes, f"2024-06-{round_ + 1:02d}T00:00:00Z")
+        _same_as_full(conn)
