@@ -235,12 +235,12 @@ def _members(
     ).fetchall()
     # A group of one has no pairs (at 1M, 58,206 of the 82,178 groups a 1% change touches).
     sizes = Counter(g for g, _ in keys)
-    keys = [(g, r) for g, r in keys if sizes[g] > 1]
     if len(read) > _KEPT_MEMBERS:
         read.clear()
-    missing = sorted({r for _, r in keys if r not in read})
+    missing = sorted({r for g, r in keys if r not in read and sizes[g] > 1})
     read.update((f.record_id, f) for f in stored_features(conn, missing))
-    return [(g, read[r]) for g, r in keys if r in read]  # both columns INTEGER NOT NULL
+    # Both columns are INTEGER NOT NULL; a member without features is no longer live.
+    return [(g, read[r]) for g, r in keys if sizes[g] > 1 and r in read]
 
 
 def _author_changes(
