@@ -8,6 +8,7 @@ Modules:
     conflicts     pure: evidence against same-work: hard and soft conflicts
     rules         pure: candidate keys and the decision on a pair (same / review)
     derive        per-record derived rows: authors, features, keys, search row
+    key_table     the candidate keys: match_keys, the refreshes' changes folded in bulk
     ahead         a harvested page's records derived with the page (the harvest's page hook)
     report        WorksReport: what one refresh did
     update        refresh(): the one entry point every write command calls; records_behind()

@@ -24,6 +24,7 @@ from store.tables import (
     RECORDS_FTS,
 )
 from works.features import Features, features_of
+from works.key_table import change_keys, delete_keys, insert_keys
 from works.names import CORPORATE_PREFIX, AuthorName, corporate_acronym, parse_creators
 from works.rules import candidate_keys, key_hash
 from works.search import index_text
@@ -224,14 +225,11 @@ def live_rows(conn: sqlite3.Connection, record_ids: Sequence[int]) -> list[Sourc
     return [(int(i), str(s), str(x), m, True) for i, s, x, m in rows]
 
 
-def write_rows(conn: sqlite3.Connection, rows: DerivedRows) -> None:
+def write_rows(conn: sqlite3.Connection, rows: DerivedRows, keys: str = MATCH_KEYS) -> None:
     """Insert derived rows of records whose old rows are gone (see delete_derived)."""
     _insert_authors(conn, rows.authors)
     _insert_features(conn, rows.features)
-    conn.executemany(
-        f"INSERT INTO {MATCH_KEYS} (group_key, record_id) VALUES (?, ?)",
-        zip(rows.key_groups, rows.key_records, strict=True),
-    )
+    insert_keys(conn, zip(rows.key_groups, rows.key_records, strict=True), keys)
     _insert_search(conn, rows.search)
 
 
@@ -277,14 +275,7 @@ def replace_derived(
     old = stored_features(conn, record_ids)
     old_keys = {(key_hash(k), f.record_id) for f in old for k in candidate_keys(f)}
     new_keys = set(zip(rows.key_groups, rows.key_records, strict=True))
-    conn.executemany(
-        f"DELETE FROM {MATCH_KEYS} WHERE group_key = ? AND record_id = ?",
-        sorted(old_keys - new_keys),
-    )
-    conn.executemany(
-        f"INSERT INTO {MATCH_KEYS} (group_key, record_id) VALUES (?, ?)",
-        sorted(new_keys - old_keys),
-    )
+    change_keys(conn, old_keys - new_keys, new_keys - old_keys)
     old_features = {f.row() for f in old}
     new_features = set(rows.features)
     _delete_by_id(conn, MATCH_FEATURES, "record_id", old_features - new_features)
@@ -326,9 +317,8 @@ def delete_derived(
 ) -> list[Features]:
     """Delete the derived rows of these records; returns their old features."""
     old = stored_features(conn, record_ids)
-    conn.executemany(
-        f"DELETE FROM {MATCH_KEYS} WHERE group_key = ? AND record_id = ?",
-        [(key_hash(k), f.record_id) for f in old for k in candidate_keys(f)],
+    delete_keys(
+        conn, record_ids, [(key_hash(k), f.record_id) for f in old for k in candidate_keys(f)]
     )
     execute_in(conn, f"DELETE FROM {MATCH_FEATURES} WHERE record_id IN ({IDS})", record_ids)
     execute_in(conn, f"DELETE FROM {RECORD_AUTHORS} WHERE record_id IN ({IDS})", record_ids)

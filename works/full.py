@@ -15,6 +15,7 @@ from store.db import parallel_sorting
 from store.schema import BULK_INDEXES
 from store.tables import (
     MATCH_FEATURES,
+    MATCH_KEY_CHANGES,
     MATCH_KEYS,
     RECORD_AUTHORS,
     RECORDS,
@@ -37,6 +38,7 @@ from works.derive import (
     stored_features,
     write_rows,
 )
+from works.key_table import fold, staged_keys
 from works.pair_overrides import load_decisions
 from works.pairs import PAIRS, all_group_matches
 from works.report import WorksReport
@@ -88,24 +90,26 @@ def _derive_every_record(
 ) -> None:
     """Every live record derived again (the search rows of the changed ones only), into
     emptied tables whose bulk indexes are built after the inserts."""
-    for table in (RECORD_AUTHORS, MATCH_FEATURES, MATCH_KEYS):
+    for table in (RECORD_AUTHORS, MATCH_FEATURES, MATCH_KEYS, MATCH_KEY_CHANGES):
         conn.execute(f"DELETE FROM {table}")
     execute_in(conn, f"DELETE FROM {RECORDS_FTS} WHERE rowid IN ({IDS})", sorted(changed))
-    with _bulk_indexes_after(conn):
+    with _bulk_indexes_after(conn) as keys:
         batches = _live_batches(conn, changed)
         for rows in _derived_batches(batches, overrides, pool, in_flight):
-            write_rows(conn, rows)
+            write_rows(conn, rows, keys)
             report.records += rows.records
 
 
 @contextlib.contextmanager
-def _bulk_indexes_after(conn: sqlite3.Connection, bulk: bool = True) -> Iterator[None]:
+def _bulk_indexes_after(conn: sqlite3.Connection, bulk: bool = True) -> Iterator[str]:
     """Inserts into the derived tables without their bulk indexes, built once after (when
-    `bulk`): random inserts into the hash-keyed match_keys index cost more than building it."""
+    `bulk`): random inserts into the hash-keyed indexes cost more than building them. Yields
+    the table to write the keys to (staged, then moved into match_keys in key order)."""
     if bulk:
         for name in BULK_INDEXES:
             conn.execute(f"DROP INDEX {name}")
-    yield
+    with staged_keys(conn, bulk) as keys:
+        yield keys
     if bulk:
         with parallel_sorting(conn):
             for statement in BULK_INDEXES.values():
@@ -138,11 +142,12 @@ def recompute_all(
         if derive is None:
             _derive_every_record(conn, changed, overrides, report, pool, in_flight)
         else:
+            fold(conn)  # the groups are read from match_keys alone below
             delete_derived(conn, derive, search=True)
-            with _bulk_indexes_after(conn, len(derive) >= BULK_FROM):
+            with _bulk_indexes_after(conn, len(derive) >= BULK_FROM) as keys:
                 batches = _batches_of(conn, derive)
                 for rows in _derived_batches(batches, overrides, pool, in_flight):
-                    write_rows(conn, rows)
+                    write_rows(conn, rows, keys)
             report.records = len(changed)
         author_table.count_forms(conn)
         # The authors' display names are parsed by the workers while this process compares

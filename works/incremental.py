@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from store.batches import IDS, chunks, execute_in, placeholders, rows_in
-from store.tables import MATCH_KEYS, WORK_MATCHES, WORK_MEMBERS, WORKS
+from store.tables import WORK_MATCHES, WORK_MEMBERS, WORKS
 from works import author_table
 from works.ahead import Ahead
 from works.clusters import (
@@ -31,6 +31,7 @@ from works.derive import (
     stored_features,
 )
 from works.features import Features
+from works.key_table import fold_when_many, group_members
 from works.pair_overrides import Decisions, load_decisions
 from works.pairs import PAIRS, Previous, group_member_matches, replace_matches
 from works.report import WorksReport
@@ -172,6 +173,7 @@ def refresh_changed(
     a harvest's pages and are not derived again; `ahead` gives the state at the last works
     update of every record derived ahead (their derived rows have moved on since)."""
     overrides = load_overrides(conn)
+    fold_when_many(conn)
     stale = [r for r in changed if r not in ready]
     # What the last works update left: the stored rows, or for a record derived ahead
     # since, what derived_ahead kept of them.
@@ -228,11 +230,7 @@ def _members(
     """The members of these groups as (group key, features) in key order: the keys from
     the key index alone, then each record's features read once (in record order) for the
     groups of the whole refresh (`read` keeps them)."""
-    keys = conn.execute(
-        f"SELECT group_key, record_id FROM {MATCH_KEYS} WHERE group_key IN"
-        f" ({placeholders(group_keys)}) ORDER BY group_key, record_id",
-        group_keys,
-    ).fetchall()
+    keys = group_members(conn, group_keys)
     # A group of one has no pairs (at 1M, 58,206 of the 82,178 groups a 1% change touches).
     sizes = Counter(g for g, _ in keys)
     if len(read) > _KEPT_MEMBERS:

@@ -45,7 +45,7 @@ def snapshot(conn: sqlite3.Connection) -> tuple[object, ...]:
         conn.execute("SELECT * FROM author_forms ORDER BY 1, 2").fetchall(),
         conn.execute("SELECT * FROM record_authors ORDER BY 1, 2, 3").fetchall(),
         conn.execute("SELECT * FROM match_features ORDER BY record_id").fetchall(),
-        conn.execute("SELECT group_key, record_id FROM match_keys ORDER BY 1, 2").fetchall(),
+        conn.execute("SELECT * FROM match_keys_current ORDER BY 1, 2").fetchall(),
         conn.execute("SELECT rowid, * FROM records_fts ORDER BY rowid").fetchall(),
     )
 

@@ -77,7 +77,7 @@ def state(conn: sqlite3.Connection) -> tuple[object, ...]:
         "SELECT rowid, title, creators, subjects, description FROM records_fts ORDER BY rowid"
     ).fetchall()
     features = conn.execute("SELECT * FROM match_features ORDER BY record_id").fetchall()
-    keys = conn.execute("SELECT * FROM match_keys ORDER BY 1, 2").fetchall()
+    keys = conn.execute("SELECT * FROM match_keys_current ORDER BY 1, 2").fetchall()
     return (*snapshot(conn), search_rows, features, keys)
 
 
@@ -377,5 +377,44 @@ def test_author_forms_made_by_the_migration_are_those_of_the_last_works_update(
         )
         update_works(migrated, "2024-06-01T00:00:00Z")
         assert_same_as_full(migrated.conn)
+    finally:
+        migrated.close()
+
+
+def test_the_keys_of_an_older_store_are_clustered_by_the_migration(store: Store) -> None:
+    rng = random.Random(29)  # noqa: S311 - test data, not secrets
+    records = [random_record(rng, i) for i in range(80)]
+    import_records(store, records)
+    update_works(store, "2024-05-02T00:00:00Z")
+    with store.write() as writing:
+        refresh(writing, now=NOW, full=True)  # the keys all in match_keys
+    conn = store.conn
+    keys = conn.execute("SELECT * FROM match_keys ORDER BY 1, 2").fetchall()
+    assert keys
+    # A store of m011: the keys in a rowid table with an index, no change table.
+    with store.write() as writing:
+        for statement in [
+            "DROP VIEW match_keys_current",
+            "DROP TABLE match_key_changes",
+            "ALTER TABLE match_keys RENAME TO clustered",
+            "CREATE TABLE match_keys (group_key INTEGER NOT NULL, record_id INTEGER NOT NULL)",
+            "CREATE INDEX match_keys_by_group ON match_keys (group_key, record_id)",
+            "INSERT INTO match_keys SELECT * FROM clustered",
+            "DROP TABLE clustered",
+            "DELETE FROM _sqlite_migrations WHERE name = 'm012_match_key_changes'",
+        ]:
+            writing.execute(statement)
+    path = store.path
+    store.close()
+    migrated = open_store(path)
+    try:
+        conn = migrated.conn
+        (sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'match_keys'").fetchone()
+        assert "WITHOUT ROWID" in sql
+        assert conn.execute("SELECT * FROM match_keys ORDER BY 1, 2").fetchall() == keys
+        changes = random_changes(rng, records, 20, 1000, deleted=0.2, changed=_edited)
+        import_records(migrated, changes, "2024-06-01T00:00:00Z")
+        update_works(migrated, "2024-06-01T00:00:00Z")
+        assert_same_as_full(conn)
     finally:
         migrated.close()
