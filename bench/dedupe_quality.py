@@ -162,7 +162,7 @@ def block_stats(db: Path) -> Blocks:
     with contextlib.closing(_readonly(db)) as conn:
         keys, groups, largest, windowed, windowed_records = conn.execute(
             "SELECT count(*), sum(c > 1), max(c), sum(c > ?), sum(CASE WHEN c > ? THEN c END)"
-            " FROM (SELECT count(*) c FROM match_keys GROUP BY group_key)",
+            " FROM (SELECT count(*) c FROM match_keys_current GROUP BY group_key)",
             [WINDOWED_GROUP, WINDOWED_GROUP],
         ).fetchone()
         top = conn.execute(

@@ -15,7 +15,7 @@ import contextlib
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 
-from store.batches import IDS, execute_in, placeholders, rows_in
+from store.batches import IDS, chunks, execute_in, placeholders, rows_in
 from store.db import parallel_sorting
 from store.tables import MATCH_FEATURES, MATCH_KEY_CHANGES, MATCH_KEYS
 
@@ -33,8 +33,9 @@ def insert_keys(
     conn: sqlite3.Connection, pairs: Iterable[KeyPair], table: str = MATCH_KEYS
 ) -> None:
     """Add keys to match_keys (records whose old keys are gone: see delete_keys), or to
-    `table` (a full recompute's staging table, see staged_keys)."""
-    conn.executemany(f"INSERT INTO {table} (group_key, record_id) VALUES (?, ?)", pairs)
+    `table` (a full recompute's staging table, see staged_keys). A pair already there (left
+    by older key rules, see change_keys) stays once."""
+    conn.executemany(f"INSERT OR IGNORE INTO {table} (group_key, record_id) VALUES (?, ?)", pairs)
 
 
 @contextlib.contextmanager
@@ -51,7 +52,7 @@ def staged_keys(conn: sqlite3.Connection, bulk: bool = True) -> Iterator[str]:
     yield "temp.staged_keys"
     with parallel_sorting(conn):
         conn.execute(
-            f"INSERT INTO {MATCH_KEYS} (group_key, record_id) SELECT group_key, record_id"
+            f"INSERT OR IGNORE INTO {MATCH_KEYS} (group_key, record_id) SELECT group_key, record_id"
             " FROM temp.staged_keys ORDER BY group_key, record_id"
         )
     conn.execute("DROP TABLE temp.staged_keys")
@@ -102,11 +103,31 @@ def change_keys(
         f"DELETE FROM {MATCH_KEY_CHANGES} WHERE group_key = ? AND record_id = ?", sorted(undone)
     )
     rows = [(g, r, 0) for g, r in removed if (g, r) not in stored]
-    rows += [(g, r, 1) for g, r in added if (g, r) not in stored]
+    fresh = [p for p in added if p not in stored]
+    # A store derived under older rules can hold a pair its record's features no longer
+    # give (its deletes follow today's rules); when the record gains it again it is current
+    # already (a present row for it would break the invariant).
+    held = _in_match_keys(conn, fresh)
+    rows += [(g, r, 1) for g, r in fresh if (g, r) not in held]
     conn.executemany(
         f"INSERT INTO {MATCH_KEY_CHANGES} (group_key, record_id, present) VALUES (?, ?, ?)",
         sorted(rows),
     )
+
+
+def _in_match_keys(conn: sqlite3.Connection, pairs: Sequence[KeyPair]) -> set[KeyPair]:
+    """Those of these pairs match_keys holds."""
+    found: set[KeyPair] = set()
+    for chunk in chunks(pairs, 400):
+        values = ", ".join(["(?, ?)"] * len(chunk))
+        found.update(
+            conn.execute(
+                f"SELECT group_key, record_id FROM {MATCH_KEYS}"
+                f" WHERE (group_key, record_id) IN (VALUES {values})",
+                [x for pair in chunk for x in pair],
+            ).fetchall()
+        )
+    return found
 
 
 def fold(conn: sqlite3.Connection) -> None:
@@ -116,7 +137,7 @@ def fold(conn: sqlite3.Connection) -> None:
         f" (SELECT group_key, record_id FROM {MATCH_KEY_CHANGES} WHERE present = 0)"
     )
     conn.execute(
-        f"INSERT INTO {MATCH_KEYS} (group_key, record_id) SELECT group_key, record_id"
+        f"INSERT OR IGNORE INTO {MATCH_KEYS} (group_key, record_id) SELECT group_key, record_id"
         f" FROM {MATCH_KEY_CHANGES} WHERE present = 1 ORDER BY group_key, record_id"
     )
     conn.execute(f"DELETE FROM {MATCH_KEY_CHANGES}")

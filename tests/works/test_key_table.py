@@ -80,3 +80,25 @@ def test_changes_are_folded_in_once_they_pass_the_share(tmp_path: Path) -> None:
     main = set(_stored(conn, "SELECT group_key, record_id FROM match_keys"))
     assert {(20, 1), (21, 1), (22, 1)} <= main
     assert not {(0, 1), (1, 1), (2, 1)} & main
+
+
+def test_a_pair_left_by_older_rules_is_current_once_and_can_be_removed(tmp_path: Path) -> None:
+    """A store derived under older candidate-key rules can hold a pair its record's
+    features no longer give (deletes follow today's rules); the record gaining that key
+    again by either path must neither fail on it nor hold it twice."""
+    conn = open_store(tmp_path / "mirror.db").conn
+    conn.execute("BEGIN")
+    key_table.insert_keys(conn, [(1, 7), (2, 7), (9, 7)])  # (9, 7): the leftover
+    # A harvest's page derives record 7 again: today's rules gave it (1, 7), (2, 7).
+    key_table.delete_keys(conn, [7], [(1, 7), (2, 7)])
+    key_table.insert_keys(conn, [(1, 7), (9, 7)])
+    assert key_table.group_members(conn, [1, 2, 9]) == [(1, 7), (9, 7)]
+    # A refresh: the record loses (1, 7) and gains (9, 7), which match_keys holds.
+    key_table.change_keys(conn, [(1, 7)], [(3, 7), (9, 7)])
+    assert key_table.group_members(conn, [1, 3, 9]) == [(3, 7), (9, 7)]
+    added = conn.execute("SELECT group_key FROM match_key_changes WHERE present = 1").fetchall()
+    assert added == [(3,)]
+    key_table.fold(conn)
+    key_table.change_keys(conn, [(9, 7)], [])
+    key_table.fold(conn)
+    assert key_table.group_members(conn, [1, 3, 9]) == [(3, 7)]
