@@ -15,7 +15,7 @@ import contextlib
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 
-from store.batches import IDS, chunks, execute_in, placeholders, rows_in
+from store.batches import IDS, execute_in, placeholders, rows_in
 from store.db import parallel_sorting
 from store.tables import MATCH_FEATURES, MATCH_KEY_CHANGES, MATCH_KEYS
 
@@ -116,18 +116,10 @@ def change_keys(
 
 
 def _in_match_keys(conn: sqlite3.Connection, pairs: Sequence[KeyPair]) -> set[KeyPair]:
-    """Those of these pairs match_keys holds."""
-    found: set[KeyPair] = set()
-    for chunk in chunks(pairs, 400):
-        values = ", ".join(["(?, ?)"] * len(chunk))
-        found.update(
-            conn.execute(
-                f"SELECT group_key, record_id FROM {MATCH_KEYS}"
-                f" WHERE (group_key, record_id) IN (VALUES {values})",
-                [x for pair in chunk for x in pair],
-            ).fetchall()
-        )
-    return found
+    """Those of these pairs match_keys holds (one primary-key lookup each: a row-value IN
+    list scanned the whole table)."""
+    sql = f"SELECT 1 FROM {MATCH_KEYS} WHERE group_key = ? AND record_id = ?"
+    return {pair for pair in pairs if conn.execute(sql, pair).fetchone() is not None}
 
 
 def fold(conn: sqlite3.Connection) -> None:
