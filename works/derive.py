@@ -264,6 +264,11 @@ def stored_features(conn: sqlite3.Connection, record_ids: Iterable[int]) -> list
     return [Features.from_row(row) for row in rows]
 
 
+def key_pairs(features: Iterable[Features]) -> list[tuple[int, int]]:
+    """The (group key, record id) pairs the records' stored features give."""
+    return [(key_hash(k), f.record_id) for f in features for k in candidate_keys(f)]
+
+
 def replace_derived(
     conn: sqlite3.Connection, record_ids: Sequence[int], rows: DerivedRows
 ) -> list[Features]:
@@ -273,7 +278,7 @@ def replace_derived(
     and each row deleted and inserted again costs random writes in hash-keyed indexes
     (970 changed records at 100k: 8,000 match keys touched 4,800 pages of their index)."""
     old = stored_features(conn, record_ids)
-    old_keys = {(key_hash(k), f.record_id) for f in old for k in candidate_keys(f)}
+    old_keys = set(key_pairs(old))
     new_keys = set(zip(rows.key_groups, rows.key_records, strict=True))
     change_keys(conn, old_keys - new_keys, new_keys - old_keys)
     old_features = {f.row() for f in old}
@@ -317,9 +322,7 @@ def delete_derived(
 ) -> list[Features]:
     """Delete the derived rows of these records; returns their old features."""
     old = stored_features(conn, record_ids)
-    delete_keys(
-        conn, record_ids, [(key_hash(k), f.record_id) for f in old for k in candidate_keys(f)]
-    )
+    delete_keys(conn, record_ids, key_pairs(old))
     execute_in(conn, f"DELETE FROM {MATCH_FEATURES} WHERE record_id IN ({IDS})", record_ids)
     execute_in(conn, f"DELETE FROM {RECORD_AUTHORS} WHERE record_id IN ({IDS})", record_ids)
     if search:
