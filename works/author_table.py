@@ -188,12 +188,12 @@ def _top_of_changed(
         ).fetchall()
     )
     top = sorted(counts.items(), key=lambda f: (-f[1], f[0]))[:MAX_FORMS]
+    if len(top) < MAX_FORMS:
+        return None
     # A form not kept before and not changed ranked below the last kept form, by its count
     # then its name; it still does unless this top ends lower than that form did.
     last = kept[-1]
     last_count = counts.get(last, 0) - deltas.get(last, 0)
-    if len(top) < MAX_FORMS:
-        return None
     form, count = top[-1]
     if count > last_count or (count == last_count and form <= last):
         return top
@@ -229,12 +229,13 @@ def apply_changes(conn: sqlite3.Connection, changes: AuthorChanges) -> None:
         }
         forms: dict[str, list[tuple[str, int]]] = {}
         reread = []
+        parsed: dict[str, list[str]] = {}  # the stored kept forms, read once a key
         for key in chunk:
             if key not in stored:
                 reread.append(key)
             elif key in changed_forms:
-                kept_forms = json.loads(stored[key][3])
-                ranked = _top_of_changed(conn, key, kept_forms, changed_forms[key])
+                parsed[key] = json.loads(stored[key][3])
+                ranked = _top_of_changed(conn, key, parsed[key], changed_forms[key])
                 if ranked is None:
                     reread.append(key)
                 else:
@@ -256,7 +257,8 @@ def apply_changes(conn: sqlite3.Connection, changes: AuthorChanges) -> None:
             elif key in forms:
                 top = _top(forms[key])
                 # The display name comes from the first forms only: unchanged, it stands.
-                same = key in stored and json.loads(kept)[:DISPLAY_FROM] == top[:DISPLAY_FROM]
+                # (A stored key has forms here only when they changed: parsed above.)
+                same = key in parsed and parsed[key][:DISPLAY_FROM] == top[:DISPLAY_FROM]
                 rows.append(_row(key, top, (works, records), name if same else None))
             else:
                 rows.append(
