@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import stat
@@ -81,7 +82,8 @@ def _answers(db: Path) -> dict[str, str]:
         result = _invoke(db, *args)
         assert result.exit_code == 0, f"{name}: {result.output}"
         assert result.stdout.strip(), f"{name} printed nothing"
-        found[name] = result.stdout
+        # The clock, not the store: two runs may fall on either side of a second.
+        found[name] = re.sub(r"<responseDate>[^<]*</responseDate>", "", result.stdout)
     return found
 
 
