@@ -118,6 +118,11 @@ class Feed(Protocol):
         """Release the feed's resources."""
 
 
+# Pages (or parts) the fetching thread holds ready for the reading one. One hides a fetch
+# while a page is read; the reader takes the next at once after handing a page to the
+# writer unread, and three kept it supplied: a 100k harvest from a static server 11.87 /
+# 12.30 s -> 11.18 / 11.25 s (page loop, one ahead / three).
+FETCHED_AHEAD = 3
 # Records per part of a page read from a spooled (large) body.
 PART_RECORDS = 1000
 
@@ -309,6 +314,20 @@ class _PageReady:
 
 
 @dataclass(frozen=True)
+class _Unread:
+    """Child to parent: the next page, fetched and parsed but not read: the parent reads
+    and prepares it (the child was busier)."""
+
+    url: str
+    params: dict[str, str]
+    body: bytes
+    received: int
+    fetched_at: float
+    waited: float
+    retries: int
+
+
+@dataclass(frozen=True)
 class _Idle:
     """Child to parent: the walk has stopped; the child waits for the next command."""
 
@@ -325,7 +344,7 @@ class _Failed:
     retries: int
 
 
-_Message = _PageReady | _Idle | _Failed
+_Message = _PageReady | _Unread | _Idle | _Failed
 
 
 class _Stopped(Exception):
@@ -359,6 +378,7 @@ def _worker(
     log_level: int,
     parent: int,
     work: PageWork | None,
+    writer_waits: Any,
 ) -> None:
     """The child process: walk lists on command, sending each prepared page."""
     # Ctrl-C reaches the whole process group: the parent decides, and ends this process.
@@ -389,7 +409,9 @@ def _worker(
             _, params, source, retry_budget = command
             # One retry budget per source and run, shared with the parent: what it left.
             client.budget_left = retry_budget
-            walk = _Walk(client, results, stop, settings, source, repository_identifier, work)
+            walk = _Walk(
+                client, results, stop, settings, source, repository_identifier, work, writer_waits
+            )
             walk.run(params, parent)
             _send(results, _Idle(client.retries, peak_rss_kib()), parent)
     finally:
@@ -413,6 +435,8 @@ class _Walk:
     source: SourceInfo
     repository_identifier: str
     work: PageWork | None
+    # The parent's flag: 1 while the writer waits for a page (multiprocessing RawValue).
+    writer_waits: Any
 
     def run(self, params: dict[str, str] | None, parent: int) -> None:
         """Send the list's pages from `params` on, until it ends, fails or is stopped.
@@ -428,9 +452,28 @@ class _Walk:
     def _read(self, pages: _Ahead, parent: int) -> None:
         """Read, prepare and send each page the fetching thread has."""
         _lower_priority()
-        client, results = self.client, self.results
+        client, results, writer_waits = self.client, self.results, self.writer_waits
         try:
             for fetched in pages:
+                body = fetched.page.body
+                if body is not None and pages.waited < WORK_AFTER_WAIT_S and writer_waits.value:
+                    # The page was there at once and the writer waits for one: it reads
+                    # this one, this process the next. Against a server that has every
+                    # page at once this process is the busier (reading and preparing a
+                    # record costs more than writing it), and the two share the reading.
+                    unread = _Unread(
+                        fetched.url,
+                        fetched.params,
+                        body,
+                        fetched.received,
+                        fetched.fetched_at,
+                        pages.waited,
+                        client.retries,
+                    )
+                    _send(results, unread, parent)
+                    if self.stop.is_set():
+                        return
+                    continue
                 # The page work only while it costs no wall time: this process waited for
                 # the page (the server sets the pace) and the writer keeps up (nothing
                 # waits to be sent). Otherwise it is left to the works update after the
@@ -500,17 +543,19 @@ def _list_pages(
 
 
 class _Ahead:
-    """An iterator run one item ahead in a thread: the next page is fetched and parsed
-    as XML (the thread mostly waits on the server, without the GIL) while this thread
-    reads and prepares the last one: the next request goes out one XML parse after a
-    page has come, not one page's reading and preparing. Exceptions reach the consumer
-    in order; close() ends the thread."""
+    """An iterator run up to FETCHED_AHEAD items ahead in a thread: the next pages are
+    fetched and parsed as XML (the thread mostly waits on the server, without the GIL)
+    while this thread reads and prepares the last one: the next request goes out one XML
+    parse after a page has come, not one page's reading and preparing. Exceptions reach
+    the consumer in order; close() ends the thread."""
 
     _END = object()
 
     def __init__(self, items: Iterator[Any]) -> None:
         self._items = items
-        self._queue: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(maxsize=1)
+        self._queue: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(
+            maxsize=FETCHED_AHEAD
+        )
         self._closed = threading.Event()
         # Seconds the consumer waited for the item it was given last.
         self.waited = 0.0
@@ -581,7 +626,13 @@ class ProcessFeed:
         self._commands = context.Queue()
         self._results = context.Queue(maxsize=PAGES_AHEAD)
         self._stop = context.Event()
+        # 1 while the writer waits for the next page (written by this process only).
+        self._writer_waits = context.RawValue("b", 0)
         self._walking = False
+        # The walk's source and the repository's identifier: what a page the child hands
+        # over unread is read and prepared with here.
+        self._source: SourceInfo | None = None
+        self._repository_identifier = repository_identifier
         self.peak_rss_kib = 0
         self.retries = 0
         # When the last pages came from the server: the pace the walk goes at.
@@ -599,6 +650,7 @@ class ProcessFeed:
                 logging.getLogger().getEffectiveLevel(),
                 os.getpid(),
                 work,
+                self._writer_waits,
             ),
             daemon=True,
             name="oai-harvest-feed",
@@ -611,6 +663,7 @@ class ProcessFeed:
         """Begin a walk with the request `params`, its records read as `source`'s."""
         self.finish_walk()
         self._stop.clear()
+        self._source = source
         self._commands.put(("walk", dict(params), source, self._client.budget_left))
         self._walking = True
 
@@ -641,11 +694,19 @@ class ProcessFeed:
         """The next page the child prepared. Raises HarvestError as the child reports."""
         if not self._walking:
             raise HarvestError("the walk has ended")
-        message = self._receive()
+        self._writer_waits.value = 1
+        try:
+            message = self._receive()
+        finally:
+            self._writer_waits.value = 0
         if isinstance(message, _PageReady):
             self._arrivals.append(message.fed.fetched_at)
             self._waits.append(message.fed.waited)
             return message.fed
+        if isinstance(message, _Unread):
+            self._arrivals.append(message.fetched_at)
+            self._waits.append(message.waited)
+            return self._read_here(message)
         self._walking = False
         if isinstance(message, _Idle):
             raise HarvestError("the walk ended before the list did")
@@ -656,6 +717,20 @@ class ProcessFeed:
             logger.error("%s", message.text)
             raise HarvestError(message.text.splitlines()[0])
         raise FetchError(message.text)
+
+    def _read_here(self, message: _Unread) -> FedPage:
+        """A page the child handed over unread, read and prepared in this process (its
+        bytes parsed again: the child parsed them once without error)."""
+        if self._source is None:
+            raise HarvestError("a page came outside a walk")
+        source = self._source
+        page = parse_unread(message.body, source.name)
+        fetched = _Fetched(
+            message.url, message.params, page, message.received, True, 0, message.fetched_at
+        )
+        return _fed(
+            fetched, message.retries, source, self._repository_identifier, None, message.waited
+        )
 
     def _receive_idle(self) -> None:
         # The child stops between requests, or in a retry wait; a request in flight can take

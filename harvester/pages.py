@@ -79,6 +79,10 @@ class Unread:
     error_code: str | None
     verb: str | None
     read: Callable[[], Page]
+    # The bytes parsed, when the whole body was (not for a part of a spooled body, nor for
+    # a page salvaged record by record): parsing them again gives the same page, so another
+    # process may read it (harvester.feed hands pages to the writer so).
+    body: bytes | None = None
 
     @classmethod
     def of(cls, page: Page) -> Unread:
@@ -325,7 +329,7 @@ def parse_unread(body: bytes, source: str) -> Unread:
             return Unread.of(_salvage(body, source))
         except MalformedResponse as problem:
             raise MalformedResponse(f"{problem} (first error: {exc})") from None
-    return _from_tree(root, source, repaired)
+    return dataclasses.replace(_from_tree(root, source, repaired), body=body)
 
 
 def parse_response(body: bytes, verb: str) -> tuple[etree._Element, str | None]:

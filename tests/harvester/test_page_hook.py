@@ -278,3 +278,52 @@ def test_the_page_process_does_the_work_only_for_pages_it_waited_for(
         assert len(work.calls) == pages
     else:
         assert len(work.calls) < pages / 2
+
+
+def _stored(db: Path) -> list[tuple[Any, ...]]:
+    """Every record row as the provider and the works read it, the local datestamp (the
+    time of writing) left out."""
+    store = open_store(db)
+    try:
+        rows = store.conn.execute(
+            "SELECT identifier, local_datestamp, datestamp, deleted, sets, metadata,"
+            " metadata_xml, publishes_received, content_hash, header_xml, record_xml"
+            " FROM records ORDER BY identifier"
+        ).fetchall()
+    finally:
+        store.close()
+    found = []
+    for identifier, stamp, *values, header, record in rows:
+        local = f"<datestamp>{stamp}</datestamp>".encode()
+        found.append((identifier, *values, header.replace(local, b""), record.replace(local, b"")))
+    return found
+
+
+def test_pages_the_writer_waits_for_are_read_by_the_writer_and_stored_alike(
+    server: FaultServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Against a server that answers at once the page process is the busier: a page it did
+    not wait for goes to the writer unread while the writer waits, and the writer reads and
+    prepares it. Every record is stored as a harvest without a page process stores it."""
+    read_by_writer: list[str] = []
+    read_here = ProcessFeed._read_here
+
+    def counted(feed: ProcessFeed, message: Any) -> Any:
+        read_by_writer.append(message.url)
+        return read_here(feed, message)
+
+    monkeypatch.setattr(ProcessFeed, "_read_here", counted)
+    pages = _play_large_pages(server, stall=0.0, pages=12)
+    summary = harvest_in_page_process(server.url, tmp_path / "shared.db", Work(), SETTINGS)
+    assert summary.status == "completed" and summary.records_seen == pages * LARGE_PAGE
+    assert read_by_writer, "the writer read no page"
+
+    _play_large_pages(server, stall=0.0, pages=12)
+    store = open_store(tmp_path / "inline.db")
+    try:
+        assert _harvest(store, server, Work()).status == "completed"
+    finally:
+        store.close()
+    shared, inline = _stored(tmp_path / "shared.db"), _stored(tmp_path / "inline.db")
+    assert len(shared) == pages * LARGE_PAGE
+    assert shared == inline
