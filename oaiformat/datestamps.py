@@ -68,6 +68,18 @@ def normalise(value: str) -> str:
     Day values become midnight UTC; offsets are applied; fractions are dropped. Cached: a
     harvest reads each datestamp twice (page check, then store), and lists repeat them.
     """
+    if _SECONDS.fullmatch(value):
+        # The protocol's own form (nearly every datestamp a harvest reads): only checked
+        # for an impossible date, and returned as it is.
+        datetime(  # raises ValueError for impossible dates
+            int(value[:4]),
+            int(value[5:7]),
+            int(value[8:10]),
+            int(value[11:13]),
+            int(value[14:16]),
+            int(value[17:19]),
+        )
+        return value
     match = _LENIENT.match(value.strip())
     if not match:
         raise ValueError(f"unreadable datestamp: {value!r}")

@@ -66,7 +66,12 @@ def is_element(name: str) -> bool:
 
 def to_json(metadata: Metadata) -> dict[str, list[str | dict[str, str]]]:
     """Return the export/JSON form {element: [value, ...]} in canonical element order."""
-    return {name: [v.to_json() for v in metadata[name]] for name in ELEMENTS if metadata.get(name)}
+    # DCValue.to_json spelled out inline: a harvest converts every value of every record.
+    return {
+        name: [v.value if v.lang is None else {"value": v.value, "lang": v.lang} for v in values]
+        for name in ELEMENTS
+        if (values := metadata.get(name))
+    }
 
 
 def from_json(data: Any) -> dict[str, list[DCValue]]:

@@ -81,7 +81,9 @@ def read_dc(payload: etree._Element) -> DCReading:
     for child in payload:  # a harvest reads every record here: kept lean
         tag = child.tag
         if is_oai_dc and valid:
-            valid = _xml_space(child.tail)
+            # Inline _xml_space: text between the elements (XML's whitespace is not).
+            tail = child.tail
+            valid = not tail or not tail.strip(" \t\r\n")
         name = _DC_NAMES.get(tag)
         if name is None:
             if isinstance(tag, str):
@@ -89,18 +91,24 @@ def read_dc(payload: etree._Element) -> DCReading:
             else:  # comments and processing instructions are not content; entities are
                 publishable = publishable and tag in _NOT_CONTENT
             continue
-        lang = child.get(_XML_LANG)
+        # One call for every attribute (most values have none): cheaper than asking for
+        # xml:lang and then counting the attributes.
+        lang: str | None = None
+        attributes = child.items()
+        if attributes:
+            lang = next((str(value) for key, value in attributes if key == _XML_LANG), None)
+            if publishable and (
+                len(attributes) != (lang is not None)
+                or (lang is not None and not LANGUAGE.fullmatch(lang))
+            ):
+                publishable = False
         if len(child):
             valid = valid and not is_oai_dc
             text = element_text(child)
         else:
             written = child.text
             text = written.strip() if written else ""
-        if publishable and (
-            len(child.attrib) != (lang is not None)
-            or (lang is not None and not LANGUAGE.fullmatch(lang))
-            or (name == "relation" and text.startswith(SAME_WORK))
-        ):
+        if publishable and name == "relation" and text.startswith(SAME_WORK):
             publishable = False
         if text:
             value = DCValue(text, lang or None)

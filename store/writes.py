@@ -7,6 +7,7 @@ runs inside the caller's transaction; save_records() does both for a batch.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -234,6 +235,27 @@ def provenance_of(
     )
 
 
+class _SetColumns(NamedTuple):
+    sets_json: str
+    set_specs: tuple[str, ...]
+    memberships: tuple[str, ...]
+
+
+@functools.lru_cache(maxsize=4096)
+def _set_columns(source: str, origin_sets: tuple[str, ...]) -> _SetColumns:
+    """What a record's origin sets give its row: the sets as stored, the setSpecs it is
+    published in and those with their ancestors (cached: a list's records share a few
+    combinations of sets)."""
+    specs = published_set_specs(source, origin_sets)
+    return _SetColumns(
+        json.dumps(sorted(set(origin_sets))), tuple(specs), tuple(with_ancestors(specs))
+    )
+
+
+# One encoder for every record's DC JSON (json.dumps with options makes one a call).
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
 def prepare_record(
     record: Record,
     *,
@@ -248,17 +270,13 @@ def prepare_record(
     for an unreadable datestamp.
     """
     normalised = normalise(record.datestamp)
-    sets_json = json.dumps(sorted(set(record.sets)))
-    metadata_json = (
-        None
-        if record.deleted
-        else json.dumps(dublin_core.to_json(record.metadata), ensure_ascii=False)
-    )
+    set_columns = _set_columns(record.source, tuple(record.sets))
+    sets_json, specs = set_columns.sets_json, set_columns.set_specs
+    metadata_json = None if record.deleted else _JSON.encode(dublin_core.to_json(record.metadata))
     publishes_received = (
         record.publishable and not record.deleted and record.metadata_xml is not None
     )
     harvested = record.source != LOCAL_SOURCE
-    specs = published_set_specs(record.source, record.sets)
     provenance = (
         provenance_of(source, record.identifier, record.datestamp, normalised, harvest_date)
         if harvested
@@ -293,10 +311,11 @@ def prepare_record(
         publishes_received=publishes_received,
         content_hash=content_hash(record, normalised, sets_json, metadata_json, received),
         local_identifier=local,
-        set_specs=tuple(specs),
-        memberships=tuple(with_ancestors(specs)),
+        set_specs=specs,
+        memberships=set_columns.memberships,
         harvest_date=harvest_date if harvested else None,
-        provenance=provenance,
+        # Rendered already: neither is needed again (nor pickled to the writer).
+        provenance=provenance if templates is None else None,
         record=record if templates is None else None,
         header_template=None if templates is None else templates.header_xml,
         record_template=None if templates is None else templates.record_xml,
