@@ -617,6 +617,7 @@ class ProcessFeed:
         client: Client,
         stop: RunStop | None = None,
         work: PageWork | None = None,
+        share_reading: bool = True,
     ) -> None:
         # When the run must stop (a signal, its time cap), the walk ends at once (the child
         # is ended), not at the next page.
@@ -626,8 +627,11 @@ class ProcessFeed:
         self._commands = context.Queue()
         self._results = context.Queue(maxsize=PAGES_AHEAD)
         self._stop = context.Event()
-        # 1 while the writer waits for the next page (written by this process only).
+        # 1 while the writer waits for the next page (written by this process only), and
+        # only when it may read pages itself (`share_reading`: not while other sources'
+        # harvests share this process, whose time then goes to all of them).
         self._writer_waits = context.RawValue("b", 0)
+        self._share_reading = share_reading
         self._walking = False
         # The walk's source and the repository's identifier: what a page the child hands
         # over unread is read and prepared with here.
@@ -694,7 +698,7 @@ class ProcessFeed:
         """The next page the child prepared. Raises HarvestError as the child reports."""
         if not self._walking:
             raise HarvestError("the walk has ended")
-        self._writer_waits.value = 1
+        self._writer_waits.value = int(self._share_reading)
         try:
             message = self._receive()
         finally:

@@ -108,13 +108,17 @@ def _run_one(
     progress: Progress | None,
     work: PageWork | None,
     interrupt: threading.Event | None,
+    alone: bool = True,
 ) -> RunSummary:
     store = open_store(db_path)
     stop = RunStop(interrupt, settings.run_time_cap)
     client = Client(job.source.url, settings, sleep=stop.sleep, stop=stop)
 
     def process_feed() -> ProcessFeed:
-        return ProcessFeed(job.source.url, settings, repository_identifier, client, stop, work)
+        # Only a run that has this process to itself lets its writer read pages too.
+        return ProcessFeed(
+            job.source.url, settings, repository_identifier, client, stop, work, alone
+        )
 
     try:
         return SourceHarvest(
@@ -158,6 +162,8 @@ def harvest_all(
     for index, job in enumerate(jobs):
         by_host.setdefault(urlsplit(job.source.url).netloc.lower(), []).append(index)
 
+    alone = min(parallel, len(by_host)) <= 1
+
     def run_group(indexes: list[int]) -> list[tuple[int, RunSummary]]:
         done = []
         for i in indexes:
@@ -165,7 +171,7 @@ def harvest_all(
                 break
             job = jobs[i]
             summary = _run_one(
-                db_path, job, settings, repository_identifier, progress, work, interrupt
+                db_path, job, settings, repository_identifier, progress, work, interrupt, alone
             )
             done.append((i, summary))
         return done

@@ -15,6 +15,7 @@ import pytest
 
 from harvester.client import Client
 from harvester.feed import PAGES_AHEAD, ProcessFeed
+from harvester.jobs import HarvestJob, harvest_all
 from harvester.memory import peak_rss_kib
 from harvester.run import RunSummary, SourceHarvest
 from harvester.settings import HarvesterSettings, SourceSettings
@@ -22,7 +23,7 @@ from store.db import Store, open_store
 from store.writes import PreparedRecord
 from tests.harvester import bodies, faults
 from tests.harvester.faults import FaultServer, Reply, Stall
-from tests.harvester.harness import harvest_in_page_process
+from tests.harvester.harness import REPOSITORY_IDENTIFIER, harvest_in_page_process
 
 SETTINGS = HarvesterSettings(max_attempts=1)
 
@@ -327,3 +328,36 @@ def test_pages_the_writer_waits_for_are_read_by_the_writer_and_stored_alike(
     shared, inline = _stored(tmp_path / "shared.db"), _stored(tmp_path / "inline.db")
     assert len(shared) == pages * LARGE_PAGE
     assert shared == inline
+
+
+def test_the_writer_reads_no_page_while_other_sources_are_harvested_at_once(
+    server: FaultServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sources harvested at once share one writing process: it reads no page of theirs
+    (its time goes to every source), while each page process reads its own."""
+    read_by_writer: list[str] = []
+    read_here = ProcessFeed._read_here
+
+    def counted(feed: ProcessFeed, message: Any) -> Any:
+        read_by_writer.append(message.url)
+        return read_here(feed, message)
+
+    monkeypatch.setattr(ProcessFeed, "_read_here", counted)
+    open_store(tmp_path / "m.db").close()  # migrated once, as `oai harvest` does first
+    with faults.running(identify=bodies.identify()) as other:
+        pages = _play_large_pages(server, stall=0.0, pages=12)
+        _play_large_pages(other, stall=0.0, pages=12)
+        summaries = harvest_all(
+            str(tmp_path / "m.db"),
+            [
+                HarvestJob(SourceSettings("a", server.url)),
+                HarvestJob(SourceSettings("b", other.url)),
+            ],
+            SETTINGS,
+            REPOSITORY_IDENTIFIER,
+            2,
+            work=Work(),
+        )
+    assert [s.status for s in summaries] == ["completed", "completed"]
+    assert all(s.records_seen == pages * LARGE_PAGE for s in summaries)
+    assert read_by_writer == []
