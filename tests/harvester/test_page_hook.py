@@ -300,20 +300,26 @@ def _stored(db: Path) -> list[tuple[Any, ...]]:
     return found
 
 
+@pytest.fixture
+def read_by_writer(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The URLs of the pages the writer reads itself (handed over unread), as they are."""
+    read: list[str] = []
+    read_here = ProcessFeed._read_here
+
+    def counted(feed: ProcessFeed, message: Any) -> Any:
+        read.append(message.url)
+        return read_here(feed, message)
+
+    monkeypatch.setattr(ProcessFeed, "_read_here", counted)
+    return read
+
+
 def test_pages_the_writer_waits_for_are_read_by_the_writer_and_stored_alike(
-    server: FaultServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: FaultServer, tmp_path: Path, read_by_writer: list[str]
 ) -> None:
     """Against a server that answers at once the page process is the busier: a page it did
     not wait for goes to the writer unread while the writer waits, and the writer reads and
     prepares it. Every record is stored as a harvest without a page process stores it."""
-    read_by_writer: list[str] = []
-    read_here = ProcessFeed._read_here
-
-    def counted(feed: ProcessFeed, message: Any) -> Any:
-        read_by_writer.append(message.url)
-        return read_here(feed, message)
-
-    monkeypatch.setattr(ProcessFeed, "_read_here", counted)
     pages = _play_large_pages(server, stall=0.0, pages=12)
     summary = harvest_in_page_process(server.url, tmp_path / "shared.db", Work(), SETTINGS)
     assert summary.status == "completed" and summary.records_seen == pages * LARGE_PAGE
@@ -331,18 +337,10 @@ def test_pages_the_writer_waits_for_are_read_by_the_writer_and_stored_alike(
 
 
 def test_the_writer_reads_no_page_while_other_sources_are_harvested_at_once(
-    server: FaultServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: FaultServer, tmp_path: Path, read_by_writer: list[str]
 ) -> None:
     """Sources harvested at once share one writing process: it reads no page of theirs
     (its time goes to every source), while each page process reads its own."""
-    read_by_writer: list[str] = []
-    read_here = ProcessFeed._read_here
-
-    def counted(feed: ProcessFeed, message: Any) -> Any:
-        read_by_writer.append(message.url)
-        return read_here(feed, message)
-
-    monkeypatch.setattr(ProcessFeed, "_read_here", counted)
     open_store(tmp_path / "m.db").close()  # migrated once, as `oai harvest` does first
     with faults.running(identify=bodies.identify()) as other:
         pages = _play_large_pages(server, stall=0.0, pages=12)
