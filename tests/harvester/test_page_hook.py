@@ -282,14 +282,16 @@ def test_the_page_process_does_the_work_only_for_pages_it_waited_for(
 
 
 def _stored(db: Path) -> list[tuple[Any, ...]]:
-    """Every record row as the provider and the works read it, the local datestamp (the
-    time of writing) left out."""
+    """Every record row as the provider and the works read it, with its set listings, the
+    local datestamp (the time of writing) left out."""
     store = open_store(db)
     try:
         rows = store.conn.execute(
-            "SELECT identifier, local_datestamp, datestamp, deleted, sets, metadata,"
-            " metadata_xml, publishes_received, content_hash, header_xml, record_xml"
-            " FROM records ORDER BY identifier"
+            "SELECT identifier, local_datestamp, local_identifier, datestamp, datestamp_raw,"
+            " harvest_date, deleted, sets, metadata, metadata_xml, publishes_received,"
+            " content_hash, (SELECT group_concat(set_spec, ' ') FROM record_sets s"
+            " WHERE s.record_id = r.id AND s.local_datestamp = r.local_datestamp),"
+            " header_xml, record_xml FROM records r ORDER BY identifier"
         ).fetchall()
     finally:
         store.close()
