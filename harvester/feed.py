@@ -646,6 +646,8 @@ class ProcessFeed:
         # When the last pages came from the server: the pace the walk goes at.
         self._arrivals: collections.deque[float] = collections.deque(maxlen=PACE_PAGES + 1)
         self._waits: collections.deque[float] = collections.deque(maxlen=PACE_PAGES)
+        # Of the last pages, those the child handed over unread (it had them at once).
+        self._handed: collections.deque[bool] = collections.deque(maxlen=PACE_PAGES)
         self._process = context.Process(
             target=_worker,
             args=(
@@ -710,10 +712,12 @@ class ProcessFeed:
         if isinstance(message, _PageReady):
             self._arrivals.append(message.fed.fetched_at)
             self._waits.append(message.fed.waited)
+            self._handed.append(False)
             return message.fed
         if isinstance(message, _Unread):
             self._arrivals.append(message.fetched_at)
             self._waits.append(message.waited)
+            self._handed.append(True)
             return self._read_here(message)
         self._walking = False
         if isinstance(message, _Idle):
@@ -756,9 +760,11 @@ class ProcessFeed:
             return 0.0
         times = list(self._arrivals)
         interval = statistics.median(b - a for a, b in itertools.pairwise(times))
-        if statistics.median(self._waits) < WAITING_SHARE * interval:
+        if statistics.median(self._waits) < WAITING_SHARE * interval or any(self._handed):
             # The page process works most of the time (a fast server): time the writer
-            # spends between pages would be taken from it, on a machine of two cores.
+            # spends between pages would be taken from it, on a machine of two cores. A
+            # page handed over says so too: the child had it at once, and once it has
+            # handed a few it waits for the fetching, not for the server.
             return 0.0
         return PAGES_AHEAD * interval
 
@@ -766,6 +772,7 @@ class ProcessFeed:
         """Stop the child's walk and drop what it fetched ahead."""
         self._arrivals.clear()
         self._waits.clear()
+        self._handed.clear()
         if not self._walking:
             return
         self._stop.set()
