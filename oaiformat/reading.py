@@ -81,9 +81,7 @@ def read_dc(payload: etree._Element) -> DCReading:
     for child in payload:  # a harvest reads every record here: kept lean
         tag = child.tag
         if is_oai_dc and valid:
-            # Inline _xml_space: text between the elements (XML's whitespace is not).
-            tail = child.tail
-            valid = not tail or not tail.strip(" \t\r\n")
+            valid = _xml_space(child.tail)
         name = _DC_NAMES.get(tag)
         if name is None:
             if isinstance(tag, str):
