@@ -35,12 +35,6 @@ class DCValue(NamedTuple):
     value: str
     lang: str | None = None
 
-    def to_json(self) -> str | dict[str, str]:
-        """Return the export form: a plain string, or {"value", "lang"} when a lang is set."""
-        if self.lang is None:
-            return self.value
-        return {"value": self.value, "lang": self.lang}
-
     @classmethod
     def from_json(cls, item: Any) -> DCValue:
         """Read the export form back. Raises ValueError on any other shape."""
@@ -65,8 +59,10 @@ def is_element(name: str) -> bool:
 
 
 def to_json(metadata: Metadata) -> dict[str, list[str | dict[str, str]]]:
-    """Return the export/JSON form {element: [value, ...]} in canonical element order."""
-    # DCValue.to_json spelled out inline: a harvest converts every value of every record.
+    """Return the export/JSON form {element: [value, ...]} in canonical element order: a
+    value is a plain string, or {"value", "lang"} when a lang is set (DCValue.from_json
+    reads either back)."""
+    # Written inline, not a method call a value: a harvest converts every value it reads.
     return {
         name: [v.value if v.lang is None else {"value": v.value, "lang": v.lang} for v in values]
         for name in ELEMENTS
