@@ -710,14 +710,10 @@ class ProcessFeed:
         finally:
             self._writer_waits.value = 0
         if isinstance(message, _PageReady):
-            self._arrivals.append(message.fed.fetched_at)
-            self._waits.append(message.fed.waited)
-            self._handed.append(False)
+            self._note_pace(message.fed.fetched_at, message.fed.waited, handed=False)
             return message.fed
         if isinstance(message, _Unread):
-            self._arrivals.append(message.fetched_at)
-            self._waits.append(message.waited)
-            self._handed.append(True)
+            self._note_pace(message.fetched_at, message.waited, handed=True)
             return self._read_here(message)
         self._walking = False
         if isinstance(message, _Idle):
@@ -729,6 +725,12 @@ class ProcessFeed:
             logger.error("%s", message.text)
             raise HarvestError(message.text.splitlines()[0])
         raise FetchError(message.text)
+
+    def _note_pace(self, fetched_at: float, waited: float, *, handed: bool) -> None:
+        """Keep what slack() judges the walk's pace by, for a page taken."""
+        self._arrivals.append(fetched_at)
+        self._waits.append(waited)
+        self._handed.append(handed)
 
     def _read_here(self, message: _Unread) -> FedPage:
         """A page the child handed over unread, read and prepared in this process (its
