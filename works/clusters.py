@@ -6,7 +6,7 @@ import json
 import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
-from typing import Any
+from typing import Any, NamedTuple
 
 from store.batches import IDS, execute_in, rows_in
 from store.tables import RECORDS, WORK_MEMBERS, WORKS, first_title
@@ -142,9 +142,22 @@ def evidence_tree(
     return tree
 
 
-# A works row (id, representative_id, year, members, signature, updated_at) and a
-# work_members row (record_id, work_id, matched_record_id, evidence).
-WorkRow = tuple[int, int, int | None, int, str, str]
+class WorkRow(NamedTuple):
+    """A works row, without its title (it comes from the representative record)."""
+
+    id: int
+    representative_id: int
+    year: int | None
+    members: int
+    signature: str
+    updated_at: str
+
+    def built_alike(self, other: WorkRow) -> bool:
+        """True when the two rows differ at most in when they were built."""
+        return self[:5] == other[:5]
+
+
+# A work_members row (record_id, work_id, matched_record_id, evidence).
 MemberRow = tuple[int, int, int | None, str | None]
 
 
@@ -161,7 +174,9 @@ def component_rows(
         chosen = representative(features[m] for m in component)
         work_id = component[0]
         signature = ",".join(str(m) for m in component)
-        works.append((work_id, chosen.record_id, chosen.year, len(component), signature, now))
+        works.append(
+            WorkRow(work_id, chosen.record_id, chosen.year, len(component), signature, now)
+        )
         for member, (matched, evidence) in evidence_tree(chosen.record_id, edges).items():
             members.append((member, work_id, matched, evidence))
     return works, members
@@ -182,7 +197,7 @@ def insert_works(
         members,
     )
     execute_in(
-        conn, f"UPDATE {WORKS} SET title = {WORK_TITLE} WHERE id IN ({IDS})", [w[0] for w in works]
+        conn, f"UPDATE {WORKS} SET title = {WORK_TITLE} WHERE id IN ({IDS})", [w.id for w in works]
     )
 
 

@@ -8,7 +8,6 @@ import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from store.batches import IDS, chunks, execute_in, placeholders, rows_in
 from store.tables import WORK_MATCHES, WORK_MEMBERS, WORKS
@@ -16,6 +15,7 @@ from works import author_table
 from works.ahead import Ahead
 from works.clusters import (
     MemberRow,
+    WorkRow,
     cluster,
     component_rows,
     conflict_links,
@@ -113,10 +113,10 @@ def _recluster(
         )
     )
     old_rows = {
-        row[0]: tuple(row)
+        int(row[0]): WorkRow(*row)
         for row in rows_in(
             conn,
-            f"SELECT id, representative_id, year, members, signature FROM {WORKS}"
+            f"SELECT id, representative_id, year, members, signature, updated_at FROM {WORKS}"
             f" WHERE id IN ({IDS})",
             sorted(old_works),
         )
@@ -135,7 +135,13 @@ def _recluster(
     # Most works around a change come out as they were (1M, 1% changed: 4,417 of 10,531,
     # and 12,023 of 15,228 member rows): those stay, with their updated_at. A work's title
     # comes from its representative, so a work represented by a changed record is rebuilt.
-    kept = {w[0] for w in works if old_rows.get(w[0]) == w[:5] and w[1] not in changed}
+    kept = {
+        w.id
+        for w in works
+        if (old := old_rows.get(w.id)) is not None
+        and old.built_alike(w)
+        and w.representative_id not in changed
+    }
     execute_in(conn, f"DELETE FROM {WORKS} WHERE id IN ({IDS})", sorted(old_works - kept))
     new_members = set(members)
     execute_in(
@@ -143,7 +149,7 @@ def _recluster(
         f"DELETE FROM {WORK_MEMBERS} WHERE record_id IN ({IDS})",
         sorted(record for record, _, _, _ in old_members - new_members),
     )
-    rebuilt = [w for w in works if w[0] not in kept]
+    rebuilt = [w for w in works if w.id not in kept]
     insert_works(conn, rebuilt, sorted(new_members - old_members))
     report.works += len(rebuilt)
     before = _signatures(old_members, old_rows.values())
@@ -153,10 +159,9 @@ def _recluster(
     )
 
 
-def _signatures(members: Iterable[MemberRow], works: Iterable[tuple[Any, ...]]) -> dict[int, str]:
-    """Record -> the member list of its work, for records in works of two or more (works
-    rows start id, representative_id, year, members, signature)."""
-    joined = {w[0]: w[4] for w in works if w[3] > 1}
+def _signatures(members: Iterable[MemberRow], works: Iterable[WorkRow]) -> dict[int, str]:
+    """Record -> the member list of its work, for records in works of two or more."""
+    joined = {w.id: w.signature for w in works if w.members > 1}
     return {record: joined[work] for record, work, _, _ in members if work in joined}
 
 
