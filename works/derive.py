@@ -226,7 +226,8 @@ def live_rows(conn: sqlite3.Connection, record_ids: Sequence[int]) -> list[Sourc
 
 
 def write_rows(conn: sqlite3.Connection, rows: DerivedRows, keys: str = MATCH_KEYS) -> None:
-    """Insert derived rows of records whose old rows are gone (see delete_derived)."""
+    """Insert derived rows of records whose old rows are gone (see delete_derived); their
+    keys go to `keys` (a full recompute's staging table, see key_table.staged_keys)."""
     _insert_authors(conn, rows.authors)
     _insert_features(conn, rows.features)
     insert_keys(conn, zip(rows.key_groups, rows.key_records, strict=True), keys)
