@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from store.batches import IDS, execute_in, placeholders, rows_in
 from store.db import parallel_sorting
-from store.tables import MATCH_FEATURES, MATCH_KEY_CHANGES, MATCH_KEYS
+from store.tables import MATCH_FEATURES, MATCH_KEY_CHANGES, MATCH_KEYS, MATCH_KEYS_CURRENT
 
 # (group key, record id)
 KeyPair = tuple[int, int]
@@ -148,12 +148,10 @@ def fold_when_many(conn: sqlite3.Connection) -> bool:
 
 def group_members(conn: sqlite3.Connection, group_keys: Sequence[int]) -> list[KeyPair]:
     """The current (group key, record id) pairs of these groups, in that order."""
-    marks = placeholders(group_keys)
+    # SQLite pushes the condition into both halves of the view: primary-key searches in
+    # match_keys and match_key_changes, merged in order (as fast as the two spelled out).
     return conn.execute(
-        f"SELECT k.group_key, k.record_id FROM {MATCH_KEYS} k WHERE k.group_key IN ({marks})"
-        f" AND NOT EXISTS (SELECT 1 FROM {MATCH_KEY_CHANGES} c"
-        " WHERE c.group_key = k.group_key AND c.record_id = k.record_id)"
-        f" UNION ALL SELECT group_key, record_id FROM {MATCH_KEY_CHANGES}"
-        f" WHERE group_key IN ({marks}) AND present = 1 ORDER BY 1, 2",
-        [*group_keys, *group_keys],
+        f"SELECT group_key, record_id FROM {MATCH_KEYS_CURRENT}"
+        f" WHERE group_key IN ({placeholders(group_keys)}) ORDER BY 1, 2",
+        group_keys,
     ).fetchall()
