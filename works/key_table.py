@@ -62,14 +62,7 @@ def delete_keys(
     conn: sqlite3.Connection, record_ids: Sequence[int], current: Iterable[KeyPair]
 ) -> None:
     """Delete every key of these records; `current` are their current keys."""
-    changed = list(
-        rows_in(
-            conn,
-            f"SELECT group_key, record_id, present FROM {MATCH_KEY_CHANGES}"
-            f" WHERE record_id IN ({IDS})",
-            record_ids,
-        )
-    )
+    changed = _change_rows(conn, record_ids)
     # Removed by a refresh but still in match_keys; a pair added by one is not in it (and
     # its delete below finds nothing).
     removed = [(g, r) for g, r, present in changed if not present]
@@ -81,21 +74,25 @@ def delete_keys(
         execute_in(conn, f"DELETE FROM {MATCH_KEY_CHANGES} WHERE record_id IN ({IDS})", record_ids)
 
 
+def _change_rows(conn: sqlite3.Connection, record_ids: Sequence[int]) -> list[tuple[int, int, int]]:
+    """The change rows of these records: (group key, record id, present)."""
+    return list(
+        rows_in(
+            conn,
+            f"SELECT group_key, record_id, present FROM {MATCH_KEY_CHANGES}"
+            f" WHERE record_id IN ({IDS})",
+            record_ids,
+        )
+    )
+
+
 def change_keys(
     conn: sqlite3.Connection, removed: Iterable[KeyPair], added: Iterable[KeyPair]
 ) -> None:
     """Note keys removed from and added to the current keys (an incremental refresh)."""
     removed, added = sorted(removed), sorted(added)
     records = sorted({r for _, r in (*removed, *added)})
-    stored = {
-        (g, r): present
-        for g, r, present in rows_in(
-            conn,
-            f"SELECT group_key, record_id, present FROM {MATCH_KEY_CHANGES}"
-            f" WHERE record_id IN ({IDS})",
-            records,
-        )
-    }
+    stored = {(g, r): present for g, r, present in _change_rows(conn, records)}
     # A pair a refresh added and this one removes was never in match_keys; one removed and
     # added again still is: either way its change row goes.
     undone = [p for p in removed if stored.get(p) == 1] + [p for p in added if stored.get(p) == 0]
